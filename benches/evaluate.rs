@@ -1,0 +1,109 @@
+//! Speed of the metrics and of `evaluate` end to end (a benchmark, not a
+//! test). Run with `cargo bench --bench evaluate` (add `-- --rows N` to
+//! change the large size). It prints wall times; the sort shared by every
+//! curve metric is timed on its own so its share is visible.
+
+use std::time::Instant;
+
+use modelgate::config::{Config, MetricsSpec};
+use modelgate::demo::DemoData;
+use modelgate::metrics::{self, Sweep};
+use polars::prelude::*;
+
+fn best_of<T>(runs: usize, mut f: impl FnMut() -> T) -> (f64, T) {
+    let mut best = f64::INFINITY;
+    let mut last = None;
+    for _ in 0..runs {
+        let t = Instant::now();
+        let v = f();
+        best = best.min(t.elapsed().as_secs_f64());
+        last = Some(v);
+    }
+    (best, last.expect("runs >= 1"))
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let large: u64 = args
+        .iter()
+        .position(|a| a == "--rows")
+        .and_then(|i| args.get(i + 1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(10_000_000);
+    let dir = tempfile::tempdir().expect("temp dir");
+    println!("threads: {}", rayon::current_num_threads());
+
+    for rows in [1_000_000, large] {
+        let data = DemoData::new(rows, 7);
+        let (gen_s, path) = best_of(1, || data.write(dir.path()).expect("write demo data"));
+        let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+        println!(
+            "\n== {rows} rows: generated in {gen_s:.2} s ({:.1} MiB parquet)",
+            size as f64 / 1048576.0
+        );
+
+        let df =
+            LazyFrame::scan_parquet(PlRefPath::try_from_path(&path).unwrap(), Default::default())
+                .unwrap()
+                .select([
+                    col("is_fraud"),
+                    col("score_candidate"),
+                    col("score_production"),
+                ])
+                .collect()
+                .unwrap();
+        let labels: Vec<bool> = df
+            .column("is_fraud")
+            .unwrap()
+            .as_materialized_series()
+            .i32()
+            .unwrap()
+            .into_no_null_iter()
+            .map(|v| v == 1)
+            .collect();
+        let scores: Vec<f64> = df
+            .column("score_candidate")
+            .unwrap()
+            .as_materialized_series()
+            .f64()
+            .unwrap()
+            .into_no_null_iter()
+            .collect();
+
+        let (sort_s, _) = best_of(3, || Sweep::new(&scores, &labels));
+        let spec = MetricsSpec::default();
+        let (metrics_s, _) = best_of(3, || metrics::evaluate(&scores, &labels, &spec).unwrap());
+        println!("sort + sweep, one model:        {:>8.1} ms", sort_s * 1e3);
+        println!(
+            "all metrics, one model:         {:>8.1} ms",
+            metrics_s * 1e3
+        );
+
+        let (read_s, _) = best_of(3, || {
+            LazyFrame::scan_parquet(PlRefPath::try_from_path(&path).unwrap(), Default::default())
+                .unwrap()
+                .select([
+                    col("transaction_id"),
+                    col("amount"),
+                    col("is_fraud"),
+                    col("score_candidate"),
+                    col("score_production"),
+                ])
+                .collect()
+                .unwrap()
+        });
+        println!("polars read of the 5 columns:   {:>8.1} ms", read_s * 1e3);
+
+        let cfg_path = dir.path().join("modelgate.yaml");
+        std::fs::write(&cfg_path, modelgate::app::DEMO_CONFIG).unwrap();
+        let config = Config::load(&cfg_path).unwrap();
+        let (eval_s, eval) = best_of(3, || modelgate::evaluation::evaluate(&config).unwrap());
+        println!(
+            "evaluate end to end (2 models): {:>8.1} ms  (load {:.1}, score {:.1}, metrics {:.1})",
+            eval_s * 1e3,
+            eval.timings_ms.load,
+            eval.timings_ms.score,
+            eval.timings_ms.metrics
+        );
+    }
+}

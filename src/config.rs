@@ -1,0 +1,609 @@
+//! `modelgate.yaml`: the raw serde shapes (a public contract, so key names
+//! never change silently) and their validated form, which is all the engine
+//! ever sees. Paths in the validated form are resolved against the config
+//! file's directory, so the engine never depends on the working directory.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use serde::de::{self, MapAccess, Visitor};
+
+use crate::error::{Error, Result};
+
+/// Every key the config accepts, so a typo can be answered with a suggestion.
+const KNOWN_KEYS: &[&str] = &[
+    "model",
+    "holdout",
+    "candidate",
+    "production",
+    "metrics",
+    "path",
+    "label",
+    "id",
+    "amount",
+    "positive",
+    "scores",
+    "column",
+    "join_on",
+    "threshold",
+    "at_fpr",
+];
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    #[serde(deserialize_with = "model_name")]
+    model: String,
+    holdout: RawHoldout,
+    candidate: RawModel,
+    production: Option<RawModel>,
+    #[serde(default)]
+    metrics: RawMetrics,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawHoldout {
+    path: DataPath,
+    label: String,
+    id: Option<String>,
+    amount: Option<String>,
+    positive: Option<LabelValue>,
+}
+
+/// A model reference. Only one source key may be set; later formats (ONNX,
+/// trees, linfa, the registry) become further optional keys here and further
+/// variants of [`ModelRef`].
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawModel {
+    scores: Option<RawScores>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawScores {
+    column: String,
+    path: Option<DataPath>,
+    join_on: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawMetrics {
+    #[serde(default = "default_threshold")]
+    threshold: Threshold,
+    #[serde(default = "default_at_fpr", deserialize_with = "rates")]
+    at_fpr: Vec<f64>,
+}
+
+impl Default for RawMetrics {
+    fn default() -> Self {
+        RawMetrics {
+            threshold: default_threshold(),
+            at_fpr: default_at_fpr(),
+        }
+    }
+}
+
+fn default_threshold() -> Threshold {
+    Threshold::Fixed(0.5)
+}
+
+fn default_at_fpr() -> Vec<f64> {
+    vec![0.001, 0.01]
+}
+
+/// The value of the label column that marks the positive (fraud) class.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(untagged)]
+pub enum LabelValue {
+    Bool(bool),
+    Int(i64),
+    Text(String),
+}
+
+impl fmt::Display for LabelValue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            LabelValue::Bool(b) => write!(f, "{b}"),
+            LabelValue::Int(i) => write!(f, "{i}"),
+            LabelValue::Text(s) => write!(f, "{s:?}"),
+        }
+    }
+}
+
+/// The operating threshold: a fixed score, or the score at which each model
+/// reaches a false-positive rate.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Threshold {
+    Fixed(f64),
+    AtFpr(f64),
+}
+
+impl<'de> Deserialize<'de> for Threshold {
+    fn deserialize<D: de::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Threshold;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a number such as 0.5, or a map `{ at_fpr: 0.01 }`")
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> std::result::Result<Threshold, E> {
+                Ok(Threshold::Fixed(v))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> std::result::Result<Threshold, E> {
+                Ok(Threshold::Fixed(v as f64))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> std::result::Result<Threshold, E> {
+                Ok(Threshold::Fixed(v as f64))
+            }
+            fn visit_map<A: MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> std::result::Result<Threshold, A::Error> {
+                let mut at = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    if key == "at_fpr" && at.is_none() {
+                        at = Some(check_rate(map.next_value::<f64>()?)?);
+                    } else if key == "at_fpr" {
+                        return Err(de::Error::duplicate_field("at_fpr"));
+                    } else {
+                        return Err(de::Error::unknown_field(&key, &["at_fpr"]));
+                    }
+                }
+                at.map(Threshold::AtFpr)
+                    .ok_or_else(|| de::Error::missing_field("at_fpr"))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// Checks that a false-positive rate lies strictly inside (0, 1). Done while
+/// parsing, so the error carries the value's line and column.
+fn check_rate<E: de::Error>(v: f64) -> std::result::Result<f64, E> {
+    if v > 0.0 && v < 1.0 {
+        Ok(v)
+    } else {
+        Err(E::custom(format!(
+            "{v} is not a rate strictly between 0 and 1"
+        )))
+    }
+}
+
+/// One rate of a list, so an error names its index.
+struct Rate(f64);
+
+impl<'de> Deserialize<'de> for Rate {
+    fn deserialize<D: de::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        check_rate(f64::deserialize(d)?).map(Rate)
+    }
+}
+
+fn rates<'de, D: de::Deserializer<'de>>(d: D) -> std::result::Result<Vec<f64>, D::Error> {
+    Ok(Vec::<Rate>::deserialize(d)?
+        .into_iter()
+        .map(|r| r.0)
+        .collect())
+}
+
+/// A data file path whose format is known from its name, checked while
+/// parsing so the error points at the line.
+#[derive(Debug, Clone)]
+struct DataPath(PathBuf, DataFormat);
+
+impl<'de> Deserialize<'de> for DataPath {
+    fn deserialize<D: de::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        let p = PathBuf::deserialize(d)?;
+        match DataFormat::from_path(&p) {
+            Some(f) => Ok(DataPath(p, f)),
+            None => Err(de::Error::custom(format!(
+                "path `{}`: cannot tell the file format from its name; expected {}",
+                p.display(),
+                DataFormat::EXPECTED
+            ))),
+        }
+    }
+}
+
+/// A registry name, checked while parsing.
+fn model_name<'de, D: de::Deserializer<'de>>(d: D) -> std::result::Result<String, D::Error> {
+    let name = String::deserialize(d)?;
+    let ok = !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+    if ok {
+        Ok(name)
+    } else {
+        Err(de::Error::custom(format!(
+            "`{name}` is not a valid registry name; use letters, digits, `-`, `_` and `.`"
+        )))
+    }
+}
+
+/// A validated configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The config file itself, for error messages and relative paths.
+    pub file: PathBuf,
+    pub model: String,
+    pub holdout: HoldoutSpec,
+    pub candidate: ModelRef,
+    pub production: Option<ModelRef>,
+    pub metrics: MetricsSpec,
+}
+
+#[derive(Debug, Clone)]
+pub struct HoldoutSpec {
+    pub path: PathBuf,
+    pub format: DataFormat,
+    pub label: String,
+    pub id: Option<String>,
+    pub amount: Option<String>,
+    pub positive: Option<LabelValue>,
+}
+
+/// Where a model's scores come from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ModelRef {
+    Scores(ScoreSource),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum ScoreSource {
+    /// A column of the holdout itself.
+    Column(String),
+    /// A column of another file, joined one-to-one on an id.
+    File {
+        path: PathBuf,
+        format: DataFormat,
+        column: String,
+        join_on: String,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct MetricsSpec {
+    pub threshold: Threshold,
+    pub at_fpr: Vec<f64>,
+}
+
+impl Default for MetricsSpec {
+    fn default() -> Self {
+        MetricsSpec {
+            threshold: default_threshold(),
+            at_fpr: default_at_fpr(),
+        }
+    }
+}
+
+/// A tabular file format, inferred from the file name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DataFormat {
+    Parquet,
+    Csv,
+    CsvGz,
+    NdJson,
+}
+
+impl DataFormat {
+    pub const EXPECTED: &'static str = ".parquet, .csv, .csv.gz or .ndjson (.jsonl)";
+
+    pub fn from_path(path: &Path) -> Option<DataFormat> {
+        let name = path.file_name()?.to_str()?.to_ascii_lowercase();
+        if name.ends_with(".parquet") || name.ends_with(".pq") {
+            Some(DataFormat::Parquet)
+        } else if name.ends_with(".csv.gz") {
+            Some(DataFormat::CsvGz)
+        } else if name.ends_with(".csv") {
+            Some(DataFormat::Csv)
+        } else if name.ends_with(".ndjson") || name.ends_with(".jsonl") {
+            Some(DataFormat::NdJson)
+        } else {
+            None
+        }
+    }
+}
+
+impl Config {
+    /// Reads, parses and validates a config file.
+    pub fn load(file: &Path) -> Result<Config> {
+        let text =
+            std::fs::read_to_string(file).map_err(|e| Error::io("cannot read config", file, e))?;
+        Config::parse(file, &text)
+    }
+
+    /// Parses config text; `file` names it in errors and anchors relative paths.
+    pub fn parse(file: &Path, text: &str) -> Result<Config> {
+        let raw: RawConfig = serde_yaml::from_str(text).map_err(|e| yaml_error(file, &e))?;
+        validate(file, raw)
+    }
+}
+
+fn config_error(file: &Path, message: impl Into<String>) -> Error {
+    Error::Config {
+        file: file.to_path_buf(),
+        line: None,
+        column: None,
+        message: message.into(),
+    }
+}
+
+fn yaml_error(file: &Path, e: &serde_yaml::Error) -> Error {
+    let (line, column) = match e.location() {
+        Some(loc) => (Some(loc.line()), Some(loc.column())),
+        None => (None, None),
+    };
+    // serde_yaml appends " at line L column C"; we print the location ourselves.
+    let mut message = e.to_string();
+    if let Some(idx) = message.find(" at line ") {
+        message.truncate(idx);
+    }
+    Error::Config {
+        file: file.to_path_buf(),
+        line,
+        column,
+        message: humanise_serde_message(&message),
+    }
+}
+
+/// Rewrites serde's "unknown field" wording into the config's vocabulary and
+/// adds a "did you mean" suggestion when a known key is close.
+fn humanise_serde_message(message: &str) -> String {
+    // serde_yaml prefixes the key path, e.g. "metrics: unknown field ...".
+    let Some(at) = message.find("unknown field `") else {
+        return message.to_string();
+    };
+    let prefix = &message[..at];
+    let rest = &message[at + "unknown field `".len()..];
+    let Some(end) = rest.find('`') else {
+        return message.to_string();
+    };
+    let key = &rest[..end];
+    let expected: Vec<&str> = rest[end..].split('`').skip(2).step_by(2).collect();
+    let candidates: &[&str] = if expected.is_empty() {
+        KNOWN_KEYS
+    } else {
+        &expected
+    };
+    let best = candidates
+        .iter()
+        .map(|k| (edit_distance(key, k), *k))
+        .min()
+        .filter(|(d, k)| *d <= 2.max(k.len() / 3));
+    match best {
+        Some((_, k)) => format!("{prefix}unknown key `{key}`, did you mean `{k}`?"),
+        None if !expected.is_empty() => {
+            format!(
+                "{prefix}unknown key `{key}`, expected one of: {}",
+                expected.join(", ")
+            )
+        }
+        None => format!("{prefix}unknown key `{key}`"),
+    }
+}
+
+/// Levenshtein distance; keys are short, so the quadratic version is fine.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1; b.len() + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let cost = usize::from(ca != *cb);
+            cur[j + 1] = (prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1);
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+fn resolve(file: &Path, p: &Path) -> PathBuf {
+    if p.is_absolute() {
+        p.to_path_buf()
+    } else {
+        file.parent().unwrap_or(Path::new(".")).join(p)
+    }
+}
+
+fn validate(file: &Path, raw: RawConfig) -> Result<Config> {
+    for (key, value) in [
+        ("holdout.label", Some(&raw.holdout.label)),
+        ("holdout.id", raw.holdout.id.as_ref()),
+        ("holdout.amount", raw.holdout.amount.as_ref()),
+    ] {
+        if value.is_some_and(|v| v.is_empty()) {
+            return Err(config_error(
+                file,
+                format!("{key}: the column name is empty"),
+            ));
+        }
+    }
+    let holdout = HoldoutSpec {
+        format: raw.holdout.path.1,
+        path: resolve(file, &raw.holdout.path.0),
+        label: raw.holdout.label,
+        id: raw.holdout.id,
+        amount: raw.holdout.amount,
+        positive: raw.holdout.positive,
+    };
+    let candidate = model_ref(file, "candidate", raw.candidate, &holdout)?;
+    let production = raw
+        .production
+        .map(|m| model_ref(file, "production", m, &holdout))
+        .transpose()?;
+    let metrics = MetricsSpec {
+        threshold: raw.metrics.threshold,
+        at_fpr: raw.metrics.at_fpr,
+    };
+    if let Threshold::Fixed(t) = metrics.threshold
+        && !t.is_finite()
+    {
+        return Err(config_error(
+            file,
+            "metrics.threshold: expected a finite number",
+        ));
+    }
+    Ok(Config {
+        file: file.to_path_buf(),
+        model: raw.model,
+        holdout,
+        candidate,
+        production,
+        metrics,
+    })
+}
+
+fn model_ref(file: &Path, key: &str, raw: RawModel, holdout: &HoldoutSpec) -> Result<ModelRef> {
+    let Some(scores) = raw.scores else {
+        return Err(config_error(
+            file,
+            format!("{key}: no model given; expected `scores: {{ column: ... }}`"),
+        ));
+    };
+    if scores.column.is_empty() {
+        return Err(config_error(
+            file,
+            format!("{key}.scores.column: the column name is empty"),
+        ));
+    }
+    let source = match scores.path {
+        None => {
+            if scores.join_on.is_some() {
+                return Err(config_error(
+                    file,
+                    format!(
+                        "{key}.scores.join_on: only meaningful with `path` (an external score file)"
+                    ),
+                ));
+            }
+            ScoreSource::Column(scores.column)
+        }
+        Some(path) => {
+            let join_on = scores.join_on.or_else(|| holdout.id.clone()).ok_or_else(|| {
+                config_error(
+                    file,
+                    format!(
+                        "{key}.scores: an external score file needs `join_on` (or `holdout.id`) to match its rows to the holdout"
+                    ),
+                )
+            })?;
+            if holdout.id.is_none() {
+                return Err(config_error(
+                    file,
+                    format!(
+                        "{key}.scores: an external score file needs `holdout.id`, the holdout's join key"
+                    ),
+                ));
+            }
+            ScoreSource::File {
+                format: path.1,
+                path: resolve(file, &path.0),
+                column: scores.column,
+                join_on,
+            }
+        }
+    };
+    Ok(ModelRef::Scores(source))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Config> {
+        Config::parse(Path::new("/cfg/modelgate.yaml"), text)
+    }
+
+    const BASE: &str = "model: fraud\nholdout:\n  path: h.parquet\n  label: y\ncandidate:\n  scores: { column: s }\n";
+
+    #[test]
+    fn minimal_config_gets_defaults_and_resolved_paths() {
+        let c = parse(BASE).unwrap();
+        assert_eq!(c.holdout.path, Path::new("/cfg/h.parquet"));
+        assert_eq!(c.metrics, MetricsSpec::default());
+        assert!(c.production.is_none());
+        assert_eq!(
+            c.candidate,
+            ModelRef::Scores(ScoreSource::Column("s".into()))
+        );
+    }
+
+    #[test]
+    fn threshold_accepts_number_or_at_fpr_map() {
+        let c = parse(&format!(
+            "{BASE}metrics:\n  threshold: {{ at_fpr: 0.02 }}\n"
+        ))
+        .unwrap();
+        assert_eq!(c.metrics.threshold, Threshold::AtFpr(0.02));
+        let c = parse(&format!("{BASE}metrics:\n  threshold: 1\n")).unwrap();
+        assert_eq!(c.metrics.threshold, Threshold::Fixed(1.0));
+        let e = parse(&format!("{BASE}metrics:\n  threshold: {{ at_fpr: 2 }}\n")).unwrap_err();
+        let e = e.to_string();
+        assert!(
+            e.contains(":8:14: metrics.threshold: 2 is not a rate"),
+            "{e}"
+        );
+        let e = parse(&format!("{BASE}metrics:\n  at_fpr: [0.01, 0]\n"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("metrics.at_fpr: 0 is not a rate"), "{e}");
+    }
+
+    #[test]
+    fn unknown_key_suggests_the_close_one_with_location() {
+        let e = parse(&format!("{BASE}metrics:\n  treshold: 0.3\n"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("/cfg/modelgate.yaml:8:3: "), "{e}");
+        assert!(
+            e.contains("unknown key `treshold`, did you mean `threshold`?"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn unknown_extension_is_a_config_error() {
+        let e = parse(&BASE.replace("h.parquet", "h.xlsx"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains(":3:3: holdout: path `h.xlsx`") && e.contains(".parquet, .csv"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn external_scores_default_join_on_to_holdout_id() {
+        let text = "model: m\nholdout: { path: h.csv.gz, label: y, id: tx }\ncandidate:\n  scores: { path: s.parquet, column: p }\n";
+        let c = parse(text).unwrap();
+        match c.candidate {
+            ModelRef::Scores(ScoreSource::File {
+                join_on, format, ..
+            }) => {
+                assert_eq!(join_on, "tx");
+                assert_eq!(format, DataFormat::Parquet);
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+        assert_eq!(c.holdout.format, DataFormat::CsvGz);
+    }
+
+    #[test]
+    fn label_positive_accepts_strings_and_numbers() {
+        let c = parse(&BASE.replace("label: y", "label: y\n  positive: fraud")).unwrap();
+        assert_eq!(c.holdout.positive, Some(LabelValue::Text("fraud".into())));
+        let c = parse(&BASE.replace("label: y", "label: y\n  positive: 2")).unwrap();
+        assert_eq!(c.holdout.positive, Some(LabelValue::Int(2)));
+    }
+
+    #[test]
+    fn edit_distance_is_levenshtein() {
+        assert_eq!(edit_distance("treshold", "threshold"), 1);
+        assert_eq!(edit_distance("", "abc"), 3);
+        assert_eq!(edit_distance("kitten", "sitting"), 3);
+    }
+}

@@ -1,0 +1,726 @@
+//! Tabular data through polars: lazy scans that read only the needed
+//! columns, and the validation that runs before any metric is computed. Every
+//! failure names the file and column and gives counts and example row ids.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt::Display;
+use std::hash::Hash;
+use std::path::{Path, PathBuf};
+
+use polars::prelude::*;
+
+use crate::config::{DataFormat, HoldoutSpec, LabelValue};
+use crate::error::{Error, Result};
+
+/// How many example row ids an error message shows.
+const EXAMPLES: usize = 5;
+
+/// Opens a lazy scan of a data file.
+pub fn scan(path: &Path, format: DataFormat) -> Result<LazyFrame> {
+    if !path.is_file() {
+        let why = if path.exists() {
+            "is not a file"
+        } else {
+            "does not exist"
+        };
+        return Err(Error::data(path, format!("the file {why}")));
+    }
+    let pl_path =
+        PlRefPath::try_from_path(path).map_err(|e| Error::polars("cannot open", path, e))?;
+    let lf = match format {
+        DataFormat::Parquet => LazyFrame::scan_parquet(pl_path, ScanArgsParquet::default()),
+        DataFormat::Csv | DataFormat::CsvGz => LazyCsvReader::new(pl_path)
+            .with_has_header(true)
+            .with_infer_schema_length(Some(10_000))
+            .finish(),
+        DataFormat::NdJson => LazyJsonLineReader::new(pl_path).finish(),
+    };
+    lf.map_err(|e| Error::polars("cannot open", path, e))
+}
+
+/// Reads the named columns (in order, without duplicates) from a data file.
+/// A missing column is reported with the list of columns that do exist.
+pub fn read_columns(path: &Path, format: DataFormat, wanted: &[(&str, &str)]) -> Result<DataFrame> {
+    let mut lf = scan(path, format)?;
+    let schema = lf
+        .collect_schema()
+        .map_err(|e| Error::polars("cannot read the schema of", path, e))?;
+    let mut names: Vec<&str> = Vec::new();
+    for (role, name) in wanted {
+        if schema.get(name).is_none() {
+            let available: Vec<String> = schema.iter_names().map(|n| n.to_string()).collect();
+            return Err(Error::data(
+                path,
+                format!(
+                    "no column `{name}` ({role}); the file has {} columns: {}",
+                    available.len(),
+                    abbreviate(&available, 40)
+                ),
+            ));
+        }
+        if !names.contains(name) {
+            names.push(name);
+        }
+    }
+    let exprs: Vec<Expr> = names.iter().map(|n| col(*n)).collect();
+    lf.select(exprs)
+        .collect()
+        .map_err(|e| Error::polars("cannot read", path, e))
+}
+
+fn abbreviate(items: &[String], max: usize) -> String {
+    if items.len() <= max {
+        items.join(", ")
+    } else {
+        format!(
+            "{}, … ({} more)",
+            items[..max].join(", "),
+            items.len() - max
+        )
+    }
+}
+
+/// How rows are named in error messages: by the configured id column, or by
+/// 0-based row index when there is none.
+#[derive(Debug, Clone)]
+pub enum RowNames {
+    Index,
+    Column(Series),
+}
+
+impl RowNames {
+    /// "transaction_id 17, 40" or "rows 17, 40 (0-based)".
+    pub fn describe(&self, rows: &[usize]) -> String {
+        let shown = &rows[..rows.len().min(EXAMPLES)];
+        match self {
+            RowNames::Index => {
+                let list: Vec<String> = shown.iter().map(|r| r.to_string()).collect();
+                format!("rows {} (0-based)", list.join(", "))
+            }
+            RowNames::Column(s) => {
+                let list: Vec<String> = shown
+                    .iter()
+                    .map(|r| match s.get(*r) {
+                        Ok(AnyValue::String(v)) => v.to_string(),
+                        Ok(v) => v.to_string(),
+                        Err(_) => format!("row {r}"),
+                    })
+                    .collect();
+                format!("{} {}", s.name(), list.join(", "))
+            }
+        }
+    }
+}
+
+/// The holdout: labels plus the columns the models read.
+#[derive(Debug)]
+pub struct Holdout {
+    pub path: PathBuf,
+    pub frame: DataFrame,
+    pub labels: Vec<bool>,
+    pub row_names: RowNames,
+}
+
+impl Holdout {
+    pub fn rows(&self) -> usize {
+        self.labels.len()
+    }
+
+    pub fn positives(&self) -> usize {
+        self.labels.iter().filter(|l| **l).count()
+    }
+
+    /// A score column of the holdout, validated.
+    pub fn score_column(&self, name: &str) -> Result<Vec<f64>> {
+        let column = self
+            .frame
+            .column(name)
+            .map_err(|e| Error::polars("cannot find a score column in", &self.path, e))?;
+        scores(&self.path, column.as_materialized_series(), &self.row_names)
+    }
+}
+
+/// Loads and validates the holdout, keeping the label, the id, the amount and
+/// the extra columns named in `columns` (score columns, features).
+pub fn load_holdout(spec: &HoldoutSpec, columns: &[String]) -> Result<Holdout> {
+    let mut wanted: Vec<(&str, &str)> = vec![("holdout.label", spec.label.as_str())];
+    if let Some(id) = &spec.id {
+        wanted.push(("holdout.id", id));
+    }
+    if let Some(amount) = &spec.amount {
+        wanted.push(("holdout.amount", amount));
+    }
+    for c in columns {
+        wanted.push(("a score column", c));
+    }
+    let frame = read_columns(&spec.path, spec.format, &wanted)?;
+    if frame.height() == 0 {
+        return Err(Error::data(&spec.path, "the holdout has no rows"));
+    }
+    let row_names = match &spec.id {
+        Some(id) => {
+            let s = frame
+                .column(id)
+                .map_err(|e| Error::polars("cannot read", &spec.path, e))?
+                .as_materialized_series()
+                .clone();
+            RowNames::Column(s)
+        }
+        None => RowNames::Index,
+    };
+    let label = frame
+        .column(&spec.label)
+        .map_err(|e| Error::polars("cannot read", &spec.path, e))?
+        .as_materialized_series();
+    let labels = labels(&spec.path, label, spec.positive.as_ref(), &row_names)?;
+    Ok(Holdout {
+        path: spec.path.clone(),
+        frame,
+        labels,
+        row_names,
+    })
+}
+
+fn is_integer(dt: &DataType) -> bool {
+    dt.is_integer()
+}
+
+/// Converts a label column into booleans (true = positive class).
+pub fn labels(
+    path: &Path,
+    s: &Series,
+    positive: Option<&LabelValue>,
+    names: &RowNames,
+) -> Result<Vec<bool>> {
+    let name = s.name().to_string();
+    if s.null_count() > 0 {
+        let rows: Vec<usize> = s
+            .is_null()
+            .iter()
+            .enumerate()
+            .filter_map(|(i, v)| (v == Some(true)).then_some(i))
+            .collect();
+        return Err(Error::data(
+            path,
+            format!(
+                "label column `{name}` has {} missing values, e.g. {}; every holdout row needs a label",
+                rows.len(),
+                names.describe(&rows)
+            ),
+        ));
+    }
+    let dtype = s.dtype().clone();
+    let cast_err = |e| Error::polars("cannot read the label column of", path, e);
+    match (&dtype, positive) {
+        (DataType::Boolean, None | Some(LabelValue::Bool(_))) => {
+            let want = match positive {
+                Some(LabelValue::Bool(b)) => *b,
+                _ => true,
+            };
+            Ok(s.bool()
+                .map_err(cast_err)?
+                .iter()
+                .map(|v| v == Some(want))
+                .collect())
+        }
+        (dt, None) if is_integer(dt) || dt.is_float() => {
+            let v = s.cast(&DataType::Float64).map_err(cast_err)?;
+            let v: Vec<f64> = v.f64().map_err(cast_err)?.into_no_null_iter().collect();
+            let bad: Vec<usize> = v
+                .iter()
+                .enumerate()
+                .filter(|(_, x)| **x != 0.0 && **x != 1.0)
+                .map(|(i, _)| i)
+                .collect();
+            if !bad.is_empty() {
+                let distinct = distinct_counts(v.iter().map(|x| FloatKey(*x)));
+                return Err(non_binary(path, &name, &distinct, &bad, names, "0 and 1"));
+            }
+            Ok(v.iter().map(|x| *x == 1.0).collect())
+        }
+        (dt, Some(LabelValue::Int(k))) if is_integer(dt) || dt.is_float() => {
+            let v = s.cast(&DataType::Float64).map_err(cast_err)?;
+            let v: Vec<f64> = v.f64().map_err(cast_err)?.into_no_null_iter().collect();
+            let distinct = distinct_counts(v.iter().map(|x| FloatKey(*x)));
+            check_two_values(path, &name, &distinct, names, |x: &FloatKey| {
+                v.iter().position(|y| FloatKey(*y) == *x)
+            })?;
+            Ok(v.iter().map(|x| *x == *k as f64).collect())
+        }
+        (DataType::String, _) => {
+            let ca = s.str().map_err(cast_err)?;
+            let v: Vec<&str> = ca.iter().map(|v| v.unwrap_or_default()).collect();
+            let distinct = distinct_counts(v.iter().copied());
+            let positive_text = match positive {
+                Some(LabelValue::Text(t)) => t.clone(),
+                Some(other) => other.to_string(),
+                None => {
+                    let keys: Vec<String> =
+                        distinct.keys().map(|k| k.to_ascii_lowercase()).collect();
+                    let all_in = |set: &[&str]| keys.iter().all(|k| set.contains(&k.as_str()));
+                    if all_in(&["0", "1"]) {
+                        "1".to_string()
+                    } else if all_in(&["true", "false"]) {
+                        return Ok(v.iter().map(|x| x.eq_ignore_ascii_case("true")).collect());
+                    } else {
+                        return Err(Error::data(
+                            path,
+                            format!(
+                                "label column `{name}` holds text ({}); name the positive class with `holdout.positive`",
+                                describe_distinct(&distinct)
+                            ),
+                        ));
+                    }
+                }
+            };
+            check_two_values(path, &name, &distinct, names, |x: &&str| {
+                v.iter().position(|y| y == x)
+            })?;
+            Ok(v.iter().map(|x| *x == positive_text).collect())
+        }
+        (dt, Some(p)) => Err(Error::data(
+            path,
+            format!(
+                "label column `{name}` has type {dt}, which cannot be compared with `holdout.positive: {p}`"
+            ),
+        )),
+        (dt, None) => Err(Error::data(
+            path,
+            format!(
+                "label column `{name}` has type {dt}; expected 0/1 integers, booleans, or two text values with `holdout.positive`"
+            ),
+        )),
+    }
+}
+
+/// Floats as map keys; labels never hold NaN once nulls are rejected, and a
+/// stray NaN simply becomes its own key.
+#[derive(Debug, Clone, Copy)]
+struct FloatKey(f64);
+impl PartialEq for FloatKey {
+    fn eq(&self, o: &Self) -> bool {
+        self.0.to_bits() == o.0.to_bits()
+    }
+}
+impl Eq for FloatKey {}
+impl PartialOrd for FloatKey {
+    fn partial_cmp(&self, o: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(o))
+    }
+}
+impl Ord for FloatKey {
+    fn cmp(&self, o: &Self) -> std::cmp::Ordering {
+        self.0.total_cmp(&o.0)
+    }
+}
+impl Display for FloatKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+fn distinct_counts<K: Ord>(values: impl Iterator<Item = K>) -> BTreeMap<K, usize> {
+    let mut m = BTreeMap::new();
+    for v in values {
+        *m.entry(v).or_insert(0) += 1;
+    }
+    m
+}
+
+fn describe_distinct<K: Display>(m: &BTreeMap<K, usize>) -> String {
+    let items: Vec<String> = m
+        .iter()
+        .take(8)
+        .map(|(k, c)| format!("{k}: {c} rows"))
+        .collect();
+    let more = if m.len() > 8 {
+        format!(", … {} more", m.len() - 8)
+    } else {
+        String::new()
+    };
+    format!("{} distinct values: {}{more}", m.len(), items.join(", "))
+}
+
+fn non_binary<K: Display>(
+    path: &Path,
+    name: &str,
+    distinct: &BTreeMap<K, usize>,
+    bad: &[usize],
+    names: &RowNames,
+    expected: &str,
+) -> Error {
+    Error::data(
+        path,
+        format!(
+            "label column `{name}` is not binary ({}); {} rows hold values other than {expected}, e.g. {}. \
+             Map the label to 0/1, or name the positive class with `holdout.positive`",
+            describe_distinct(distinct),
+            bad.len(),
+            names.describe(bad)
+        ),
+    )
+}
+
+fn check_two_values<K: Display + Ord>(
+    path: &Path,
+    name: &str,
+    distinct: &BTreeMap<K, usize>,
+    names: &RowNames,
+    first_row: impl Fn(&K) -> Option<usize>,
+) -> Result<()> {
+    if distinct.len() <= 2 {
+        return Ok(());
+    }
+    // Rows holding the rarer values are the likely mistakes.
+    let mut by_count: Vec<(&K, &usize)> = distinct.iter().collect();
+    by_count.sort_by(|a, b| b.1.cmp(a.1));
+    let rare: Vec<usize> = by_count[2..]
+        .iter()
+        .filter_map(|(k, _)| first_row(k))
+        .collect();
+    Err(Error::data(
+        path,
+        format!(
+            "label column `{name}` is not binary ({}), e.g. {}",
+            describe_distinct(distinct),
+            names.describe(&rare)
+        ),
+    ))
+}
+
+/// Validates a score column: numeric, no nulls, all finite.
+pub fn scores(path: &Path, s: &Series, names: &RowNames) -> Result<Vec<f64>> {
+    let name = s.name().to_string();
+    if !(s.dtype().is_integer() || s.dtype().is_float()) {
+        return Err(Error::data(
+            path,
+            format!(
+                "score column `{name}` has type {}; expected numbers",
+                s.dtype()
+            ),
+        ));
+    }
+    let cast = s
+        .cast(&DataType::Float64)
+        .map_err(|e| Error::polars("cannot read the score column of", path, e))?;
+    let ca = cast
+        .f64()
+        .map_err(|e| Error::polars("cannot read the score column of", path, e))?;
+    let mut out = Vec::with_capacity(ca.len());
+    let (mut nulls, mut nonfinite) = (Vec::new(), Vec::new());
+    for (i, v) in ca.iter().enumerate() {
+        match v {
+            None => {
+                nulls.push(i);
+                out.push(f64::NAN);
+            }
+            Some(x) if !x.is_finite() => {
+                nonfinite.push(i);
+                out.push(x);
+            }
+            Some(x) => out.push(x),
+        }
+    }
+    if nulls.is_empty() && nonfinite.is_empty() {
+        return Ok(out);
+    }
+    let mut parts = Vec::new();
+    if !nulls.is_empty() {
+        parts.push(format!(
+            "{} missing, e.g. {}",
+            nulls.len(),
+            names.describe(&nulls)
+        ));
+    }
+    if !nonfinite.is_empty() {
+        parts.push(format!(
+            "{} NaN or infinite, e.g. {}",
+            nonfinite.len(),
+            names.describe(&nonfinite)
+        ));
+    }
+    Err(Error::data(
+        path,
+        format!(
+            "score column `{name}` has unusable values in {} of {} rows: {}; every row needs a finite score",
+            nulls.len() + nonfinite.len(),
+            out.len(),
+            parts.join("; ")
+        ),
+    ))
+}
+
+/// Reads a score column from another file and aligns it with the holdout
+/// rows by id. The join must be one-to-one: no duplicate, missing or extra ids.
+pub fn scores_from_file(
+    holdout: &Holdout,
+    holdout_id: &str,
+    path: &Path,
+    format: DataFormat,
+    column: &str,
+    join_on: &str,
+) -> Result<Vec<f64>> {
+    let df = read_columns(
+        path,
+        format,
+        &[("scores.join_on", join_on), ("scores.column", column)],
+    )?;
+    let file_ids = df
+        .column(join_on)
+        .map_err(|e| Error::polars("cannot read", path, e))?
+        .as_materialized_series()
+        .clone();
+    let file_names = RowNames::Column(file_ids.clone());
+    let file_scores = scores(
+        path,
+        df.column(column)
+            .map_err(|e| Error::polars("cannot read", path, e))?
+            .as_materialized_series(),
+        &file_names,
+    )?;
+    let holdout_ids = holdout
+        .frame
+        .column(holdout_id)
+        .map_err(|e| Error::polars("cannot read", &holdout.path, e))?
+        .as_materialized_series();
+
+    let both_int = holdout_ids.dtype().is_integer() && file_ids.dtype().is_integer();
+    let target = if both_int {
+        DataType::Int64
+    } else {
+        DataType::String
+    };
+    let h = holdout_ids
+        .cast(&target)
+        .map_err(|e| Error::polars("cannot read the id column of", &holdout.path, e))?;
+    let f = file_ids
+        .cast(&target)
+        .map_err(|e| Error::polars("cannot read the id column of", path, e))?;
+    let order = if both_int {
+        let h: Vec<Option<i64>> = h
+            .i64()
+            .map_err(|e| Error::polars("cannot read", &holdout.path, e))?
+            .iter()
+            .collect();
+        let f: Vec<Option<i64>> = f
+            .i64()
+            .map_err(|e| Error::polars("cannot read", path, e))?
+            .iter()
+            .collect();
+        align(&holdout.path, holdout_id, &h, path, join_on, &f)?
+    } else {
+        let h: Vec<Option<&str>> = h
+            .str()
+            .map_err(|e| Error::polars("cannot read", &holdout.path, e))?
+            .iter()
+            .collect();
+        let f: Vec<Option<&str>> = f
+            .str()
+            .map_err(|e| Error::polars("cannot read", path, e))?
+            .iter()
+            .collect();
+        align(&holdout.path, holdout_id, &h, path, join_on, &f)?
+    };
+    Ok(order.into_iter().map(|i| file_scores[i]).collect())
+}
+
+/// For each holdout row, the index of the score-file row with the same id.
+fn align<K: Hash + Eq + Display + Copy>(
+    holdout_path: &Path,
+    holdout_col: &str,
+    holdout: &[Option<K>],
+    file_path: &Path,
+    file_col: &str,
+    file: &[Option<K>],
+) -> Result<Vec<usize>> {
+    let null_rows = |v: &[Option<K>]| -> Vec<usize> {
+        v.iter()
+            .enumerate()
+            .filter(|(_, k)| k.is_none())
+            .map(|(i, _)| i)
+            .collect()
+    };
+    for (p, c, v) in [
+        (holdout_path, holdout_col, holdout),
+        (file_path, file_col, file),
+    ] {
+        let nulls = null_rows(v);
+        if !nulls.is_empty() {
+            return Err(Error::data(
+                p,
+                format!(
+                    "id column `{c}` has {} missing values, e.g. {}; every row needs an id to join scores",
+                    nulls.len(),
+                    RowNames::Index.describe(&nulls)
+                ),
+            ));
+        }
+    }
+    let index = |p: &Path, c: &str, v: &[Option<K>]| -> Result<HashMap<K, usize>> {
+        let mut m = HashMap::with_capacity(v.len());
+        let mut dups: Vec<K> = Vec::new();
+        let mut dup_rows = 0usize;
+        for (i, k) in v.iter().enumerate() {
+            let k = k.expect("nulls rejected above");
+            if m.insert(k, i).is_some() {
+                dup_rows += 1;
+                if dups.len() < EXAMPLES && !dups.contains(&k) {
+                    dups.push(k);
+                }
+            }
+        }
+        if dup_rows > 0 {
+            let list: Vec<String> = dups.iter().map(|k| k.to_string()).collect();
+            return Err(Error::data(
+                p,
+                format!(
+                    "id column `{c}` is not unique: {dup_rows} rows repeat an earlier id, e.g. {c} {}; scores must join one-to-one",
+                    list.join(", ")
+                ),
+            ));
+        }
+        Ok(m)
+    };
+    let _ = index(holdout_path, holdout_col, holdout)?;
+    let file_index = index(file_path, file_col, file)?;
+
+    let mut order = Vec::with_capacity(holdout.len());
+    let mut missing: Vec<K> = Vec::new();
+    let mut missing_count = 0usize;
+    for k in holdout.iter().flatten() {
+        match file_index.get(k) {
+            Some(i) => order.push(*i),
+            None => {
+                missing_count += 1;
+                if missing.len() < EXAMPLES {
+                    missing.push(*k);
+                }
+            }
+        }
+    }
+    if missing_count > 0 {
+        let list: Vec<String> = missing.iter().map(|k| k.to_string()).collect();
+        return Err(Error::data(
+            file_path,
+            format!(
+                "{missing_count} of {} holdout rows have no score (no `{file_col}` matches holdout `{holdout_col}`), e.g. {holdout_col} {}",
+                holdout.len(),
+                list.join(", ")
+            ),
+        ));
+    }
+    if file.len() > holdout.len() {
+        let used: std::collections::HashSet<K> = holdout.iter().flatten().copied().collect();
+        let extra: Vec<String> = file
+            .iter()
+            .flatten()
+            .filter(|k| !used.contains(k))
+            .take(EXAMPLES)
+            .map(|k| k.to_string())
+            .collect();
+        return Err(Error::data(
+            file_path,
+            format!(
+                "{} score rows match no holdout row, e.g. {file_col} {}; the score file must cover exactly the holdout",
+                file.len() - holdout.len(),
+                extra.join(", ")
+            ),
+        ));
+    }
+    Ok(order)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p() -> &'static Path {
+        Path::new("h.parquet")
+    }
+
+    #[test]
+    fn integer_labels_must_be_zero_or_one() {
+        let s = Series::new("y".into(), &[0i64, 1, 2, 0]);
+        let e = labels(p(), &s, None, &RowNames::Index)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("not binary") && e.contains("rows 2 (0-based)"),
+            "{e}"
+        );
+        let s = Series::new("y".into(), &[0i32, 1, 1]);
+        assert_eq!(
+            labels(p(), &s, None, &RowNames::Index).unwrap(),
+            vec![false, true, true]
+        );
+    }
+
+    #[test]
+    fn text_labels_need_a_positive_value() {
+        let s = Series::new("y".into(), &["fraud", "ok", "ok"]);
+        let e = labels(p(), &s, None, &RowNames::Index)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("holdout.positive"), "{e}");
+        let pos = LabelValue::Text("fraud".into());
+        assert_eq!(
+            labels(p(), &s, Some(&pos), &RowNames::Index).unwrap(),
+            vec![true, false, false]
+        );
+        let s3 = Series::new("y".into(), &["fraud", "ok", "maybe"]);
+        assert!(labels(p(), &s3, Some(&pos), &RowNames::Index).is_err());
+    }
+
+    #[test]
+    fn scores_report_nulls_and_nans_with_ids() {
+        let ids = RowNames::Column(Series::new("tx".into(), &[10i64, 11, 12, 13]));
+        let s = Series::new("s".into(), &[Some(0.1), None, Some(f64::NAN), Some(0.3)]);
+        let e = scores(p(), &s, &ids).unwrap_err().to_string();
+        assert!(
+            e.contains("1 missing, e.g. tx 11") && e.contains("1 NaN or infinite, e.g. tx 12"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn align_checks_one_to_one() {
+        let (hp, fp) = (Path::new("h"), Path::new("f"));
+        let h = [Some(1), Some(2), Some(3)];
+        assert_eq!(
+            align(hp, "id", &h, fp, "id", &[Some(3), Some(1), Some(2)]).unwrap(),
+            vec![1, 2, 0]
+        );
+        let e = align(hp, "id", &h, fp, "id", &[Some(3), Some(1)])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("1 of 3 holdout rows have no score") && e.contains("id 2"),
+            "{e}"
+        );
+        let e = align(
+            hp,
+            "id",
+            &h,
+            fp,
+            "id",
+            &[Some(3), Some(1), Some(2), Some(2)],
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("not unique") && e.contains("id 2"), "{e}");
+        let e = align(
+            hp,
+            "id",
+            &h,
+            fp,
+            "id",
+            &[Some(3), Some(1), Some(2), Some(9)],
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("match no holdout row") && e.contains("id 9"),
+            "{e}"
+        );
+    }
+}

@@ -1,0 +1,221 @@
+//! The evaluation step: load the holdout once, score each model, compute the
+//! metrics, and assemble the versioned `modelgate.evaluation/v1` document.
+
+use std::time::Instant;
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use crate::config::{Config, Threshold};
+use crate::data;
+use crate::error::{Error, Result};
+use crate::metrics::{self, AtFpr, Curves, ModelMetrics, NotApplicable};
+use crate::model::{self, SourceInfo};
+
+pub const SCHEMA: &str = "modelgate.evaluation/v1";
+
+/// The rule that turns a score into a prediction, stated in every document.
+pub const THRESHOLD_RULE: &str = "a row is predicted positive when score >= threshold";
+
+/// The `modelgate.evaluation/v1` document.
+#[derive(Debug, Clone, Serialize)]
+pub struct Evaluation {
+    pub schema: &'static str,
+    pub model: String,
+    pub holdout: HoldoutInfo,
+    pub rows: u64,
+    pub positives: u64,
+    pub threshold_rule: &'static str,
+    pub threshold_config: ThresholdInfo,
+    pub models: Models,
+    /// Candidate minus production, for each metric both have.
+    #[serde(skip_serializing_if = "Map::is_empty")]
+    pub delta: Map<String, Value>,
+    pub timings_ms: Timings,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct HoldoutInfo {
+    pub path: String,
+    pub label: String,
+    pub rows: u64,
+    pub positives: u64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum ThresholdInfo {
+    Fixed { value: f64 },
+    AtFpr { fpr: f64 },
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Models {
+    pub candidate: ModelEvaluation,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub production: Option<ModelEvaluation>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ModelEvaluation {
+    pub source: SourceInfo,
+    /// Scalar metrics by public name; `null` where not applicable.
+    pub metrics: Map<String, Value>,
+    pub at_fpr: Vec<AtFpr>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub not_applicable: Vec<NotApplicable>,
+    pub curves: Curves,
+    pub scoring_ms: f64,
+    #[serde(skip)]
+    pub raw: ModelMetrics,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Timings {
+    pub load: f64,
+    pub score: f64,
+    pub metrics: f64,
+    pub total: f64,
+}
+
+const COUNT_METRICS: &[&str] = &["rows", "positives", "tp", "fp", "tn", "fn"];
+
+fn metric_value(name: &str, v: Option<f64>) -> Value {
+    match v {
+        Some(x) if COUNT_METRICS.contains(&name) => Value::from(x as u64),
+        Some(x) => serde_json::Number::from_f64(x).map_or(Value::Null, Value::Number),
+        None => Value::Null,
+    }
+}
+
+impl ModelEvaluation {
+    fn new(source: SourceInfo, m: ModelMetrics, scoring_ms: f64) -> Self {
+        let metrics = m
+            .named()
+            .into_iter()
+            .map(|(name, v)| {
+                let value = metric_value(&name, v);
+                (name, value)
+            })
+            .collect();
+        ModelEvaluation {
+            source,
+            metrics,
+            at_fpr: m.at_fpr.clone(),
+            not_applicable: m.not_applicable.clone(),
+            curves: m.curves.clone(),
+            scoring_ms,
+            raw: m,
+        }
+    }
+}
+
+impl Evaluation {
+    /// Serialises as pretty JSON.
+    pub fn to_json(&self) -> Result<String> {
+        serde_json::to_string_pretty(self).map_err(|source| Error::Json {
+            what: "the evaluation",
+            source,
+        })
+    }
+}
+
+/// Runs the evaluation described by a validated config.
+pub fn evaluate(config: &Config) -> Result<Evaluation> {
+    let t0 = Instant::now();
+    let mut columns = model::holdout_columns(&config.candidate);
+    if let Some(p) = &config.production {
+        columns.extend(model::holdout_columns(p));
+    }
+    let holdout = data::load_holdout(&config.holdout, &columns)?;
+    let load_ms = ms(t0);
+
+    let t1 = Instant::now();
+    let candidate = model::score(&config.candidate, &holdout, &config.holdout)?;
+    let production = config
+        .production
+        .as_ref()
+        .map(|p| model::score(p, &holdout, &config.holdout))
+        .transpose()?;
+    let score_ms = ms(t1);
+
+    let t2 = Instant::now();
+    let metric_error = |role: &str, e: Error| match e {
+        Error::Metric(msg) => Error::data(&holdout.path, format!("{role}: {msg}")),
+        other => other,
+    };
+    let (cand_metrics, prod_metrics) = rayon::join(
+        || metrics::evaluate(&candidate.scores, &holdout.labels, &config.metrics),
+        || {
+            production
+                .as_ref()
+                .map(|p| metrics::evaluate(&p.scores, &holdout.labels, &config.metrics))
+                .transpose()
+        },
+    );
+    let cand_metrics = cand_metrics.map_err(|e| metric_error("candidate", e))?;
+    let prod_metrics = prod_metrics.map_err(|e| metric_error("production", e))?;
+    let metrics_ms = ms(t2);
+
+    let candidate = ModelEvaluation::new(candidate.source, cand_metrics, candidate.scoring_ms);
+    let production = match (production, prod_metrics) {
+        (Some(p), Some(m)) => Some(ModelEvaluation::new(p.source, m, p.scoring_ms)),
+        _ => None,
+    };
+    let delta = production
+        .as_ref()
+        .map(|p| delta(&candidate.metrics, &p.metrics))
+        .unwrap_or_default();
+
+    let rows = holdout.rows() as u64;
+    let positives = holdout.positives() as u64;
+    Ok(Evaluation {
+        schema: SCHEMA,
+        model: config.model.clone(),
+        holdout: HoldoutInfo {
+            path: holdout.path.display().to_string(),
+            label: config.holdout.label.clone(),
+            rows,
+            positives,
+        },
+        rows,
+        positives,
+        threshold_rule: THRESHOLD_RULE,
+        threshold_config: match config.metrics.threshold {
+            Threshold::Fixed(value) => ThresholdInfo::Fixed { value },
+            Threshold::AtFpr(fpr) => ThresholdInfo::AtFpr { fpr },
+        },
+        models: Models {
+            candidate,
+            production,
+        },
+        delta,
+        timings_ms: Timings {
+            load: load_ms,
+            score: score_ms,
+            metrics: metrics_ms,
+            total: ms(t0),
+        },
+    })
+}
+
+fn ms(t: Instant) -> f64 {
+    t.elapsed().as_secs_f64() * 1e3
+}
+
+/// Candidate minus production for each metric both have as numbers, except
+/// the row and positive counts, which are the same holdout for both.
+fn delta(cand: &Map<String, Value>, prod: &Map<String, Value>) -> Map<String, Value> {
+    cand.iter()
+        .filter(|(name, _)| !matches!(name.as_str(), "rows" | "positives"))
+        .filter_map(|(name, c)| {
+            let d = c.as_f64()? - prod.get(name)?.as_f64()?;
+            let v = if COUNT_METRICS.contains(&name.as_str()) {
+                Value::from(d as i64)
+            } else {
+                Value::Number(serde_json::Number::from_f64(d)?)
+            };
+            Some((name.clone(), v))
+        })
+        .collect()
+}

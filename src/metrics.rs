@@ -1,0 +1,579 @@
+//! Fraud metrics for one model's scores against binary labels.
+//!
+//! Everything that depends on the ranking comes from one sort: the scores are
+//! sorted once, swept once into cumulative (threshold, tp, fp) points at each
+//! distinct score, and every curve metric reads those points. Tied scores
+//! therefore form a single point, exactly as scikit-learn's
+//! `_binary_clf_curve` builds them.
+//!
+//! A row is predicted positive when `score >= threshold`.
+
+use rayon::prelude::*;
+use serde::Serialize;
+
+use crate::config::{MetricsSpec, Threshold};
+use crate::error::{Error, Result};
+
+/// scikit-learn clips probabilities to `[eps, 1 - eps]` for log loss, with
+/// `eps` the machine epsilon of the input dtype (float64 here).
+const LOG_LOSS_EPS: f64 = f64::EPSILON;
+
+/// Maximum number of points kept per curve in reports.
+pub const CURVE_POINTS: usize = 200;
+
+/// Cumulative counts at each distinct score, highest score first.
+#[derive(Debug, Clone)]
+pub struct Sweep {
+    pub thresholds: Vec<f64>,
+    pub tps: Vec<u64>,
+    pub fps: Vec<u64>,
+}
+
+impl Sweep {
+    /// Sorts once and sweeps. Scores must be finite (validated upstream).
+    pub fn new(scores: &[f64], labels: &[bool]) -> Sweep {
+        assert_eq!(
+            scores.len(),
+            labels.len(),
+            "scores and labels differ in length"
+        );
+        let mut pairs: Vec<(u64, bool)> = scores
+            .par_iter()
+            .zip(labels.par_iter())
+            .map(|(s, l)| (order_key(*s), *l))
+            .collect();
+        // Descending by score; ties are grouped below, so their order is irrelevant.
+        pairs.par_sort_unstable_by(|a, b| b.0.cmp(&a.0));
+
+        let mut sweep = Sweep {
+            thresholds: Vec::new(),
+            tps: Vec::new(),
+            fps: Vec::new(),
+        };
+        let (mut tp, mut fp) = (0u64, 0u64);
+        for (i, (key, label)) in pairs.iter().enumerate() {
+            if *label {
+                tp += 1;
+            } else {
+                fp += 1;
+            }
+            if pairs.get(i + 1).is_none_or(|next| next.0 != *key) {
+                sweep.thresholds.push(from_order_key(*key));
+                sweep.tps.push(tp);
+                sweep.fps.push(fp);
+            }
+        }
+        sweep
+    }
+
+    pub fn positives(&self) -> u64 {
+        self.tps.last().copied().unwrap_or(0)
+    }
+
+    pub fn negatives(&self) -> u64 {
+        self.fps.last().copied().unwrap_or(0)
+    }
+
+    /// Counts of rows with `score >= threshold`.
+    fn counts_at(&self, threshold: f64) -> (u64, u64) {
+        // thresholds are strictly decreasing: count the points still >= threshold.
+        let k = self.thresholds.partition_point(|t| *t >= threshold);
+        if k == 0 {
+            (0, 0)
+        } else {
+            (self.tps[k - 1], self.fps[k - 1])
+        }
+    }
+}
+
+/// Maps an f64 to a u64 whose unsigned order is the float's total order.
+fn order_key(x: f64) -> u64 {
+    // -0.0 and 0.0 are the same score.
+    let x = if x == 0.0 { 0.0 } else { x };
+    let bits = x.to_bits();
+    if bits >> 63 == 1 {
+        !bits
+    } else {
+        bits | (1 << 63)
+    }
+}
+
+fn from_order_key(k: u64) -> f64 {
+    let bits = if k >> 63 == 1 { k & !(1 << 63) } else { !k };
+    f64::from_bits(bits)
+}
+
+/// Neumaier-compensated sum: long sums (10M rows) stay accurate to ~1 ulp.
+#[derive(Default)]
+struct Sum {
+    sum: f64,
+    comp: f64,
+}
+
+impl Sum {
+    fn add(&mut self, x: f64) {
+        let t = self.sum + x;
+        if self.sum.abs() >= x.abs() {
+            self.comp += (self.sum - t) + x;
+        } else {
+            self.comp += (x - t) + self.sum;
+        }
+        self.sum = t;
+    }
+    fn value(&self) -> f64 {
+        self.sum + self.comp
+    }
+}
+
+/// Recall and threshold achieved at a target false-positive rate.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AtFpr {
+    /// The configured target.
+    pub target_fpr: f64,
+    /// The FPR actually achieved, the largest achievable that is <= target.
+    pub fpr: f64,
+    pub recall: f64,
+    /// Predict positive when `score >= threshold`; `null` means "flag nothing".
+    #[serde(serialize_with = "finite_or_null")]
+    pub threshold: f64,
+}
+
+fn finite_or_null<S: serde::Serializer>(x: &f64, s: S) -> std::result::Result<S::Ok, S::Error> {
+    if x.is_finite() {
+        s.serialize_f64(*x)
+    } else {
+        s.serialize_none()
+    }
+}
+
+/// One point of a downsampled curve.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CurvePoint {
+    pub x: f64,
+    pub y: f64,
+    #[serde(serialize_with = "finite_or_null")]
+    pub threshold: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Curves {
+    /// x = false-positive rate, y = recall.
+    pub roc: Vec<CurvePoint>,
+    /// x = recall, y = precision.
+    pub pr: Vec<CurvePoint>,
+}
+
+/// All metrics of one model. Probability metrics are `None` when the scores
+/// are not probabilities; `not_applicable` then says why.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ModelMetrics {
+    pub rows: u64,
+    pub positives: u64,
+    pub roc_auc: f64,
+    pub average_precision: f64,
+    pub pr_auc: f64,
+    pub log_loss: Option<f64>,
+    pub brier: Option<f64>,
+    pub ks: f64,
+    pub threshold: f64,
+    pub precision: f64,
+    pub recall: f64,
+    pub f1: f64,
+    pub accuracy: f64,
+    pub tp: u64,
+    pub fp: u64,
+    pub tn: u64,
+    #[serde(rename = "fn")]
+    pub fn_: u64,
+    pub at_fpr: Vec<AtFpr>,
+    pub not_applicable: Vec<NotApplicable>,
+    pub curves: Curves,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct NotApplicable {
+    pub metric: &'static str,
+    pub reason: String,
+}
+
+impl ModelMetrics {
+    /// Scalar metrics by their public names, in report order. `recall_at_fpr[t]`
+    /// and `threshold_at_fpr[t]` are included so gates can address them by name.
+    pub fn named(&self) -> Vec<(String, Option<f64>)> {
+        let mut v: Vec<(String, Option<f64>)> = vec![
+            ("rows".into(), Some(self.rows as f64)),
+            ("positives".into(), Some(self.positives as f64)),
+            ("roc_auc".into(), Some(self.roc_auc)),
+            ("average_precision".into(), Some(self.average_precision)),
+            ("pr_auc".into(), Some(self.pr_auc)),
+            ("log_loss".into(), self.log_loss),
+            ("brier".into(), self.brier),
+            ("ks".into(), Some(self.ks)),
+            (
+                "threshold".into(),
+                Some(self.threshold).filter(|t| t.is_finite()),
+            ),
+            ("precision".into(), Some(self.precision)),
+            ("recall".into(), Some(self.recall)),
+            ("f1".into(), Some(self.f1)),
+            ("accuracy".into(), Some(self.accuracy)),
+            ("tp".into(), Some(self.tp as f64)),
+            ("fp".into(), Some(self.fp as f64)),
+            ("tn".into(), Some(self.tn as f64)),
+            ("fn".into(), Some(self.fn_ as f64)),
+        ];
+        for a in &self.at_fpr {
+            v.push((format!("recall_at_fpr[{}]", a.target_fpr), Some(a.recall)));
+            v.push((format!("fpr_at_fpr[{}]", a.target_fpr), Some(a.fpr)));
+            v.push((
+                format!("threshold_at_fpr[{}]", a.target_fpr),
+                Some(a.threshold).filter(|t| t.is_finite()),
+            ));
+        }
+        v
+    }
+
+    /// Whether a higher value of the named metric is better; `None` for counts
+    /// and thresholds, which have no direction.
+    pub fn greater_is_better(name: &str) -> Option<bool> {
+        match name {
+            "log_loss" | "brier" | "fp" | "fn" => Some(false),
+            "roc_auc" | "average_precision" | "pr_auc" | "ks" | "precision" | "recall" | "f1"
+            | "accuracy" | "tp" | "tn" => Some(true),
+            n if n.starts_with("recall_at_fpr[") => Some(true),
+            _ => None,
+        }
+    }
+}
+
+/// Computes every metric. Fails when the labels hold a single class, since
+/// the rank metrics are undefined then.
+pub fn evaluate(scores: &[f64], labels: &[bool], spec: &MetricsSpec) -> Result<ModelMetrics> {
+    if scores.is_empty() {
+        return Err(Error::Metric("no rows to evaluate".into()));
+    }
+    let sweep = Sweep::new(scores, labels);
+    let (p, n) = (sweep.positives(), sweep.negatives());
+    if p == 0 || n == 0 {
+        return Err(Error::Metric(format!(
+            "the labels hold a single class ({p} positives, {n} negatives of {} rows): \
+             ROC AUC, average precision, KS and recall at FPR need both classes",
+            scores.len()
+        )));
+    }
+
+    let at_fpr: Vec<AtFpr> = spec.at_fpr.iter().map(|t| at_fpr(&sweep, *t)).collect();
+    let threshold = match spec.threshold {
+        Threshold::Fixed(t) => t,
+        Threshold::AtFpr(f) => at_fpr_point(&sweep, f).threshold,
+    };
+    let (tp, fp) = sweep.counts_at(threshold);
+    let (fn_, tn) = (p - tp, n - fp);
+    let rows = p + n;
+
+    let mut not_applicable = Vec::new();
+    let (log_loss, brier) = match probability_metrics(scores, labels) {
+        Ok((l, b)) => (Some(l), Some(b)),
+        Err(reason) => {
+            for metric in ["log_loss", "brier"] {
+                not_applicable.push(NotApplicable {
+                    metric,
+                    reason: reason.clone(),
+                });
+            }
+            (None, None)
+        }
+    };
+
+    Ok(ModelMetrics {
+        rows,
+        positives: p,
+        roc_auc: roc_auc(&sweep),
+        average_precision: average_precision(&sweep),
+        pr_auc: pr_auc(&sweep),
+        log_loss,
+        brier,
+        ks: ks(&sweep),
+        threshold,
+        precision: ratio(tp, tp + fp),
+        recall: ratio(tp, p),
+        f1: ratio(2 * tp, 2 * tp + fp + fn_),
+        accuracy: ratio(tp + tn, rows),
+        tp,
+        fp,
+        tn,
+        fn_,
+        at_fpr,
+        not_applicable,
+        curves: curves(&sweep),
+    })
+}
+
+/// `a / b`, with 0 for an empty denominator (scikit-learn's `zero_division=0`).
+fn ratio(a: u64, b: u64) -> f64 {
+    if b == 0 { 0.0 } else { a as f64 / b as f64 }
+}
+
+/// Trapezoidal area under (fpr, tpr), computed in exact integer arithmetic
+/// and divided once at the end.
+pub fn roc_auc(s: &Sweep) -> f64 {
+    let (p, n) = (s.positives(), s.negatives());
+    let (mut prev_tp, mut prev_fp) = (0u128, 0u128);
+    let mut twice_area: u128 = 0;
+    for (tp, fp) in s.tps.iter().zip(&s.fps) {
+        let (tp, fp) = (*tp as u128, *fp as u128);
+        twice_area += (fp - prev_fp) * (tp + prev_tp);
+        prev_tp = tp;
+        prev_fp = fp;
+    }
+    twice_area as f64 / (2.0 * p as f64 * n as f64)
+}
+
+/// Step-wise average precision: sum over thresholds of
+/// `(R_k - R_{k-1}) * P_k`, as scikit-learn's `average_precision_score`.
+pub fn average_precision(s: &Sweep) -> f64 {
+    let p = s.positives() as f64;
+    let mut sum = Sum::default();
+    let mut prev_tp = 0u64;
+    for (tp, fp) in s.tps.iter().zip(&s.fps) {
+        if *tp != prev_tp {
+            let recall_step = (*tp - prev_tp) as f64 / p;
+            sum.add(recall_step * (*tp as f64 / (*tp + *fp) as f64));
+        }
+        prev_tp = *tp;
+    }
+    sum.value()
+}
+
+/// Trapezoidal area under the PR curve, as `auc(recall, precision)` over
+/// scikit-learn's `precision_recall_curve`, whose last point is (0, 1).
+pub fn pr_auc(s: &Sweep) -> f64 {
+    let p = s.positives() as f64;
+    let mut sum = Sum::default();
+    let (mut prev_r, mut prev_p) = (0.0, 1.0);
+    for (tp, fp) in s.tps.iter().zip(&s.fps) {
+        let r = *tp as f64 / p;
+        let prec = ratio(*tp, *tp + *fp);
+        sum.add((r - prev_r) * (prec + prev_p) / 2.0);
+        prev_r = r;
+        prev_p = prec;
+    }
+    sum.value()
+}
+
+/// Kolmogorov-Smirnov statistic between the score distributions of the two
+/// classes: `max |TPR - FPR|` over thresholds.
+pub fn ks(s: &Sweep) -> f64 {
+    let (p, n) = (s.positives() as f64, s.negatives() as f64);
+    s.tps
+        .iter()
+        .zip(&s.fps)
+        .map(|(tp, fp)| (*tp as f64 / p - *fp as f64 / n).abs())
+        .fold(0.0, f64::max)
+}
+
+fn at_fpr_point(s: &Sweep, target: f64) -> AtFpr {
+    let (p, n) = (s.positives() as f64, s.negatives() as f64);
+    // The ROC curve starts at (0, 0) with an infinite threshold: flag nothing.
+    let mut best = AtFpr {
+        target_fpr: target,
+        fpr: 0.0,
+        recall: 0.0,
+        threshold: f64::INFINITY,
+    };
+    for i in 0..s.thresholds.len() {
+        let fpr = s.fps[i] as f64 / n;
+        if fpr > target {
+            break; // fpr only grows as the threshold falls
+        }
+        let recall = s.tps[i] as f64 / p;
+        if recall > best.recall {
+            best = AtFpr {
+                target_fpr: target,
+                fpr,
+                recall,
+                threshold: s.thresholds[i],
+            };
+        }
+    }
+    best
+}
+
+/// The highest recall whose FPR does not exceed the target; among equal
+/// recalls, the one with the lowest FPR (the highest threshold).
+pub fn at_fpr(s: &Sweep, target: f64) -> AtFpr {
+    at_fpr_point(s, target)
+}
+
+/// Log loss (clipped as scikit-learn) and Brier score, or why they do not
+/// apply.
+fn probability_metrics(scores: &[f64], labels: &[bool]) -> std::result::Result<(f64, f64), String> {
+    let outside = scores.iter().filter(|s| !(0.0..=1.0).contains(*s)).count();
+    if outside > 0 {
+        let (lo, hi) = scores
+            .iter()
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), s| {
+                (lo.min(*s), hi.max(*s))
+            });
+        return Err(format!(
+            "scores are not probabilities: {outside} of {} lie outside [0, 1] (range {lo} to {hi})",
+            scores.len()
+        ));
+    }
+    let (mut ll, mut br) = (Sum::default(), Sum::default());
+    for (s, y) in scores.iter().zip(labels) {
+        let q = if *y { *s } else { 1.0 - *s };
+        ll.add(-q.clamp(LOG_LOSS_EPS, 1.0 - LOG_LOSS_EPS).ln());
+        let d = s - f64::from(u8::from(*y));
+        br.add(d * d);
+    }
+    let n = scores.len() as f64;
+    Ok((ll.value() / n, br.value() / n))
+}
+
+fn curves(s: &Sweep) -> Curves {
+    let (p, n) = (s.positives() as f64, s.negatives() as f64);
+    let mut roc = Vec::with_capacity(s.thresholds.len() + 1);
+    roc.push(CurvePoint {
+        x: 0.0,
+        y: 0.0,
+        threshold: f64::INFINITY,
+    });
+    let mut pr = Vec::with_capacity(s.thresholds.len() + 1);
+    for i in 0..s.thresholds.len() {
+        let (tp, fp) = (s.tps[i], s.fps[i]);
+        roc.push(CurvePoint {
+            x: fp as f64 / n,
+            y: tp as f64 / p,
+            threshold: s.thresholds[i],
+        });
+        pr.push(CurvePoint {
+            x: tp as f64 / p,
+            y: ratio(tp, tp + fp),
+            threshold: s.thresholds[i],
+        });
+    }
+    // scikit-learn ends the PR curve at (recall 0, precision 1); we start it
+    // there since our points run from the highest threshold down.
+    pr.insert(
+        0,
+        CurvePoint {
+            x: 0.0,
+            y: 1.0,
+            threshold: f64::INFINITY,
+        },
+    );
+    Curves {
+        roc: downsample(&roc, CURVE_POINTS),
+        pr: downsample(&pr, CURVE_POINTS),
+    }
+}
+
+/// Keeps at most `max` points, evenly spaced along the curve's length, so
+/// steep regions (the low-FPR corner that matters for fraud) keep detail.
+/// The first and last points are always kept.
+pub fn downsample(points: &[CurvePoint], max: usize) -> Vec<CurvePoint> {
+    if points.len() <= max || max < 2 {
+        return points.to_vec();
+    }
+    let mut cumulative = Vec::with_capacity(points.len());
+    let mut total = 0.0;
+    cumulative.push(0.0);
+    for w in points.windows(2) {
+        total += ((w[1].x - w[0].x).powi(2) + (w[1].y - w[0].y).powi(2)).sqrt();
+        cumulative.push(total);
+    }
+    let mut out: Vec<CurvePoint> = Vec::with_capacity(max);
+    let mut last_index = usize::MAX;
+    for k in 0..max {
+        let target = total * k as f64 / (max - 1) as f64;
+        let idx = cumulative
+            .partition_point(|c| *c < target)
+            .min(points.len() - 1);
+        let idx = if k == max - 1 { points.len() - 1 } else { idx };
+        if idx != last_index {
+            out.push(points[idx].clone());
+            last_index = idx;
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec() -> MetricsSpec {
+        MetricsSpec::default()
+    }
+
+    #[test]
+    fn order_key_round_trips_and_orders() {
+        let xs = [-1e300, -2.5, -0.0, 0.0, 1e-300, 0.5, 1.0, 7e200];
+        for w in xs.windows(2) {
+            assert!(order_key(w[0]) <= order_key(w[1]), "{} vs {}", w[0], w[1]);
+        }
+        for x in xs {
+            assert_eq!(from_order_key(order_key(x)), if x == 0.0 { 0.0 } else { x });
+        }
+    }
+
+    #[test]
+    fn hand_computed_example() {
+        // sklearn: roc_auc_score([0,0,1,1],[0.1,0.4,0.35,0.8]) == 0.75
+        let m = evaluate(&[0.1, 0.4, 0.35, 0.8], &[false, false, true, true], &spec()).unwrap();
+        assert!((m.roc_auc - 0.75).abs() < 1e-15);
+        // AP = 0.5*1 + 0.5*(2/3)
+        assert!((m.average_precision - (0.5 + 1.0 / 3.0)).abs() < 1e-15);
+        assert_eq!((m.tp, m.fp, m.tn, m.fn_), (1, 0, 2, 1));
+        assert!((m.ks - 0.5).abs() < 1e-15);
+    }
+
+    #[test]
+    fn ties_form_one_point() {
+        let s = Sweep::new(&[0.5, 0.5, 0.5, 0.2], &[true, false, true, false]);
+        assert_eq!(s.thresholds, vec![0.5, 0.2]);
+        assert_eq!(s.tps, vec![2, 2]);
+        assert_eq!(s.fps, vec![1, 2]);
+    }
+
+    #[test]
+    fn single_class_is_an_error_not_nan() {
+        let e = evaluate(&[0.1, 0.2], &[false, false], &spec()).unwrap_err();
+        assert!(e.to_string().contains("single class"), "{e}");
+    }
+
+    #[test]
+    fn scores_outside_unit_interval_skip_probability_metrics() {
+        let m = evaluate(&[-3.0, 2.0, 0.5], &[false, true, true], &spec()).unwrap();
+        assert_eq!(m.log_loss, None);
+        assert_eq!(m.not_applicable.len(), 2);
+        assert!(m.not_applicable[0].reason.contains("outside [0, 1]"));
+        assert_eq!(m.roc_auc, 1.0);
+    }
+
+    #[test]
+    fn at_fpr_picks_highest_recall_within_budget() {
+        // Scores desc: 0.9(+) 0.8(-) 0.7(+) 0.6(-) ; N=2
+        let s = Sweep::new(&[0.9, 0.8, 0.7, 0.6], &[true, false, true, false]);
+        let a = at_fpr(&s, 0.4);
+        assert_eq!((a.fpr, a.recall, a.threshold), (0.0, 0.5, 0.9));
+        let a = at_fpr(&s, 0.5);
+        assert_eq!((a.fpr, a.recall, a.threshold), (0.5, 1.0, 0.7));
+    }
+
+    #[test]
+    fn downsample_keeps_ends_and_bounds_size() {
+        let pts: Vec<CurvePoint> = (0..=1000)
+            .map(|i| CurvePoint {
+                x: i as f64 / 1000.0,
+                y: (i as f64 / 1000.0).sqrt(),
+                threshold: 0.0,
+            })
+            .collect();
+        let d = downsample(&pts, 200);
+        assert!(d.len() <= 200 && d.len() > 150, "{}", d.len());
+        assert_eq!(d.first(), pts.first());
+        assert_eq!(d.last(), pts.last());
+    }
+}

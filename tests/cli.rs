@@ -1,0 +1,469 @@
+//! The real binary, in a temp dir with a clean environment: happy paths,
+//! output formats, the exit-code contract and every bad-input case.
+
+use std::fs;
+use std::io::Write;
+use std::path::Path;
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+use serde_json::Value;
+use tempfile::TempDir;
+
+fn modelgate(dir: &Path) -> Command {
+    let mut cmd = Command::cargo_bin("modelgate").unwrap();
+    cmd.env_clear().current_dir(dir);
+    cmd
+}
+
+fn config(holdout: &str, extra: &str) -> String {
+    format!(
+        "model: fraud-detector\nholdout:\n  path: {holdout}\n  label: is_fraud\n  id: transaction_id\n\
+         candidate:\n  scores: {{ column: score_candidate }}\n{extra}"
+    )
+}
+
+/// A small CSV holdout: `rows` of (id, label, candidate, production).
+fn csv(rows: &[(i64, &str, &str, &str)]) -> String {
+    let mut s = String::from("transaction_id,is_fraud,score_candidate,score_production\n");
+    for (id, y, c, p) in rows {
+        s.push_str(&format!("{id},{y},{c},{p}\n"));
+    }
+    s
+}
+
+fn good_rows() -> Vec<(i64, &'static str, &'static str, &'static str)> {
+    vec![
+        (1, "0", "0.1", "0.2"),
+        (2, "0", "0.4", "0.3"),
+        (3, "1", "0.35", "0.1"),
+        (4, "1", "0.8", "0.7"),
+        (5, "0", "0.2", "0.6"),
+    ]
+}
+
+fn write(dir: &Path, name: &str, text: &str) {
+    fs::write(dir.join(name), text).unwrap();
+}
+
+/// Runs evaluate and asserts exit 2 with a one-line error containing `needles`.
+fn expect_error(dir: &Path, needles: &[&str]) {
+    let out = modelgate(dir)
+        .args(["evaluate", "--config", "modelgate.yaml"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "stderr: {stderr}");
+    assert!(out.stdout.is_empty(), "nothing on stdout on error");
+    assert_eq!(
+        stderr.trim_end().lines().count(),
+        1,
+        "one-line error, got: {stderr}"
+    );
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    for n in needles {
+        assert!(stderr.contains(n), "expected `{n}` in: {stderr}");
+    }
+}
+
+fn evaluate_json(dir: &Path) -> Value {
+    let out = modelgate(dir)
+        .args(["evaluate", "--config", "modelgate.yaml", "--format", "json"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[test]
+fn evaluate_csv_reports_both_models_in_every_format() {
+    let t = TempDir::new().unwrap();
+    write(t.path(), "h.csv", &csv(&good_rows()));
+    write(
+        t.path(),
+        "modelgate.yaml",
+        &config(
+            "h.csv",
+            "production:\n  scores: { column: score_production }\n",
+        ),
+    );
+    let doc = evaluate_json(t.path());
+    assert_eq!(doc["schema"], "modelgate.evaluation/v1");
+    assert_eq!(doc["rows"], 5);
+    assert_eq!(doc["positives"], 2);
+    // Candidate: positives 0.35, 0.8 vs negatives 0.1, 0.4, 0.2 → 5 of 6 pairs.
+    let auc = doc["models"]["candidate"]["metrics"]["roc_auc"]
+        .as_f64()
+        .unwrap();
+    assert!((auc - 5.0 / 6.0).abs() < 1e-12, "{auc}");
+    let prod = doc["models"]["production"]["metrics"]["roc_auc"]
+        .as_f64()
+        .unwrap();
+    let delta = doc["delta"]["roc_auc"].as_f64().unwrap();
+    assert!((delta - (auc - prod)).abs() < 1e-12);
+    assert_eq!(doc["models"]["candidate"]["metrics"]["tp"], 1);
+
+    modelgate(t.path())
+        .args([
+            "evaluate",
+            "--config",
+            "modelgate.yaml",
+            "--out",
+            "report.md",
+        ])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("candidate").and(predicate::str::contains("production")))
+        .stdout(predicate::str::contains("roc_auc"));
+    let md = fs::read_to_string(t.path().join("report.md")).unwrap();
+    assert!(md.contains("| `roc_auc` |"), "{md}");
+}
+
+#[test]
+fn external_score_file_joins_by_id() {
+    let t = TempDir::new().unwrap();
+    write(t.path(), "h.csv", &csv(&good_rows()));
+    // Same scores as the holdout's candidate column, shuffled.
+    write(
+        t.path(),
+        "s.csv",
+        "transaction_id,p\n4,0.8\n1,0.1\n5,0.2\n3,0.35\n2,0.4\n",
+    );
+    write(
+        t.path(),
+        "modelgate.yaml",
+        &config(
+            "h.csv",
+            "production:\n  scores: { path: s.csv, column: p }\n",
+        ),
+    );
+    let doc = evaluate_json(t.path());
+    let c = &doc["models"]["candidate"]["metrics"];
+    let p = &doc["models"]["production"]["metrics"];
+    assert_eq!(c["roc_auc"], p["roc_auc"]);
+    assert_eq!(c["log_loss"], p["log_loss"]);
+    assert_eq!(doc["models"]["production"]["source"]["kind"], "file");
+}
+
+#[test]
+fn ndjson_and_gzipped_csv_holdouts_read_the_same() {
+    let t = TempDir::new().unwrap();
+    let rows = good_rows();
+    let mut nd = String::new();
+    for (id, y, c, p) in &rows {
+        nd.push_str(&format!(
+            "{{\"transaction_id\":{id},\"is_fraud\":{y},\"score_candidate\":{c},\"score_production\":{p}}}\n"
+        ));
+    }
+    write(t.path(), "h.ndjson", &nd);
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(csv(&rows).as_bytes()).unwrap();
+    fs::write(t.path().join("h.csv.gz"), gz.finish().unwrap()).unwrap();
+
+    write(t.path(), "modelgate.yaml", &config("h.ndjson", ""));
+    let a = evaluate_json(t.path());
+    write(t.path(), "modelgate.yaml", &config("h.csv.gz", ""));
+    let b = evaluate_json(t.path());
+    assert_eq!(
+        a["models"]["candidate"]["metrics"],
+        b["models"]["candidate"]["metrics"]
+    );
+    assert_eq!(a["rows"], 5);
+}
+
+#[test]
+fn scores_outside_unit_interval_mark_probability_metrics_not_applicable() {
+    let t = TempDir::new().unwrap();
+    let rows = vec![
+        (1, "0", "-2.5", "0"),
+        (2, "1", "3.0", "0"),
+        (3, "0", "1.5", "0"),
+        (4, "1", "0.5", "0"),
+    ];
+    write(t.path(), "h.csv", &csv(&rows));
+    write(t.path(), "modelgate.yaml", &config("h.csv", ""));
+    let doc = evaluate_json(t.path());
+    let cand = &doc["models"]["candidate"];
+    assert!(cand["metrics"]["log_loss"].is_null());
+    assert!(cand["metrics"]["brier"].is_null());
+    assert!(cand["metrics"]["roc_auc"].as_f64().unwrap() > 0.7);
+    let reason = cand["not_applicable"][0]["reason"].as_str().unwrap();
+    assert!(reason.contains("outside [0, 1]"), "{reason}");
+}
+
+#[test]
+fn demo_data_is_reproducible_byte_for_byte() {
+    let t = TempDir::new().unwrap();
+    for dir in ["a", "b"] {
+        modelgate(t.path())
+            .args([
+                "demo", "data", "--rows", "70000", "--seed", "11", "--out", dir,
+            ])
+            .assert()
+            .success();
+    }
+    let a = fs::read(t.path().join("a/holdout.parquet")).unwrap();
+    let b = fs::read(t.path().join("b/holdout.parquet")).unwrap();
+    assert!(a.len() > 1000);
+    assert!(a == b, "same seed must give identical bytes");
+    modelgate(t.path())
+        .args([
+            "demo", "data", "--rows", "70000", "--seed", "12", "--out", "c",
+        ])
+        .assert()
+        .success();
+    assert!(fs::read(t.path().join("c/holdout.parquet")).unwrap() != a);
+}
+
+#[test]
+fn demo_runs_end_to_end_and_candidate_beats_production() {
+    let t = TempDir::new().unwrap();
+    modelgate(t.path())
+        .args(["demo", "--rows", "100000"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("roc_auc").and(predicate::str::contains("production")));
+    let doc: Value = serde_json::from_str(
+        &fs::read_to_string(t.path().join(".modelgate/demo/evaluation.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(doc["schema"], "modelgate.evaluation/v1");
+    let rate = doc["positives"].as_f64().unwrap() / doc["rows"].as_f64().unwrap();
+    assert!((0.003..0.007).contains(&rate), "prevalence {rate}");
+    for m in ["roc_auc", "average_precision"] {
+        let d = doc["delta"][m].as_f64().unwrap();
+        assert!(
+            d > 0.0,
+            "candidate should be slightly better on {m}: delta {d}"
+        );
+    }
+}
+
+#[test]
+fn demo_data_missing_scores_are_rejected_with_ids() {
+    let t = TempDir::new().unwrap();
+    modelgate(t.path())
+        .args([
+            "demo",
+            "data",
+            "--rows",
+            "5000",
+            "--out",
+            ".",
+            "--missing",
+            "score_candidate=0.01",
+        ])
+        .assert()
+        .success();
+    write(t.path(), "modelgate.yaml", &config("holdout.parquet", ""));
+    expect_error(
+        t.path(),
+        &[
+            "holdout.parquet",
+            "score_candidate",
+            "missing, e.g. transaction_id",
+        ],
+    );
+}
+
+#[test]
+fn demo_data_csv_and_bad_missing_spec() {
+    let t = TempDir::new().unwrap();
+    modelgate(t.path())
+        .args([
+            "demo", "data", "--rows", "1000", "--out", "d", "--format", "csv", "--drift", "0.5",
+        ])
+        .assert()
+        .success();
+    let text = fs::read_to_string(t.path().join("d/holdout.csv")).unwrap();
+    assert_eq!(text.lines().count(), 1001);
+    assert!(text.starts_with("transaction_id,amount,f01,"));
+    modelgate(t.path())
+        .args(["demo", "data", "--out", "d", "--missing", "nope=0.1"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("nope"));
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    let t = TempDir::new().unwrap();
+    modelgate(t.path())
+        .args(["evaluate", "--format", "xml"])
+        .assert()
+        .code(2);
+    modelgate(t.path()).arg("frobnicate").assert().code(2);
+}
+
+// ---- bad input: each gets exit 2 and a one-line error naming the culprit ----
+
+#[test]
+fn bad_missing_config_file() {
+    let t = TempDir::new().unwrap();
+    expect_error(t.path(), &["modelgate.yaml"]);
+}
+
+#[test]
+fn bad_missing_holdout_file() {
+    let t = TempDir::new().unwrap();
+    write(t.path(), "modelgate.yaml", &config("nope.parquet", ""));
+    expect_error(t.path(), &["nope.parquet", "does not exist"]);
+}
+
+#[test]
+fn bad_unknown_extension() {
+    let t = TempDir::new().unwrap();
+    write(t.path(), "modelgate.yaml", &config("h.xlsx", ""));
+    expect_error(
+        t.path(),
+        &["modelgate.yaml:3:3", "holdout: path `h.xlsx`", ".parquet"],
+    );
+}
+
+#[test]
+fn bad_missing_label_column_lists_columns() {
+    let t = TempDir::new().unwrap();
+    write(
+        t.path(),
+        "h.csv",
+        &csv(&good_rows()).replace("is_fraud", "fraud_flag"),
+    );
+    write(t.path(), "modelgate.yaml", &config("h.csv", ""));
+    expect_error(
+        t.path(),
+        &[
+            "h.csv",
+            "no column `is_fraud`",
+            "fraud_flag",
+            "score_candidate",
+        ],
+    );
+}
+
+#[test]
+fn bad_non_binary_label() {
+    let t = TempDir::new().unwrap();
+    let mut rows = good_rows();
+    rows[2].1 = "2";
+    write(t.path(), "h.csv", &csv(&rows));
+    write(t.path(), "modelgate.yaml", &config("h.csv", ""));
+    expect_error(
+        t.path(),
+        &["h.csv", "is_fraud", "not binary", "transaction_id 3"],
+    );
+}
+
+#[test]
+fn bad_nan_and_null_scores() {
+    let t = TempDir::new().unwrap();
+    let mut rows = good_rows();
+    rows[1].2 = "NaN";
+    rows[3].2 = "";
+    write(t.path(), "h.csv", &csv(&rows));
+    write(t.path(), "modelgate.yaml", &config("h.csv", ""));
+    expect_error(
+        t.path(),
+        &[
+            "h.csv",
+            "score_candidate",
+            "1 missing, e.g. transaction_id 4",
+            "1 NaN or infinite, e.g. transaction_id 2",
+        ],
+    );
+}
+
+#[test]
+fn bad_empty_holdout() {
+    let t = TempDir::new().unwrap();
+    write(t.path(), "h.csv", &csv(&[]));
+    write(t.path(), "modelgate.yaml", &config("h.csv", ""));
+    expect_error(t.path(), &["h.csv", "no rows"]);
+}
+
+#[test]
+fn bad_single_class_holdout() {
+    let t = TempDir::new().unwrap();
+    let rows: Vec<_> = good_rows()
+        .into_iter()
+        .map(|(i, _, c, p)| (i, "0", c, p))
+        .collect();
+    write(t.path(), "h.csv", &csv(&rows));
+    write(t.path(), "modelgate.yaml", &config("h.csv", ""));
+    expect_error(t.path(), &["h.csv", "single class", "0 positives"]);
+}
+
+#[test]
+fn bad_join_unmatched_ids() {
+    let t = TempDir::new().unwrap();
+    write(t.path(), "h.csv", &csv(&good_rows()));
+    write(
+        t.path(),
+        "s.csv",
+        "transaction_id,p\n4,0.8\n1,0.1\n5,0.2\n3,0.35\n",
+    );
+    write(
+        t.path(),
+        "modelgate.yaml",
+        &config(
+            "h.csv",
+            "production:\n  scores: { path: s.csv, column: p }\n",
+        ),
+    );
+    expect_error(
+        t.path(),
+        &[
+            "s.csv",
+            "1 of 5 holdout rows have no score",
+            "transaction_id 2",
+        ],
+    );
+}
+
+#[test]
+fn bad_join_duplicate_ids() {
+    let t = TempDir::new().unwrap();
+    write(t.path(), "h.csv", &csv(&good_rows()));
+    write(
+        t.path(),
+        "s.csv",
+        "tx,p\n4,0.8\n1,0.1\n5,0.2\n3,0.35\n2,0.4\n2,0.5\n",
+    );
+    write(
+        t.path(),
+        "modelgate.yaml",
+        &config(
+            "h.csv",
+            "production:\n  scores: { path: s.csv, column: p, join_on: tx }\n",
+        ),
+    );
+    expect_error(t.path(), &["s.csv", "`tx` is not unique", "tx 2"]);
+}
+
+#[test]
+fn bad_yaml_syntax_points_at_line() {
+    let t = TempDir::new().unwrap();
+    write(t.path(), "modelgate.yaml", "model: m\nholdout: [unclosed\n");
+    expect_error(t.path(), &["modelgate.yaml:"]);
+}
+
+#[test]
+fn bad_unknown_key_suggests_fix() {
+    let t = TempDir::new().unwrap();
+    write(t.path(), "h.csv", &csv(&good_rows()));
+    write(
+        t.path(),
+        "modelgate.yaml",
+        &config("h.csv", "metrics:\n  treshold: 0.3\n"),
+    );
+    expect_error(
+        t.path(),
+        &[
+            "modelgate.yaml:9:3",
+            "unknown key `treshold`, did you mean `threshold`?",
+        ],
+    );
+}
