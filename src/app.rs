@@ -4,16 +4,20 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use crate::config::Config;
+use crate::config::{Config, GateSource};
+use crate::decision;
 use crate::demo::DemoData;
 use crate::error::{Error, Result};
 use crate::evaluation;
+use crate::gates::{self, GateEngine, builtin, scaffold, testing};
 use crate::report::{self, Format};
 
 /// A validated command.
 #[derive(Debug)]
 pub enum Command {
     Evaluate(EvaluateRun),
+    Run(EvaluateRun),
+    Gate(GateCommand),
     Demo(DemoRun),
     DemoData { data: DemoData, out: PathBuf },
 }
@@ -23,6 +27,14 @@ pub struct EvaluateRun {
     pub config: PathBuf,
     pub out: Option<PathBuf>,
     pub format: Format,
+}
+
+#[derive(Debug)]
+pub enum GateCommand {
+    List,
+    Inspect { uses: String },
+    Test { uses: String, cases: PathBuf },
+    New { name: String, dir: PathBuf },
 }
 
 #[derive(Debug)]
@@ -57,6 +69,8 @@ pub const ERROR_EXIT_CODE: u8 = 2;
 pub fn execute(command: Command, stdout: &mut dyn Write) -> Result<Outcome> {
     match command {
         Command::Evaluate(run) => evaluate(&run, stdout),
+        Command::Run(run) => run_gates(&run, stdout),
+        Command::Gate(g) => gate(g, stdout),
         Command::DemoData { data, out } => {
             let path = data.write(&out)?;
             writeln!(
@@ -86,6 +100,90 @@ fn evaluate(run: &EvaluateRun, stdout: &mut dyn Write) -> Result<Outcome> {
         .write_all(report::render(&eval, run.format)?.as_bytes())
         .map_err(|e| Error::io("cannot write to", "stdout", e))?;
     Ok(Outcome::Success)
+}
+
+fn out_err(e: std::io::Error) -> Error {
+    Error::io("cannot write to", "stdout", e)
+}
+
+fn run_gates(run: &EvaluateRun, stdout: &mut dyn Write) -> Result<Outcome> {
+    let config = Config::load(&run.config)?;
+    let d = decision::run(&config)?;
+    if let Some(out) = &run.out {
+        write_atomic(
+            out,
+            report::render_decision(&d, Format::from_path(out))?.as_bytes(),
+        )?;
+    }
+    stdout
+        .write_all(report::render_decision(&d, run.format)?.as_bytes())
+        .map_err(out_err)?;
+    Ok(match d.decision {
+        decision::Outcome::Pass => Outcome::Success,
+        decision::Outcome::Fail => Outcome::Blocked,
+    })
+}
+
+fn gate(command: GateCommand, stdout: &mut dyn Write) -> Result<Outcome> {
+    match command {
+        GateCommand::List => {
+            let engine = GateEngine::global()?;
+            for b in builtin::BUILTINS {
+                let loaded = engine.load(b.name, b.bytes).map_err(Error::Gate)?;
+                let m = loaded
+                    .metadata(engine, gates::host::RunData::empty())
+                    .map_err(|e| Error::Gate(format!("builtin:{}: {e}", b.name)))?;
+                writeln!(
+                    stdout,
+                    "builtin:{:<22} v{}  {}",
+                    b.name, m.version, m.description
+                )
+                .map_err(out_err)?;
+            }
+            Ok(Outcome::Success)
+        }
+        GateCommand::Inspect { uses } => {
+            let source = GateSource::parse(
+                &std::env::current_dir().unwrap_or_default().join("x"),
+                &uses,
+            );
+            let bytes = gates::gate_bytes(&source)?;
+            let engine = GateEngine::global()?;
+            let loaded = engine.load(&uses, &bytes).map_err(Error::Gate)?;
+            let m = loaded
+                .metadata(engine, gates::host::RunData::empty())
+                .map_err(|e| Error::Gate(format!("{uses}: {e}")))?;
+            let schema = serde_json::to_string_pretty(&m.config_schema).unwrap_or_default();
+            writeln!(
+                stdout,
+                "{uses}\n  name:        {}\n  version:     {}\n  description: {}\n  size:        {} bytes\n  sha256:      {}\n  imports:\n{}\n  config schema:\n{}",
+                m.name,
+                m.version,
+                m.description,
+                loaded.size,
+                loaded.sha256,
+                loaded.imports.iter().map(|i| format!("    {i}")).collect::<Vec<_>>().join("\n"),
+                schema.lines().map(|l| format!("    {l}")).collect::<Vec<_>>().join("\n")
+            )
+            .map_err(out_err)?;
+            Ok(Outcome::Success)
+        }
+        GateCommand::Test { uses, cases } => testing::run_cases(&uses, &cases, stdout),
+        GateCommand::New { name, dir } => {
+            scaffold::create(&name, &dir)?;
+            writeln!(
+                stdout,
+                "created gate `{name}` in {}\nbuild it:  cd {} && cargo build --release --target wasm32-wasip2\ntest it:   modelgate gate test {}/target/wasm32-wasip2/release/{}.wasm --cases {}/cases.yaml",
+                dir.display(),
+                dir.display(),
+                dir.display(),
+                name.replace('-', "_"),
+                dir.display()
+            )
+            .map_err(out_err)?;
+            Ok(Outcome::Success)
+        }
+    }
 }
 
 /// The config the demo writes next to its generated holdout.

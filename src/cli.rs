@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::app::{Command, DemoRun, EvaluateRun};
+use crate::app::{Command, DemoRun, EvaluateRun, GateCommand};
 use crate::demo::{DemoData, DemoFormat};
 use crate::error::{Error, Result};
 use crate::report::Format;
@@ -26,6 +26,13 @@ pub struct Cli {
 pub enum Commands {
     /// Score candidate and production on the holdout and report fraud metrics.
     Evaluate(EvaluateArgs),
+    /// Evaluate, run the quality gates and decide (exit 1 when a gate blocks).
+    Run(EvaluateArgs),
+    /// Work with gates: list the built-ins, inspect, test or scaffold one.
+    Gate {
+        #[command(subcommand)]
+        command: GateCommands,
+    },
     /// Run the end-to-end demo on generated data, or generate demo data.
     Demo(DemoArgs),
 }
@@ -59,6 +66,33 @@ pub struct EvaluateArgs {
     /// Format printed on stdout.
     #[arg(long, value_enum, default_value = "text")]
     pub format: FormatArg,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum GateCommands {
+    /// List the built-in gates with their descriptions.
+    List,
+    /// Show a gate's metadata, config schema, imports, size and sha256.
+    Inspect {
+        /// `builtin:<name>` or a path to a .wasm component.
+        uses: String,
+    },
+    /// Run a gate against table-driven cases and check the expected verdicts.
+    Test {
+        /// `builtin:<name>` or a path to a .wasm component.
+        uses: String,
+        /// The cases file (YAML).
+        #[arg(long)]
+        cases: PathBuf,
+    },
+    /// Scaffold a new gate crate from the SDK.
+    New {
+        /// Gate name (lowercase letters, digits and `-`).
+        name: String,
+        /// Directory to create; defaults to the name.
+        #[arg(long)]
+        dir: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -136,6 +170,32 @@ impl Cli {
                 config: a.config,
                 out: a.out,
                 format: a.format.into(),
+            }),
+            Commands::Run(a) => Command::Run(EvaluateRun {
+                config: a.config,
+                out: a.out,
+                format: a.format.into(),
+            }),
+            Commands::Gate { command } => Command::Gate(match command {
+                GateCommands::List => GateCommand::List,
+                GateCommands::Inspect { uses } => GateCommand::Inspect { uses },
+                GateCommands::Test { uses, cases } => GateCommand::Test { uses, cases },
+                GateCommands::New { name, dir } => {
+                    let valid = !name.is_empty()
+                        && name
+                            .chars()
+                            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+                        && name.starts_with(|c: char| c.is_ascii_lowercase());
+                    if !valid {
+                        return Err(Error::Usage(format!(
+                            "gate new {name}: a gate name uses lowercase letters, digits and `-`, starting with a letter"
+                        )));
+                    }
+                    GateCommand::New {
+                        dir: dir.unwrap_or_else(|| PathBuf::from(&name)),
+                        name,
+                    }
+                }
             }),
             Commands::Demo(DemoArgs {
                 data: Some(DemoCommands::Data(a)),

@@ -5,6 +5,7 @@
 
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use serde::Deserialize;
 use serde::de::{self, MapAccess, Visitor};
@@ -28,6 +29,13 @@ const KNOWN_KEYS: &[&str] = &[
     "join_on",
     "threshold",
     "at_fpr",
+    "reference",
+    "gates",
+    "uses",
+    "severity",
+    "timeout",
+    "memory",
+    "with",
 ];
 
 #[derive(Debug, Deserialize)]
@@ -40,6 +48,109 @@ struct RawConfig {
     production: Option<RawModel>,
     #[serde(default)]
     metrics: RawMetrics,
+    reference: Option<RawReference>,
+    #[serde(default)]
+    gates: Vec<RawGate>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawReference {
+    path: DataPath,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawGate {
+    uses: String,
+    id: Option<String>,
+    #[serde(default)]
+    severity: Severity,
+    #[serde(default, deserialize_with = "duration")]
+    timeout: Option<Duration>,
+    #[serde(default, deserialize_with = "byte_size")]
+    memory: Option<u64>,
+    with: Option<serde_yaml::Value>,
+}
+
+/// Whether a failing gate blocks promotion.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    /// A `fail` verdict blocks promotion (the default).
+    #[default]
+    Fail,
+    /// A `fail` verdict is reported but does not block. Errors still block.
+    Warn,
+}
+
+/// Parses `10s`, `500ms`, `2m` or a bare number of seconds.
+pub fn parse_duration(text: &str) -> Option<Duration> {
+    let t = text.trim();
+    let (num, unit) = t
+        .find(|c: char| c.is_ascii_alphabetic())
+        .map_or((t, ""), |i| t.split_at(i));
+    let n: f64 = num.trim().parse().ok()?;
+    let secs = match unit {
+        "" | "s" => n,
+        "ms" => n / 1e3,
+        "m" | "min" => n * 60.0,
+        _ => return None,
+    };
+    (secs.is_finite() && secs > 0.0 && secs <= 3600.0).then(|| Duration::from_secs_f64(secs))
+}
+
+/// Parses `512MiB`, `1GiB`, `64MB`, `1048576` (bytes).
+pub fn parse_byte_size(text: &str) -> Option<u64> {
+    let t = text.trim();
+    let (num, unit) = t
+        .find(|c: char| c.is_ascii_alphabetic())
+        .map_or((t, ""), |i| t.split_at(i));
+    let n: f64 = num.trim().parse().ok()?;
+    let mult = match unit.trim() {
+        "" | "B" => 1.0,
+        "KiB" => 1024.0,
+        "MiB" => 1024.0 * 1024.0,
+        "GiB" => 1024.0 * 1024.0 * 1024.0,
+        "KB" | "kB" => 1e3,
+        "MB" => 1e6,
+        "GB" => 1e9,
+        _ => return None,
+    };
+    let bytes = n * mult;
+    (1.0..=64.0 * 1024.0 * 1024.0 * 1024.0)
+        .contains(&bytes)
+        .then_some(bytes as u64)
+}
+
+fn duration<'de, D: de::Deserializer<'de>>(
+    d: D,
+) -> std::result::Result<Option<Duration>, D::Error> {
+    let v = serde_yaml::Value::deserialize(d)?;
+    let text = match &v {
+        serde_yaml::Value::String(s) => s.clone(),
+        serde_yaml::Value::Number(n) => n.to_string(),
+        _ => String::new(),
+    };
+    parse_duration(&text).map(Some).ok_or_else(|| {
+        de::Error::custom(format!(
+            "`{text}` is not a duration; expected e.g. 10s, 500ms or 2m (at most 1 hour)"
+        ))
+    })
+}
+
+fn byte_size<'de, D: de::Deserializer<'de>>(d: D) -> std::result::Result<Option<u64>, D::Error> {
+    let v = serde_yaml::Value::deserialize(d)?;
+    let text = match &v {
+        serde_yaml::Value::String(s) => s.clone(),
+        serde_yaml::Value::Number(n) => n.to_string(),
+        _ => String::new(),
+    };
+    parse_byte_size(&text).map(Some).ok_or_else(|| {
+        de::Error::custom(format!(
+            "`{text}` is not a memory size; expected e.g. 512MiB or 1GiB"
+        ))
+    })
 }
 
 #[derive(Debug, Deserialize)]
@@ -234,6 +345,52 @@ pub struct Config {
     pub candidate: ModelRef,
     pub production: Option<ModelRef>,
     pub metrics: MetricsSpec,
+    /// Training or reference data for data checks and drift.
+    pub reference: Option<ReferenceSpec>,
+    pub gates: Vec<GateSpec>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ReferenceSpec {
+    pub path: PathBuf,
+    pub format: DataFormat,
+}
+
+/// Default time limit of a gate.
+pub const DEFAULT_GATE_TIMEOUT: Duration = Duration::from_secs(10);
+/// Default memory limit of a gate.
+pub const DEFAULT_GATE_MEMORY: u64 = 512 << 20;
+
+/// One configured gate.
+#[derive(Debug, Clone)]
+pub struct GateSpec {
+    /// The `uses:` text as written.
+    pub uses: String,
+    pub source: GateSource,
+    pub id: Option<String>,
+    pub severity: Severity,
+    pub timeout: Duration,
+    pub memory: u64,
+    /// The `with:` map as JSON (`{}` when absent).
+    pub with: serde_json::Value,
+}
+
+/// Where a gate's component comes from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum GateSource {
+    /// `builtin:<name>`: embedded in the binary.
+    Builtin(String),
+    /// A `.wasm` file, resolved against the config file's directory.
+    File(PathBuf),
+}
+
+impl GateSource {
+    pub fn parse(base: &Path, uses: &str) -> GateSource {
+        match uses.strip_prefix("builtin:") {
+            Some(name) => GateSource::Builtin(name.to_string()),
+            None => GateSource::File(resolve(base, Path::new(uses))),
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -447,6 +604,53 @@ fn validate(file: &Path, raw: RawConfig) -> Result<Config> {
             "metrics.threshold: expected a finite number",
         ));
     }
+    let reference = raw.reference.map(|r| ReferenceSpec {
+        path: resolve(file, &r.path.0),
+        format: r.path.1,
+    });
+    let mut gates = Vec::with_capacity(raw.gates.len());
+    for (i, g) in raw.gates.into_iter().enumerate() {
+        let with = match g.with {
+            None => serde_json::Value::Object(Default::default()),
+            Some(v) => serde_json::to_value(&v).map_err(|e| {
+                config_error(
+                    file,
+                    format!("gates[{i}].with: cannot be expressed as JSON: {e}"),
+                )
+            })?,
+        };
+        if !with.is_object() {
+            return Err(config_error(
+                file,
+                format!("gates[{i}].with: expected a map of settings"),
+            ));
+        }
+        if g.uses.trim().is_empty() {
+            return Err(config_error(
+                file,
+                format!(
+                    "gates[{i}].uses: empty; expected `builtin:<name>` or a path to a .wasm file"
+                ),
+            ));
+        }
+        if let Some(id) = &g.id
+            && (id.is_empty() || id.chars().any(|c| c.is_whitespace()))
+        {
+            return Err(config_error(
+                file,
+                format!("gates[{i}].id: `{id}` must be non-empty without spaces"),
+            ));
+        }
+        gates.push(GateSpec {
+            source: GateSource::parse(file, &g.uses),
+            uses: g.uses,
+            id: g.id,
+            severity: g.severity,
+            timeout: g.timeout.unwrap_or(DEFAULT_GATE_TIMEOUT),
+            memory: g.memory.unwrap_or(DEFAULT_GATE_MEMORY),
+            with,
+        });
+    }
     Ok(Config {
         file: file.to_path_buf(),
         model: raw.model,
@@ -454,6 +658,8 @@ fn validate(file: &Path, raw: RawConfig) -> Result<Config> {
         candidate,
         production,
         metrics,
+        reference,
+        gates,
     })
 }
 
@@ -598,6 +804,36 @@ mod tests {
         assert_eq!(c.holdout.positive, Some(LabelValue::Text("fraud".into())));
         let c = parse(&BASE.replace("label: y", "label: y\n  positive: 2")).unwrap();
         assert_eq!(c.holdout.positive, Some(LabelValue::Int(2)));
+    }
+
+    #[test]
+    fn gates_parse_with_limits_and_defaults() {
+        let text = format!(
+            "{BASE}reference: {{ path: train.parquet }}\ngates:\n  - uses: builtin:drift\n  - uses: ./g.wasm\n    id: mine\n    severity: warn\n    timeout: 500ms\n    memory: 64MiB\n    with: {{ a: 1 }}\n"
+        );
+        let c = parse(&text).unwrap();
+        assert_eq!(c.reference.unwrap().path, Path::new("/cfg/train.parquet"));
+        assert_eq!(c.gates[0].source, GateSource::Builtin("drift".into()));
+        assert_eq!(c.gates[0].timeout, DEFAULT_GATE_TIMEOUT);
+        assert_eq!(c.gates[1].source, GateSource::File("/cfg/./g.wasm".into()));
+        assert_eq!(c.gates[1].severity, Severity::Warn);
+        assert_eq!(c.gates[1].timeout, Duration::from_millis(500));
+        assert_eq!(c.gates[1].memory, 64 << 20);
+        assert_eq!(c.gates[1].with, serde_json::json!({"a": 1}));
+        let e = parse(&format!(
+            "{BASE}gates:\n  - uses: builtin:x\n    timeout: forever\n"
+        ))
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("`forever` is not a duration"), "{e}");
+    }
+
+    #[test]
+    fn durations_and_sizes() {
+        assert_eq!(parse_duration("2m"), Some(Duration::from_secs(120)));
+        assert_eq!(parse_duration("0"), None);
+        assert_eq!(parse_byte_size("1GiB"), Some(1 << 30));
+        assert_eq!(parse_byte_size("12 parsecs"), None);
     }
 
     #[test]

@@ -51,6 +51,10 @@ pub enum Error {
         source: serde_json::Error,
     },
 
+    /// A gate could not be set up (before any gate ran).
+    #[error("{0}")]
+    Gate(String),
+
     /// A command-line argument is invalid in a way clap cannot see.
     #[error("{0}")]
     Usage(String),

@@ -7,7 +7,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::config::{Config, Threshold};
-use crate::data;
+use crate::data::{self, Columns, Holdout};
 use crate::error::{Error, Result};
 use crate::metrics::{self, AtFpr, Curves, ModelMetrics, NotApplicable};
 use crate::model::{self, SourceInfo};
@@ -120,14 +120,29 @@ impl Evaluation {
     }
 }
 
+/// An evaluation with the data behind it, for the gates.
+#[derive(Debug)]
+pub struct Evaluated {
+    pub evaluation: Evaluation,
+    pub holdout: Holdout,
+    pub candidate_scores: Vec<f64>,
+    pub production_scores: Option<Vec<f64>>,
+}
+
 /// Runs the evaluation described by a validated config.
 pub fn evaluate(config: &Config) -> Result<Evaluation> {
+    Ok(run(config, Columns::Named)?.evaluation)
+}
+
+/// Runs the evaluation, reading either only the needed holdout columns or
+/// all of them (when data gates will profile the holdout).
+pub fn run(config: &Config, which: Columns) -> Result<Evaluated> {
     let t0 = Instant::now();
     let mut columns = model::holdout_columns(&config.candidate);
     if let Some(p) = &config.production {
         columns.extend(model::holdout_columns(p));
     }
-    let holdout = data::load_holdout(&config.holdout, &columns)?;
+    let holdout = data::load_holdout(&config.holdout, &columns, which)?;
     let load_ms = ms(t0);
 
     let t1 = Instant::now();
@@ -157,10 +172,14 @@ pub fn evaluate(config: &Config) -> Result<Evaluation> {
     let prod_metrics = prod_metrics.map_err(|e| metric_error("production", e))?;
     let metrics_ms = ms(t2);
 
+    let candidate_scores = candidate.scores;
     let candidate = ModelEvaluation::new(candidate.source, cand_metrics, candidate.scoring_ms);
-    let production = match (production, prod_metrics) {
-        (Some(p), Some(m)) => Some(ModelEvaluation::new(p.source, m, p.scoring_ms)),
-        _ => None,
+    let (production, production_scores) = match (production, prod_metrics) {
+        (Some(p), Some(m)) => (
+            Some(ModelEvaluation::new(p.source, m, p.scoring_ms)),
+            Some(p.scores),
+        ),
+        _ => (None, None),
     };
     let delta = production
         .as_ref()
@@ -169,7 +188,7 @@ pub fn evaluate(config: &Config) -> Result<Evaluation> {
 
     let rows = holdout.rows() as u64;
     let positives = holdout.positives() as u64;
-    Ok(Evaluation {
+    let evaluation = Evaluation {
         schema: SCHEMA,
         model: config.model.clone(),
         holdout: HoldoutInfo {
@@ -196,6 +215,12 @@ pub fn evaluate(config: &Config) -> Result<Evaluation> {
             metrics: metrics_ms,
             total: ms(t0),
         },
+    };
+    Ok(Evaluated {
+        evaluation,
+        holdout,
+        candidate_scores,
+        production_scores,
     })
 }
 

@@ -32,6 +32,16 @@ pub enum SourceInfo {
     },
 }
 
+impl SourceInfo {
+    /// A short identifier for reports and gates.
+    pub fn describe(&self) -> String {
+        match self {
+            SourceInfo::Column { column } => format!("column:{column}"),
+            SourceInfo::File { path, column, .. } => format!("file:{path}#{column}"),
+        }
+    }
+}
+
 /// The holdout columns a model reads, so the data layer loads only those.
 pub fn holdout_columns(model: &ModelRef) -> Vec<String> {
     match model {

@@ -6,8 +6,10 @@ use std::path::Path;
 
 use serde_json::Value;
 
+use crate::decision::{Decision, Outcome};
 use crate::error::Result;
 use crate::evaluation::{Evaluation, THRESHOLD_RULE};
+use crate::gates::{GateResult, Observation, Verdict};
 
 /// Output format of a report.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -175,5 +177,167 @@ fn markdown(eval: &Evaluation) -> String {
             );
         }
     }
+    out
+}
+
+/// Renders a decision in the given format.
+pub fn render_decision(d: &Decision, format: Format) -> Result<String> {
+    Ok(match format {
+        Format::Text => decision_text(d),
+        Format::Json => d.to_json()? + "\n",
+        Format::Markdown => decision_markdown(d),
+    })
+}
+
+fn verdict_word(v: Verdict) -> &'static str {
+    match v {
+        Verdict::Pass => "pass",
+        Verdict::Warn => "warn",
+        Verdict::Fail => "fail",
+        Verdict::Error => "error",
+    }
+}
+
+fn fmt_opt(v: Option<f64>) -> String {
+    match v {
+        None => "-".into(),
+        Some(x) if x.fract() == 0.0 && x.abs() < 1e15 => format!("{x:.0}"),
+        Some(x) if x != 0.0 && (x.abs() < 1e-3 || x.abs() >= 1e6) => format!("{x:.3e}"),
+        Some(x) => format!("{x:.4}"),
+    }
+}
+
+fn observation_line(o: &Observation) -> String {
+    let mark = if o.passed { "ok  " } else { "FAIL" };
+    let cmp = match (o.comparison.symbol(), o.threshold) {
+        ("", _) | (_, None) => String::new(),
+        (sym, Some(t)) => format!(" {sym} {}", fmt_opt(Some(t))),
+    };
+    let detail = o
+        .detail
+        .as_deref()
+        .map(|d| format!("  ({d})"))
+        .unwrap_or_default();
+    format!("{mark} {} = {}{cmp}{detail}", o.name, fmt_opt(o.observed))
+}
+
+/// Observations worth showing: failures first, then the rest, capped.
+fn shown_observations(g: &GateResult, max: usize) -> (Vec<&Observation>, usize) {
+    let mut v: Vec<&Observation> = g.observations.iter().filter(|o| !o.passed).collect();
+    v.extend(g.observations.iter().filter(|o| o.passed));
+    let hidden = v.len().saturating_sub(max);
+    v.truncate(max);
+    (v, hidden)
+}
+
+fn banner(d: &Decision) -> String {
+    match d.decision {
+        Outcome::Pass => format!("PASS: `{}` may be promoted ({})", d.model, d.summary),
+        Outcome::Fail => format!(
+            "FAIL: `{}` is blocked by {} ({})",
+            d.model,
+            d.blocking.join(", "),
+            d.summary
+        ),
+    }
+}
+
+fn decision_text(d: &Decision) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "modelgate run: {}\n", banner(d));
+    let w = d.gates.iter().map(|g| g.id.len()).max().unwrap_or(4).max(4);
+    let _ = writeln!(
+        out,
+        "{:<w$}  {:<7}  {:>8}  summary",
+        "gate", "verdict", "time"
+    );
+    for g in &d.gates {
+        let blocking = if g.blocking { " (blocks)" } else { "" };
+        let _ = writeln!(
+            out,
+            "{:<w$}  {:<7}  {:>6.0}ms  {}{blocking}",
+            g.id,
+            verdict_word(g.verdict),
+            g.duration_ms,
+            g.summary
+        );
+        let (shown, hidden) = shown_observations(g, 8);
+        for o in shown {
+            let _ = writeln!(out, "{:<w$}    {}", "", observation_line(o));
+        }
+        if hidden > 0 {
+            let _ = writeln!(
+                out,
+                "{:<w$}    … {hidden} more observations in the JSON report",
+                ""
+            );
+        }
+    }
+    let _ = writeln!(out);
+    out.push_str(&text(&d.evaluation));
+    out
+}
+
+fn md_escape(s: &str) -> String {
+    s.replace('|', "\\|").replace('\n', " ")
+}
+
+fn decision_markdown(d: &Decision) -> String {
+    let mut out = String::new();
+    let icon = if d.decision == Outcome::Pass {
+        "✅"
+    } else {
+        "❌"
+    };
+    let _ = writeln!(out, "## {icon} modelgate: {}\n", md_escape(&banner(d)));
+    let _ = writeln!(
+        out,
+        "| gate | verdict | summary | time |\n|---|---|---|---:|"
+    );
+    for g in &d.gates {
+        let v = match g.verdict {
+            Verdict::Pass => "✅ pass",
+            Verdict::Warn => "⚠️ warn",
+            Verdict::Fail => "❌ fail",
+            Verdict::Error => "💥 error",
+        };
+        let _ = writeln!(
+            out,
+            "| `{}` | {v} | {} | {:.0} ms |",
+            g.id,
+            md_escape(&g.summary),
+            g.duration_ms
+        );
+    }
+    for g in d.gates.iter().filter(|g| !g.observations.is_empty()) {
+        let (shown, hidden) = shown_observations(g, 20);
+        let _ = writeln!(
+            out,
+            "\n<details><summary><code>{}</code>: {} observations</summary>\n\n| observation | value | limit | ok | detail |\n|---|---:|---|---|---|",
+            g.id,
+            g.observations.len()
+        );
+        for o in shown {
+            let limit = match (o.comparison.symbol(), o.threshold) {
+                ("", _) | (_, None) => String::new(),
+                (sym, Some(t)) => format!("{sym} {}", fmt_opt(Some(t))),
+            };
+            let _ = writeln!(
+                out,
+                "| `{}` | {} | {} | {} | {} |",
+                md_escape(&o.name),
+                fmt_opt(o.observed),
+                md_escape(&limit),
+                if o.passed { "✅" } else { "❌" },
+                md_escape(o.detail.as_deref().unwrap_or(""))
+            );
+        }
+        if hidden > 0 {
+            let _ = writeln!(out, "\n{hidden} more in the JSON report.");
+        }
+        let _ = writeln!(out, "\n</details>");
+    }
+    let _ = writeln!(out);
+    out.push_str(&markdown(&d.evaluation));
     out
 }

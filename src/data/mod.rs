@@ -12,6 +12,8 @@ use polars::prelude::*;
 use crate::config::{DataFormat, HoldoutSpec, LabelValue};
 use crate::error::{Error, Result};
 
+pub mod profile;
+
 /// How many example row ids an error message shows.
 const EXAMPLES: usize = 5;
 
@@ -38,9 +40,24 @@ pub fn scan(path: &Path, format: DataFormat) -> Result<LazyFrame> {
     lf.map_err(|e| Error::polars("cannot open", path, e))
 }
 
-/// Reads the named columns (in order, without duplicates) from a data file.
-/// A missing column is reported with the list of columns that do exist.
-pub fn read_columns(path: &Path, format: DataFormat, wanted: &[(&str, &str)]) -> Result<DataFrame> {
+/// Which columns to read besides the ones a caller names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Columns {
+    /// Only the named ones (evaluation alone).
+    Named,
+    /// Every column (data gates profile them all).
+    All,
+}
+
+/// Reads the named columns (in order, without duplicates) from a data file,
+/// or every column with [`Columns::All`]. A missing named column is reported
+/// with the list of columns that do exist.
+pub fn read_columns(
+    path: &Path,
+    format: DataFormat,
+    wanted: &[(&str, &str)],
+    columns: Columns,
+) -> Result<DataFrame> {
     let mut lf = scan(path, format)?;
     let schema = lf
         .collect_schema()
@@ -62,9 +79,11 @@ pub fn read_columns(path: &Path, format: DataFormat, wanted: &[(&str, &str)]) ->
             names.push(name);
         }
     }
-    let exprs: Vec<Expr> = names.iter().map(|n| col(*n)).collect();
-    lf.select(exprs)
-        .collect()
+    let lf = match columns {
+        Columns::Named => lf.select(names.iter().map(|n| col(*n)).collect::<Vec<Expr>>()),
+        Columns::All => lf,
+    };
+    lf.collect()
         .map_err(|e| Error::polars("cannot read", path, e))
 }
 
@@ -142,7 +161,7 @@ impl Holdout {
 
 /// Loads and validates the holdout, keeping the label, the id, the amount and
 /// the extra columns named in `columns` (score columns, features).
-pub fn load_holdout(spec: &HoldoutSpec, columns: &[String]) -> Result<Holdout> {
+pub fn load_holdout(spec: &HoldoutSpec, columns: &[String], which: Columns) -> Result<Holdout> {
     let mut wanted: Vec<(&str, &str)> = vec![("holdout.label", spec.label.as_str())];
     if let Some(id) = &spec.id {
         wanted.push(("holdout.id", id));
@@ -153,7 +172,7 @@ pub fn load_holdout(spec: &HoldoutSpec, columns: &[String]) -> Result<Holdout> {
     for c in columns {
         wanted.push(("a score column", c));
     }
-    let frame = read_columns(&spec.path, spec.format, &wanted)?;
+    let frame = read_columns(&spec.path, spec.format, &wanted, which)?;
     if frame.height() == 0 {
         return Err(Error::data(&spec.path, "the holdout has no rows"));
     }
@@ -464,6 +483,7 @@ pub fn scores_from_file(
         path,
         format,
         &[("scores.join_on", join_on), ("scores.column", column)],
+        Columns::Named,
     )?;
     let file_ids = df
         .column(join_on)

@@ -1,0 +1,123 @@
+//! `builtin:champion-challenger`: the candidate must beat production on each
+//! configured metric by a margin. Margins follow MLflow's `MetricThreshold`
+//! (`min_absolute_change`, `min_relative_change`, `greater_is_better`); see
+//! gates/README.md for the differences.
+
+use std::collections::BTreeMap;
+
+use modelgate_gate_sdk::serde_json::json;
+use modelgate_gate_sdk::*;
+use serde::Deserialize;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Config {
+    /// Per metric: the required improvement.
+    metrics: BTreeMap<String, MetricRule>,
+    /// What to do without a production model: `pass` (default; the first
+    /// model is judged by the absolute gates alone) or `fail`.
+    #[serde(default)]
+    without_production: WithoutProduction,
+}
+
+#[derive(Deserialize, Default, PartialEq)]
+#[serde(rename_all = "snake_case")]
+enum WithoutProduction {
+    #[default]
+    Pass,
+    Fail,
+}
+
+/// One metric's rule. An object so later versions can add fields such as
+/// significance testing without breaking configs.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MetricRule {
+    #[serde(default)]
+    min_absolute_change: f64,
+    #[serde(default)]
+    min_relative_change: f64,
+    /// Defaults to the metric's known direction.
+    greater_is_better: Option<bool>,
+}
+
+fn known_direction(name: &str) -> Option<bool> {
+    match name {
+        "log_loss" | "brier" | "fp" | "fn" => Some(false),
+        "roc_auc" | "average_precision" | "pr_auc" | "ks" | "precision" | "recall" | "f1" | "accuracy" | "tp" | "tn" => Some(true),
+        n if n.starts_with("recall_at_fpr[") => Some(true),
+        _ => None,
+    }
+}
+
+struct ChampionChallenger;
+
+impl Gate for ChampionChallenger {
+    type Config = Config;
+    const NAME: &'static str = "champion-challenger";
+    const VERSION: &'static str = "0.1.0";
+    const DESCRIPTION: &'static str = "The candidate must beat production on each configured metric by a minimum absolute and/or relative change, in the metric's better direction.";
+
+    fn config_schema() -> serde_json::Value {
+        json!({
+            "type": "object",
+            "additionalProperties": false,
+            "required": ["metrics"],
+            "properties": {
+                "metrics": {"type": "object", "additionalProperties": {
+                    "type": "object",
+                    "additionalProperties": false,
+                    "properties": {
+                        "min_absolute_change": {"type": "number", "minimum": 0, "default": 0},
+                        "min_relative_change": {"type": "number", "minimum": 0, "default": 0},
+                        "greater_is_better": {"type": "boolean"}
+                    }
+                }},
+                "without_production": {"enum": ["pass", "fail"], "default": "pass"}
+            }
+        })
+    }
+
+    fn evaluate(config: Config) -> Result<Outcome, String> {
+        if config.metrics.is_empty() {
+            return Err("no metrics configured".into());
+        }
+        let cand = metrics(ModelRole::Candidate).ok_or("the host gave no evaluation")?;
+        let Some(prod) = metrics(ModelRole::Production) else {
+            let verdict = if config.without_production == WithoutProduction::Fail { Verdict::Fail } else { Verdict::Pass };
+            return Ok(Outcome::new(verdict, "no production model to compare with", vec![]));
+        };
+        let mut obs = Vec::new();
+        for (name, rule) in &config.metrics {
+            let greater = rule
+                .greater_is_better
+                .or_else(|| known_direction(name))
+                .ok_or_else(|| format!("metric `{name}`: set `greater_is_better`, its direction is not known"))?;
+            let (c, p) = (cand.require(name)?, prod.require(name)?);
+            // The candidate must reach the stricter of the two margins.
+            let (required, cmp) = if greater {
+                let abs = p + rule.min_absolute_change;
+                let rel = p + p.abs() * rule.min_relative_change;
+                (abs.max(rel), Comparison::Ge)
+            } else {
+                let abs = p - rule.min_absolute_change;
+                let rel = p - p.abs() * rule.min_relative_change;
+                (abs.min(rel), Comparison::Le)
+            };
+            obs.push(check(name.clone(), c, cmp, required).with_detail(format!(
+                "production {p:.6}, change {:+.6} ({:+.3}%)",
+                c - p,
+                if p != 0.0 { 100.0 * (c - p) / p.abs() } else { 0.0 }
+            )));
+        }
+        let mut out = Outcome::from_checks(obs);
+        out.summary = if out.verdict == Verdict::Pass {
+            "candidate beats production on every configured metric".into()
+        } else {
+            format!("candidate does not beat production: {}", out.summary)
+        };
+        Ok(out)
+    }
+}
+
+export_gate!(ChampionChallenger);

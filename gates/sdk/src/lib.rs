@@ -1,0 +1,267 @@
+//! The modelgate gate SDK: write a quality gate as a plain Rust type and
+//! export it as a WebAssembly component with [`export_gate!`].
+//!
+//! ```ignore
+//! use modelgate_gate_sdk::*;
+//!
+//! #[derive(serde::Deserialize)]
+//! struct Config { min_auc: f64 }
+//!
+//! struct MinAuc;
+//! impl Gate for MinAuc {
+//!     type Config = Config;
+//!     const NAME: &'static str = "min-auc";
+//!     const VERSION: &'static str = "0.1.0";
+//!     const DESCRIPTION: &'static str = "ROC AUC must reach a floor.";
+//!     fn config_schema() -> serde_json::Value {
+//!         serde_json::json!({"type": "object", "required": ["min_auc"],
+//!                            "properties": {"min_auc": {"type": "number"}}})
+//!     }
+//!     fn evaluate(config: Config) -> Result<Outcome, String> {
+//!         let auc = metrics(ModelRole::Candidate).ok_or("no evaluation")?.require("roc_auc")?;
+//!         Ok(Outcome::from_checks(vec![check("roc_auc", auc, Comparison::Ge, config.min_auc)]))
+//!     }
+//! }
+//! export_gate!(MinAuc);
+//! ```
+
+use std::collections::BTreeMap;
+
+/// Bindings generated from `gates/wit`, the same files the host reads.
+pub mod bindings {
+    wit_bindgen::generate!({
+        path: "../wit",
+        world: "gate",
+        pub_export_macro: true,
+        default_bindings_module: "modelgate_gate_sdk::bindings",
+    });
+}
+
+pub use bindings::modelgate::gate::host;
+pub use bindings::modelgate::gate::types::{
+    CategoryCount, ColumnProfile, Comparison, Context, Dataset, Histogram, LogLevel, Metadata,
+    ModelEvaluation, ModelRole, Observation, Outcome, Quantile, Verdict,
+};
+pub use serde;
+pub use serde_json;
+
+/// Rows per host call when streaming a column: large enough to amortise the
+/// call, small enough to keep guest memory flat.
+pub const CHUNK_ROWS: u32 = 65_536;
+
+/// A quality gate. Implement it and call [`export_gate!`].
+pub trait Gate {
+    /// The `with:` config, deserialised from JSON.
+    type Config: serde::de::DeserializeOwned;
+    const NAME: &'static str;
+    const VERSION: &'static str;
+    const DESCRIPTION: &'static str;
+    /// JSON Schema of [`Gate::Config`], shown by `modelgate gate inspect`.
+    fn config_schema() -> serde_json::Value;
+    /// Judges the run. Return `Err` when the gate cannot decide (it then
+    /// blocks promotion as an error).
+    fn evaluate(config: Self::Config) -> Result<Outcome, String>;
+}
+
+#[doc(hidden)]
+pub fn __metadata<G: Gate>() -> Metadata {
+    Metadata {
+        name: G::NAME.to_string(),
+        version: G::VERSION.to_string(),
+        description: G::DESCRIPTION.to_string(),
+        config_schema: G::config_schema().to_string(),
+    }
+}
+
+#[doc(hidden)]
+pub fn __evaluate<G: Gate>() -> Result<Outcome, String> {
+    let text = host::config();
+    let config: G::Config = serde_json::from_str(&text)
+        .map_err(|e| format!("invalid `with:` config for {}: {e}", G::NAME))?;
+    G::evaluate(config)
+}
+
+/// Exports a [`Gate`] implementation as the component's `gate` world.
+#[macro_export]
+macro_rules! export_gate {
+    ($gate:ty) => {
+        struct __ModelgateExport;
+        impl $crate::bindings::Guest for __ModelgateExport {
+            fn metadata() -> $crate::Metadata {
+                $crate::__metadata::<$gate>()
+            }
+            fn evaluate() -> ::core::result::Result<$crate::Outcome, ::std::string::String> {
+                $crate::__evaluate::<$gate>()
+            }
+        }
+        $crate::bindings::export!(__ModelgateExport with_types_in $crate::bindings);
+    };
+}
+
+/// A model's metrics by name.
+#[derive(Debug, Clone)]
+pub struct Metrics(pub BTreeMap<String, Option<f64>>);
+
+impl Metrics {
+    /// The value of a metric, or an error naming the metrics that exist.
+    pub fn require(&self, name: &str) -> Result<f64, String> {
+        match self.0.get(name) {
+            Some(Some(v)) => Ok(*v),
+            Some(None) => Err(format!("metric `{name}` does not apply to this model")),
+            None => Err(format!(
+                "unknown metric `{name}`; available: {}",
+                self.0.keys().cloned().collect::<Vec<_>>().join(", ")
+            )),
+        }
+    }
+
+    /// The value of a metric if it exists and applies.
+    pub fn get(&self, name: &str) -> Option<f64> {
+        self.0.get(name).copied().flatten()
+    }
+}
+
+/// The metrics of a model, or `None` (production may be absent).
+pub fn metrics(role: ModelRole) -> Option<Metrics> {
+    host::evaluation(role).map(|e| Metrics(e.metrics.into_iter().map(|m| (m.name, m.value)).collect()))
+}
+
+/// Column profiles of a dataset by name, or `None` when not configured.
+pub fn profiles(data: Dataset) -> Option<Vec<ColumnProfile>> {
+    host::profiles(data)
+}
+
+/// Streams a numeric column in chunks of [`CHUNK_ROWS`] (missing values are NaN).
+pub fn numeric_chunks(data: Dataset, column: &str) -> Chunks<f64> {
+    let column = column.to_string();
+    Chunks::new(Box::new(move |offset, len| host::read_numeric(data, &column, offset, len)))
+}
+
+/// Streams a column as text in chunks (missing values are `None`).
+pub fn text_chunks(data: Dataset, column: &str) -> Chunks<Option<String>> {
+    let column = column.to_string();
+    Chunks::new(Box::new(move |offset, len| host::read_text(data, &column, offset, len)))
+}
+
+/// Streams a model's scores in chunks.
+pub fn score_chunks(role: ModelRole) -> Chunks<f64> {
+    Chunks::new(Box::new(move |offset, len| host::read_scores(role, offset, len)))
+}
+
+/// Streams the holdout labels in chunks.
+pub fn label_chunks() -> Chunks<bool> {
+    Chunks::new(Box::new(host::read_labels))
+}
+
+type Reader<T> = Box<dyn FnMut(u64, u32) -> Result<Vec<T>, String>>;
+
+/// An iterator over chunks of a column; stops at the end of the data or
+/// yields the host's error once.
+pub struct Chunks<T> {
+    read: Reader<T>,
+    offset: u64,
+    done: bool,
+}
+
+impl<T> Chunks<T> {
+    fn new(read: Reader<T>) -> Self {
+        Chunks { read, offset: 0, done: false }
+    }
+}
+
+impl<T> Iterator for Chunks<T> {
+    type Item = Result<Vec<T>, String>;
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.done {
+            return None;
+        }
+        match (self.read)(self.offset, CHUNK_ROWS) {
+            Ok(v) if v.is_empty() => {
+                self.done = true;
+                None
+            }
+            Ok(v) => {
+                self.offset += v.len() as u64;
+                if v.len() < CHUNK_ROWS as usize {
+                    self.done = true;
+                }
+                Some(Ok(v))
+            }
+            Err(e) => {
+                self.done = true;
+                Some(Err(e))
+            }
+        }
+    }
+}
+
+/// An observation comparing `observed` with `threshold`.
+pub fn check(name: impl Into<String>, observed: f64, comparison: Comparison, threshold: f64) -> Observation {
+    let passed = match comparison {
+        Comparison::Gt => observed > threshold,
+        Comparison::Ge => observed >= threshold,
+        Comparison::Lt => observed < threshold,
+        Comparison::Le => observed <= threshold,
+        Comparison::Eq => observed == threshold,
+        Comparison::Info => true,
+    };
+    Observation {
+        name: name.into(),
+        observed: Some(observed),
+        threshold: Some(threshold),
+        comparison,
+        passed,
+        detail: None,
+    }
+}
+
+/// An informative observation that never fails.
+pub fn info(name: impl Into<String>, observed: Option<f64>, detail: impl Into<String>) -> Observation {
+    Observation {
+        name: name.into(),
+        observed,
+        threshold: None,
+        comparison: Comparison::Info,
+        passed: true,
+        detail: Some(detail.into()),
+    }
+}
+
+impl Observation {
+    /// Adds a human-readable detail.
+    pub fn with_detail(mut self, detail: impl Into<String>) -> Self {
+        self.detail = Some(detail.into());
+        self
+    }
+}
+
+impl Outcome {
+    /// `fail` if any check failed, else `pass`, with a generated summary.
+    pub fn from_checks(observations: Vec<Observation>) -> Outcome {
+        let failed: Vec<&str> = observations.iter().filter(|o| !o.passed).map(|o| o.name.as_str()).collect();
+        let (verdict, summary) = if failed.is_empty() {
+            (Verdict::Pass, format!("all {} checks passed", observations.len()))
+        } else {
+            (
+                Verdict::Fail,
+                format!("{} of {} checks failed: {}", failed.len(), observations.len(), failed.join(", ")),
+            )
+        };
+        Outcome { verdict, summary, observations }
+    }
+
+    /// An outcome with an explicit verdict and summary.
+    pub fn new(verdict: Verdict, summary: impl Into<String>, observations: Vec<Observation>) -> Outcome {
+        Outcome { verdict, summary: summary.into(), observations }
+    }
+}
+
+/// Logs a line to the gate's log.
+pub fn log(level: LogLevel, message: impl AsRef<str>) {
+    host::log(level, message.as_ref());
+}
+
+/// Formats a ratio as a percentage for summaries.
+pub fn pct(x: f64) -> String {
+    format!("{:.2}%", 100.0 * x)
+}

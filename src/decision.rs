@@ -1,0 +1,172 @@
+//! The decision: evaluate, profile the data, run every gate, and decide.
+//! Promotion is blocked by any `fail` of a `severity: fail` gate and by any
+//! gate `error`, whatever its severity: a gate that could not decide fails
+//! closed.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use serde::Serialize;
+
+use crate::config::Config;
+use crate::data::{self, Columns, profile};
+use crate::error::{Error, Result};
+use crate::evaluation::{self, Evaluation};
+use crate::gates::host::{DatasetView, ModelView, RunData};
+use crate::gates::{self, GateResult, Verdict};
+
+pub const SCHEMA: &str = "modelgate.decision/v1";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    Pass,
+    Fail,
+}
+
+/// The `modelgate.decision/v1` document.
+#[derive(Debug, Clone, Serialize)]
+pub struct Decision {
+    pub schema: &'static str,
+    pub model: String,
+    pub decision: Outcome,
+    /// Ids of the gates that block promotion.
+    pub blocking: Vec<String>,
+    pub summary: String,
+    pub gates: Vec<GateResult>,
+    pub evaluation: Evaluation,
+    pub timings_ms: DecisionTimings,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DecisionTimings {
+    pub evaluate: f64,
+    pub profile: f64,
+    pub gates: f64,
+    pub total: f64,
+}
+
+impl Decision {
+    pub fn to_json(&self) -> Result<String> {
+        serde_json::to_string_pretty(self).map_err(|source| Error::Json {
+            what: "the decision",
+            source,
+        })
+    }
+}
+
+/// Decides from gate results: pass unless something blocks.
+pub fn decide(
+    model: String,
+    evaluation: Evaluation,
+    gates: Vec<GateResult>,
+    timings: DecisionTimings,
+) -> Decision {
+    let blocking: Vec<String> = gates
+        .iter()
+        .filter(|g| g.blocking)
+        .map(|g| g.id.clone())
+        .collect();
+    let count = |v: Verdict| gates.iter().filter(|g| g.verdict == v).count();
+    let summary = format!(
+        "{} gates: {} passed, {} warned, {} failed, {} errors",
+        gates.len(),
+        count(Verdict::Pass),
+        count(Verdict::Warn),
+        count(Verdict::Fail),
+        count(Verdict::Error)
+    );
+    Decision {
+        schema: SCHEMA,
+        model,
+        decision: if blocking.is_empty() {
+            Outcome::Pass
+        } else {
+            Outcome::Fail
+        },
+        blocking,
+        summary,
+        gates,
+        evaluation,
+        timings_ms: timings,
+    }
+}
+
+fn ms(t: Instant) -> f64 {
+    t.elapsed().as_secs_f64() * 1e3
+}
+
+/// Evaluates, runs the configured gates and decides.
+pub fn run(config: &Config) -> Result<Decision> {
+    let t0 = Instant::now();
+    let which = if config.gates.is_empty() {
+        Columns::Named
+    } else {
+        Columns::All
+    };
+    let evaluated = evaluation::run(config, which)?;
+    let evaluate_ms = ms(t0);
+
+    let t1 = Instant::now();
+    let reference = config
+        .reference
+        .as_ref()
+        .map(|r| data::read_columns(&r.path, r.format, &[], Columns::All))
+        .transpose()?;
+    let (holdout_profiles, reference_profiles) = if config.gates.is_empty() {
+        (Vec::new(), None)
+    } else {
+        profile::profile(&evaluated.holdout.frame, reference.as_ref())
+    };
+    let profile_ms = ms(t1);
+
+    let eval = evaluated.evaluation;
+    let model_view = |m: &evaluation::ModelEvaluation, scores: Vec<f64>| ModelView {
+        metrics: m.raw.named(),
+        roc: m.curves.roc.clone(),
+        pr: m.curves.pr.clone(),
+        scores: Arc::new(scores),
+    };
+    let mut score_columns = Vec::new();
+    for m in std::iter::once(&eval.models.candidate).chain(eval.models.production.as_ref()) {
+        if let crate::model::SourceInfo::Column { column } = &m.source {
+            score_columns.push(column.clone());
+        }
+    }
+    let run_data = Arc::new(RunData {
+        model: config.model.clone(),
+        candidate_id: eval.models.candidate.source.describe(),
+        production_id: eval.models.production.as_ref().map(|p| p.source.describe()),
+        label_column: config.holdout.label.clone(),
+        id_column: config.holdout.id.clone(),
+        score_columns,
+        candidate: model_view(&eval.models.candidate, evaluated.candidate_scores),
+        production: eval
+            .models
+            .production
+            .as_ref()
+            .zip(evaluated.production_scores)
+            .map(|(m, s)| model_view(m, s)),
+        labels: Arc::new(evaluated.holdout.labels),
+        holdout: DatasetView::new(evaluated.holdout.frame, holdout_profiles),
+        reference: reference
+            .zip(reference_profiles)
+            .map(|(f, p)| DatasetView::new(f, p)),
+    });
+
+    let t2 = Instant::now();
+    let prepared = gates::prepare(&config.gates, &run_data)?;
+    let results = gates::run_all(&prepared, &run_data)?;
+    let gates_ms = ms(t2);
+    Ok(decide(
+        config.model.clone(),
+        eval,
+        results,
+        DecisionTimings {
+            evaluate: evaluate_ms,
+            profile: profile_ms,
+            gates: gates_ms,
+            total: ms(t0),
+        },
+    ))
+}

@@ -1,0 +1,60 @@
+//! On-disk cache of compiled gates, so a gate's second run starts in
+//! milliseconds instead of recompiling with Cranelift.
+//!
+//! Key: the component's sha256 plus a hash of the engine's compatibility
+//! settings (wasmtime version, target, config), so a change of either misses.
+//! Location: `$MODELGATE_CACHE_DIR`, else `$XDG_CACHE_HOME/modelgate`, else
+//! `$HOME/.cache/modelgate`; without any of them, nothing is cached.
+
+use std::hash::{DefaultHasher, Hash, Hasher};
+use std::path::PathBuf;
+
+use wasmtime::Engine;
+use wasmtime::component::Component;
+
+fn cache_dir() -> Option<PathBuf> {
+    let env = |k: &str| {
+        std::env::var_os(k)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+    };
+    env("MODELGATE_CACHE_DIR")
+        .or_else(|| env("XDG_CACHE_HOME").map(|d| d.join("modelgate")))
+        .or_else(|| env("HOME").map(|d| d.join(".cache").join("modelgate")))
+        .map(|d| d.join("gates"))
+}
+
+fn engine_hash(engine: &Engine) -> u64 {
+    let mut h = DefaultHasher::new();
+    engine.precompile_compatibility_hash().hash(&mut h);
+    h.finish()
+}
+
+/// The compiled component, from the cache when possible. A cache that cannot
+/// be read or written is only a lost speed-up, never an error.
+pub fn load_or_compile(engine: &Engine, sha256: &str, bytes: &[u8]) -> wasmtime::Result<Component> {
+    let Some(dir) = cache_dir() else {
+        return Component::from_binary(engine, bytes);
+    };
+    let path = dir.join(format!("{sha256}-{:016x}.cwasm", engine_hash(engine)));
+    if path.is_file() {
+        // SAFETY: the file was written by `Component::serialize` of this same
+        // engine configuration (the key includes its compatibility hash) into
+        // the user's own cache directory, and is renamed into place only when
+        // complete. wasmtime itself checks the header and engine settings.
+        if let Ok(c) = unsafe { Component::deserialize_file(engine, &path) } {
+            return Ok(c);
+        }
+    }
+    let component = Component::from_binary(engine, bytes)?;
+    if let Ok(serialized) = component.serialize() {
+        let tmp = dir.join(format!(".{sha256}.{}.tmp", std::process::id()));
+        let written = std::fs::create_dir_all(&dir)
+            .and_then(|_| std::fs::write(&tmp, serialized))
+            .and_then(|_| std::fs::rename(&tmp, &path));
+        if written.is_err() {
+            let _ = std::fs::remove_file(&tmp);
+        }
+    }
+    Ok(component)
+}
