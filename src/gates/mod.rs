@@ -169,10 +169,15 @@ impl GateEngine {
         let sha256 = hex::encode(Sha256::digest(bytes));
         let component = cache::load_or_compile(&self.engine, &sha256, bytes)
             .map_err(|e| format!("{label} does not compile: {e:#}"))?;
-        let pre = self
-            .linker
-            .instantiate_pre(&component)
-            .map_err(|e| format!("{label} needs an import the host does not provide: {e:#}"))?;
+        let pre = self.linker.instantiate_pre(&component).map_err(|e| {
+            let e = format!("{e:#}");
+            let hint = if e.contains("modelgate:gate/") {
+                " (built against another version of the modelgate:gate WIT; this host provides 0.1.0)"
+            } else {
+                ""
+            };
+            format!("{label} needs an import the host does not provide{hint}: {}", first_line(&e))
+        })?;
         let pre = GatePre::new(pre).map_err(|e| {
             format!("{label} does not implement the modelgate:gate@0.1.0 world (built against another WIT version?): {e:#}")
         })?;
@@ -397,7 +402,11 @@ fn describe_trap(e: &wasmtime::Error, spec: &GateSpec, memory_hit: Option<usize>
             spec.memory >> 20
         );
     }
-    format!("trap: {}", first_line(&format!("{e:#}")))
+    let cause = e.root_cause().to_string();
+    format!(
+        "trap: {} (a panic's message, if any, is in the gate log)",
+        first_line(cause.trim_start_matches("wasm trap: "))
+    )
 }
 
 fn first_line(s: &str) -> String {

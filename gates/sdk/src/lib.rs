@@ -123,7 +123,8 @@ impl Metrics {
 
 /// The metrics of a model, or `None` (production may be absent).
 pub fn metrics(role: ModelRole) -> Option<Metrics> {
-    host::evaluation(role).map(|e| Metrics(e.metrics.into_iter().map(|m| (m.name, m.value)).collect()))
+    host::evaluation(role)
+        .map(|e| Metrics(e.metrics.into_iter().map(|m| (m.name, m.value)).collect()))
 }
 
 /// Column profiles of a dataset by name, or `None` when not configured.
@@ -134,18 +135,24 @@ pub fn profiles(data: Dataset) -> Option<Vec<ColumnProfile>> {
 /// Streams a numeric column in chunks of [`CHUNK_ROWS`] (missing values are NaN).
 pub fn numeric_chunks(data: Dataset, column: &str) -> Chunks<f64> {
     let column = column.to_string();
-    Chunks::new(Box::new(move |offset, len| host::read_numeric(data, &column, offset, len)))
+    Chunks::new(Box::new(move |offset, len| {
+        host::read_numeric(data, &column, offset, len)
+    }))
 }
 
 /// Streams a column as text in chunks (missing values are `None`).
 pub fn text_chunks(data: Dataset, column: &str) -> Chunks<Option<String>> {
     let column = column.to_string();
-    Chunks::new(Box::new(move |offset, len| host::read_text(data, &column, offset, len)))
+    Chunks::new(Box::new(move |offset, len| {
+        host::read_text(data, &column, offset, len)
+    }))
 }
 
 /// Streams a model's scores in chunks.
 pub fn score_chunks(role: ModelRole) -> Chunks<f64> {
-    Chunks::new(Box::new(move |offset, len| host::read_scores(role, offset, len)))
+    Chunks::new(Box::new(move |offset, len| {
+        host::read_scores(role, offset, len)
+    }))
 }
 
 /// Streams the holdout labels in chunks.
@@ -165,7 +172,11 @@ pub struct Chunks<T> {
 
 impl<T> Chunks<T> {
     fn new(read: Reader<T>) -> Self {
-        Chunks { read, offset: 0, done: false }
+        Chunks {
+            read,
+            offset: 0,
+            done: false,
+        }
     }
 }
 
@@ -196,7 +207,12 @@ impl<T> Iterator for Chunks<T> {
 }
 
 /// An observation comparing `observed` with `threshold`.
-pub fn check(name: impl Into<String>, observed: f64, comparison: Comparison, threshold: f64) -> Observation {
+pub fn check(
+    name: impl Into<String>,
+    observed: f64,
+    comparison: Comparison,
+    threshold: f64,
+) -> Observation {
     let passed = match comparison {
         Comparison::Gt => observed > threshold,
         Comparison::Ge => observed >= threshold,
@@ -216,7 +232,11 @@ pub fn check(name: impl Into<String>, observed: f64, comparison: Comparison, thr
 }
 
 /// An informative observation that never fails.
-pub fn info(name: impl Into<String>, observed: Option<f64>, detail: impl Into<String>) -> Observation {
+pub fn info(
+    name: impl Into<String>,
+    observed: Option<f64>,
+    detail: impl Into<String>,
+) -> Observation {
     Observation {
         name: name.into(),
         observed,
@@ -238,21 +258,45 @@ impl Observation {
 impl Outcome {
     /// `fail` if any check failed, else `pass`, with a generated summary.
     pub fn from_checks(observations: Vec<Observation>) -> Outcome {
-        let failed: Vec<&str> = observations.iter().filter(|o| !o.passed).map(|o| o.name.as_str()).collect();
+        let failed: Vec<&str> = observations
+            .iter()
+            .filter(|o| !o.passed)
+            .map(|o| o.name.as_str())
+            .collect();
         let (verdict, summary) = if failed.is_empty() {
-            (Verdict::Pass, format!("all {} checks passed", observations.len()))
+            (
+                Verdict::Pass,
+                format!("all {} checks passed", observations.len()),
+            )
         } else {
             (
                 Verdict::Fail,
-                format!("{} of {} checks failed: {}", failed.len(), observations.len(), failed.join(", ")),
+                format!(
+                    "{} of {} checks failed: {}",
+                    failed.len(),
+                    observations.len(),
+                    failed.join(", ")
+                ),
             )
         };
-        Outcome { verdict, summary, observations }
+        Outcome {
+            verdict,
+            summary,
+            observations,
+        }
     }
 
     /// An outcome with an explicit verdict and summary.
-    pub fn new(verdict: Verdict, summary: impl Into<String>, observations: Vec<Observation>) -> Outcome {
-        Outcome { verdict, summary: summary.into(), observations }
+    pub fn new(
+        verdict: Verdict,
+        summary: impl Into<String>,
+        observations: Vec<Observation>,
+    ) -> Outcome {
+        Outcome {
+            verdict,
+            summary: summary.into(),
+            observations,
+        }
     }
 }
 

@@ -26,6 +26,7 @@ enum WithoutProduction {
     #[default]
     Pass,
     Fail,
+    Warn,
 }
 
 /// One metric's rule. An object so later versions can add fields such as
@@ -39,12 +40,16 @@ struct MetricRule {
     min_relative_change: f64,
     /// Defaults to the metric's known direction.
     greater_is_better: Option<bool>,
+    /// `fail` (default) or `warn`: missing this margin only warns.
+    #[serde(default)]
+    severity: WithoutProduction,
 }
 
 fn known_direction(name: &str) -> Option<bool> {
     match name {
         "log_loss" | "brier" | "fp" | "fn" => Some(false),
-        "roc_auc" | "average_precision" | "pr_auc" | "ks" | "precision" | "recall" | "f1" | "accuracy" | "tp" | "tn" => Some(true),
+        "roc_auc" | "average_precision" | "pr_auc" | "ks" | "precision" | "recall" | "f1"
+        | "accuracy" | "tp" | "tn" => Some(true),
         n if n.starts_with("recall_at_fpr[") => Some(true),
         _ => None,
     }
@@ -70,10 +75,11 @@ impl Gate for ChampionChallenger {
                     "properties": {
                         "min_absolute_change": {"type": "number", "minimum": 0, "default": 0},
                         "min_relative_change": {"type": "number", "minimum": 0, "default": 0},
-                        "greater_is_better": {"type": "boolean"}
+                        "greater_is_better": {"type": "boolean"},
+                        "severity": {"enum": ["fail", "warn"], "default": "fail"}
                     }
                 }},
-                "without_production": {"enum": ["pass", "fail"], "default": "pass"}
+                "without_production": {"enum": ["pass", "warn", "fail"], "default": "pass"}
             }
         })
     }
@@ -84,15 +90,26 @@ impl Gate for ChampionChallenger {
         }
         let cand = metrics(ModelRole::Candidate).ok_or("the host gave no evaluation")?;
         let Some(prod) = metrics(ModelRole::Production) else {
-            let verdict = if config.without_production == WithoutProduction::Fail { Verdict::Fail } else { Verdict::Pass };
-            return Ok(Outcome::new(verdict, "no production model to compare with", vec![]));
+            let verdict = match config.without_production {
+                WithoutProduction::Fail => Verdict::Fail,
+                WithoutProduction::Warn => Verdict::Warn,
+                WithoutProduction::Pass => Verdict::Pass,
+            };
+            return Ok(Outcome::new(
+                verdict,
+                "no production model to compare with",
+                vec![],
+            ));
         };
         let mut obs = Vec::new();
+        let mut blocking = false;
         for (name, rule) in &config.metrics {
             let greater = rule
                 .greater_is_better
                 .or_else(|| known_direction(name))
-                .ok_or_else(|| format!("metric `{name}`: set `greater_is_better`, its direction is not known"))?;
+                .ok_or_else(|| {
+                    format!("metric `{name}`: set `greater_is_better`, its direction is not known")
+                })?;
             let (c, p) = (cand.require(name)?, prod.require(name)?);
             // The candidate must reach the stricter of the two margins.
             let (required, cmp) = if greater {
@@ -104,13 +121,22 @@ impl Gate for ChampionChallenger {
                 let rel = p - p.abs() * rule.min_relative_change;
                 (abs.min(rel), Comparison::Le)
             };
-            obs.push(check(name.clone(), c, cmp, required).with_detail(format!(
+            let o = check(name.clone(), c, cmp, required);
+            blocking |= !o.passed && rule.severity != WithoutProduction::Warn;
+            obs.push(o.with_detail(format!(
                 "production {p:.6}, change {:+.6} ({:+.3}%)",
                 c - p,
-                if p != 0.0 { 100.0 * (c - p) / p.abs() } else { 0.0 }
+                if p != 0.0 {
+                    100.0 * (c - p) / p.abs()
+                } else {
+                    0.0
+                }
             )));
         }
         let mut out = Outcome::from_checks(obs);
+        if out.verdict == Verdict::Fail && !blocking {
+            out.verdict = Verdict::Warn;
+        }
         out.summary = if out.verdict == Verdict::Pass {
             "candidate beats production on every configured metric".into()
         } else {

@@ -46,7 +46,12 @@ impl Gate for ClassBalance {
         let rows = m.require("rows")?;
         let positives = m.require("positives")?;
         let rate = positives / rows;
-        let mut obs = vec![check("positives", positives, Comparison::Ge, config.min_positives as f64)];
+        let mut obs = vec![check(
+            "positives",
+            positives,
+            Comparison::Ge,
+            config.min_positives as f64,
+        )];
         if let Some(min) = config.min_rate {
             obs.push(check("positive_rate", rate, Comparison::Ge, min));
         }

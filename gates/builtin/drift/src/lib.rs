@@ -56,7 +56,10 @@ fn top() -> usize {
 const EPS: f64 = 1e-4;
 
 fn psi(expected: &[f64], actual: &[f64]) -> f64 {
-    let (te, ta) = (expected.iter().sum::<f64>().max(1.0), actual.iter().sum::<f64>().max(1.0));
+    let (te, ta) = (
+        expected.iter().sum::<f64>().max(1.0),
+        actual.iter().sum::<f64>().max(1.0),
+    );
     expected
         .iter()
         .zip(actual)
@@ -68,7 +71,10 @@ fn psi(expected: &[f64], actual: &[f64]) -> f64 {
 }
 
 fn binned_ks(expected: &[f64], actual: &[f64]) -> f64 {
-    let (te, ta) = (expected.iter().sum::<f64>().max(1.0), actual.iter().sum::<f64>().max(1.0));
+    let (te, ta) = (
+        expected.iter().sum::<f64>().max(1.0),
+        actual.iter().sum::<f64>().max(1.0),
+    );
     let (mut ce, mut ca, mut worst) = (0.0, 0.0, 0.0f64);
     for (e, a) in expected.iter().zip(actual) {
         ce += e / te;
@@ -112,7 +118,8 @@ impl Gate for Drift {
         skip.insert(ctx.label_column.clone());
         skip.extend(ctx.id_column.clone());
         skip.extend(ctx.score_columns.iter().cloned());
-        let by_name: BTreeMap<&str, &ColumnProfile> = reference.iter().map(|p| (p.name.as_str(), p)).collect();
+        let by_name: BTreeMap<&str, &ColumnProfile> =
+            reference.iter().map(|p| (p.name.as_str(), p)).collect();
 
         let mut obs = Vec::new();
         let mut ranked: Vec<(f64, String)> = Vec::new();
@@ -134,18 +141,40 @@ impl Gate for Drift {
             let mut checks: Vec<(Observation, f64)> = Vec::new();
             match (&r.histogram, &h.histogram) {
                 (Some(rh), Some(hh)) if rh.edges == hh.edges => {
-                    let (e, a): (Vec<f64>, Vec<f64>) = (rh.counts.iter().map(|x| *x as f64).collect(), hh.counts.iter().map(|x| *x as f64).collect());
+                    let (e, a): (Vec<f64>, Vec<f64>) = (
+                        rh.counts.iter().map(|x| *x as f64).collect(),
+                        hh.counts.iter().map(|x| *x as f64).collect(),
+                    );
                     let p = psi(&e, &a);
                     let k = binned_ks(&e, &a);
-                    checks.push((check(format!("psi[{}]", h.name), p, Comparison::Lt, c.psi_fail), c.psi_warn));
-                    checks.push((check(format!("ks[{}]", h.name), k, Comparison::Lt, c.ks_fail), c.ks_warn));
+                    checks.push((
+                        check(format!("psi[{}]", h.name), p, Comparison::Lt, c.psi_fail),
+                        c.psi_warn,
+                    ));
+                    checks.push((
+                        check(format!("ks[{}]", h.name), k, Comparison::Lt, c.ks_fail),
+                        c.ks_warn,
+                    ));
                 }
-                (Some(_), Some(_)) => return Err(format!("column `{}`: histograms do not share edges", h.name)),
+                (Some(_), Some(_)) => {
+                    return Err(format!(
+                        "column `{}`: histograms do not share edges",
+                        h.name
+                    ));
+                }
                 _ if !r.top_categories.is_empty() || !h.top_categories.is_empty() => {
                     let (p, unseen) = categorical(r, h);
-                    checks.push((check(format!("psi[{}]", h.name), p, Comparison::Lt, c.psi_fail), c.psi_warn));
                     checks.push((
-                        check(format!("unseen_categories[{}]", h.name), unseen, Comparison::Le, c.new_category_fail),
+                        check(format!("psi[{}]", h.name), p, Comparison::Lt, c.psi_fail),
+                        c.psi_warn,
+                    ));
+                    checks.push((
+                        check(
+                            format!("unseen_categories[{}]", h.name),
+                            unseen,
+                            Comparison::Le,
+                            c.new_category_fail,
+                        ),
                         f64::INFINITY,
                     ));
                 }
@@ -165,7 +194,9 @@ impl Gate for Drift {
             ranked.push((score, h.name.clone()));
         }
         if obs.is_empty() {
-            return Err("no column to compare: the holdout and reference share no feature columns".into());
+            return Err(
+                "no column to compare: the holdout and reference share no feature columns".into(),
+            );
         }
         ranked.sort_by(|a, b| b.0.total_cmp(&a.0));
         let most: Vec<String> = ranked.iter().take(c.top).map(|r| r.1.clone()).collect();
@@ -175,11 +206,30 @@ impl Gate for Drift {
             sb.total_cmp(&sa)
         });
         let (verdict, summary) = if fails > 0 {
-            (Verdict::Fail, format!("{fails} drift checks over the limit; most drifted: {}", most.join(", ")))
+            (
+                Verdict::Fail,
+                format!(
+                    "{fails} drift checks over the limit; most drifted: {}",
+                    most.join(", ")
+                ),
+            )
         } else if warns > 0 {
-            (Verdict::Warn, format!("{warns} drift checks above the warning level; most drifted: {}", most.join(", ")))
+            (
+                Verdict::Warn,
+                format!(
+                    "{warns} drift checks above the warning level; most drifted: {}",
+                    most.join(", ")
+                ),
+            )
         } else {
-            (Verdict::Pass, format!("no drift beyond warning levels across {} columns; most drifted: {}", ranked.len(), most.join(", ")))
+            (
+                Verdict::Pass,
+                format!(
+                    "no drift beyond warning levels across {} columns; most drifted: {}",
+                    ranked.len(),
+                    most.join(", ")
+                ),
+            )
         };
         Ok(Outcome::new(verdict, summary, obs))
     }
@@ -188,8 +238,16 @@ impl Gate for Drift {
 /// PSI over the union of both profiles' top categories plus an "other"
 /// bucket, and the share of holdout rows in categories unseen in reference.
 fn categorical(r: &ColumnProfile, h: &ColumnProfile) -> (f64, f64) {
-    let rmap: BTreeMap<&str, u64> = r.top_categories.iter().map(|c| (c.value.as_str(), c.count)).collect();
-    let hmap: BTreeMap<&str, u64> = h.top_categories.iter().map(|c| (c.value.as_str(), c.count)).collect();
+    let rmap: BTreeMap<&str, u64> = r
+        .top_categories
+        .iter()
+        .map(|c| (c.value.as_str(), c.count))
+        .collect();
+    let hmap: BTreeMap<&str, u64> = h
+        .top_categories
+        .iter()
+        .map(|c| (c.value.as_str(), c.count))
+        .collect();
     let keys: BTreeSet<&str> = rmap.keys().chain(hmap.keys()).copied().collect();
     let (mut e, mut a) = (Vec::new(), Vec::new());
     for k in &keys {
@@ -203,11 +261,22 @@ fn categorical(r: &ColumnProfile, h: &ColumnProfile) -> (f64, f64) {
     // Only categories listed in the reference's full top list count as seen;
     // a reference with more distinct values than listed makes this a bound.
     let unseen: u64 = if r.distinct.unwrap_or(0) as usize <= r.top_categories.len() {
-        h.top_categories.iter().filter(|c| !rmap.contains_key(c.value.as_str())).map(|c| c.count).sum()
+        h.top_categories
+            .iter()
+            .filter(|c| !rmap.contains_key(c.value.as_str()))
+            .map(|c| c.count)
+            .sum()
     } else {
         0
     };
-    (psi(&e, &a), if h_valid > 0.0 { unseen as f64 / h_valid } else { 0.0 })
+    (
+        psi(&e, &a),
+        if h_valid > 0.0 {
+            unseen as f64 / h_valid
+        } else {
+            0.0
+        },
+    )
 }
 
 export_gate!(Drift);

@@ -19,16 +19,30 @@ struct Config {
     /// Expressions `metric OP value` with OP one of >=, >, <=, <, ==.
     #[serde(default)]
     checks: Vec<String>,
+    /// Expressions whose failure only warns.
+    #[serde(default)]
+    warn_checks: Vec<String>,
 }
 
 fn parse(expr: &str) -> Result<(String, Comparison, f64), String> {
-    for (op, cmp) in [(">=", Comparison::Ge), ("<=", Comparison::Le), ("==", Comparison::Eq), (">", Comparison::Gt), ("<", Comparison::Lt)] {
+    for (op, cmp) in [
+        (">=", Comparison::Ge),
+        ("<=", Comparison::Le),
+        ("==", Comparison::Eq),
+        (">", Comparison::Gt),
+        ("<", Comparison::Lt),
+    ] {
         if let Some((name, value)) = expr.split_once(op) {
-            let value: f64 = value.trim().parse().map_err(|_| format!("check `{expr}`: `{}` is not a number", value.trim()))?;
+            let value: f64 = value
+                .trim()
+                .parse()
+                .map_err(|_| format!("check `{expr}`: `{}` is not a number", value.trim()))?;
             return Ok((name.trim().to_string(), cmp, value));
         }
     }
-    Err(format!("check `{expr}`: expected `metric OP value` with OP one of >=, >, <=, <, =="))
+    Err(format!(
+        "check `{expr}`: expected `metric OP value` with OP one of >=, >, <=, <, =="
+    ))
 }
 
 struct MetricThreshold;
@@ -46,7 +60,8 @@ impl Gate for MetricThreshold {
             "properties": {
                 "min": {"type": "object", "additionalProperties": {"type": "number"}},
                 "max": {"type": "object", "additionalProperties": {"type": "number"}},
-                "checks": {"type": "array", "items": {"type": "string", "pattern": "^\\s*\\S+\\s*(>=|<=|==|>|<)\\s*\\S+\\s*$"}}
+                "checks": {"type": "array", "items": {"type": "string", "pattern": "^\\s*\\S+\\s*(>=|<=|==|>|<)\\s*\\S+\\s*$"}},
+                "warn_checks": {"type": "array", "items": {"type": "string"}}
             }
         })
     }
@@ -59,15 +74,32 @@ impl Gate for MetricThreshold {
         for c in &config.checks {
             wanted.push(parse(c)?);
         }
-        if wanted.is_empty() {
-            return Err("no thresholds configured: set `min`, `max` or `checks`".into());
+        let warn: Vec<(String, Comparison, f64)> = config
+            .warn_checks
+            .iter()
+            .map(|c| parse(c))
+            .collect::<Result<_, _>>()?;
+        if wanted.is_empty() && warn.is_empty() {
+            return Err(
+                "no thresholds configured: set `min`, `max`, `checks` or `warn_checks`".into(),
+            );
         }
         let mut obs = Vec::new();
         for (name, cmp, threshold) in wanted {
             let value = m.require(&name)?;
             obs.push(check(name, value, cmp, threshold));
         }
-        Ok(Outcome::from_checks(obs))
+        let hard = obs.len();
+        for (name, cmp, threshold) in warn {
+            let value = m.require(&name)?;
+            obs.push(check(name, value, cmp, threshold).with_detail("warning level"));
+        }
+        let blocking = obs[..hard].iter().any(|o| !o.passed);
+        let mut out = Outcome::from_checks(obs);
+        if out.verdict == Verdict::Fail && !blocking {
+            out.verdict = Verdict::Warn;
+        }
+        Ok(out)
     }
 }
 

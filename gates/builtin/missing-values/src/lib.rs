@@ -55,14 +55,27 @@ impl Gate for MissingValues {
         let mut observations = Vec::new();
         let mut worst: Vec<(f64, String)> = Vec::new();
         let (mut failed, mut warned) = (0usize, 0usize);
-        for (label, data) in [("holdout", Dataset::Holdout), ("reference", Dataset::Reference)] {
-            let Some(profiles) = profiles(data) else { continue };
+        for (label, data) in [
+            ("holdout", Dataset::Holdout),
+            ("reference", Dataset::Reference),
+        ] {
+            let Some(profiles) = profiles(data) else {
+                continue;
+            };
             for p in profiles {
                 if config.ignore.contains(&p.name) {
                     continue;
                 }
-                let limit = config.columns.get(&p.name).copied().unwrap_or(config.max_ratio);
-                let ratio = if p.count == 0 { 0.0 } else { p.nulls as f64 / p.count as f64 };
+                let limit = config
+                    .columns
+                    .get(&p.name)
+                    .copied()
+                    .unwrap_or(config.max_ratio);
+                let ratio = if p.count == 0 {
+                    0.0
+                } else {
+                    p.nulls as f64 / p.count as f64
+                };
                 let name = format!("missing_ratio[{label}.{}]", p.name);
                 if ratio > 0.0 {
                     worst.push((ratio, format!("{label}.{} {}", p.name, pct(ratio))));
@@ -74,7 +87,10 @@ impl Gate for MissingValues {
                     observations.push(obs);
                 } else if config.warn_ratio.is_some_and(|w| ratio > w) {
                     warned += 1;
-                    observations.push(obs.with_detail(format!("{} of {} rows missing, above the warning level", p.nulls, p.count)));
+                    observations.push(obs.with_detail(format!(
+                        "{} of {} rows missing, above the warning level",
+                        p.nulls, p.count
+                    )));
                 } else if ratio > 0.0 {
                     observations.push(obs);
                 }
@@ -82,15 +98,34 @@ impl Gate for MissingValues {
         }
         worst.sort_by(|a, b| b.0.total_cmp(&a.0));
         let named: Vec<String> = worst.iter().take(WORST).map(|w| w.1.clone()).collect();
-        observations.sort_by(|a, b| b.observed.unwrap_or(0.0).total_cmp(&a.observed.unwrap_or(0.0)));
+        observations.sort_by(|a, b| {
+            b.observed
+                .unwrap_or(0.0)
+                .total_cmp(&a.observed.unwrap_or(0.0))
+        });
         let (verdict, summary) = if failed > 0 {
-            (Verdict::Fail, format!("{failed} columns exceed their missing-value limit; worst: {}", named.join(", ")))
+            (
+                Verdict::Fail,
+                format!(
+                    "{failed} columns exceed their missing-value limit; worst: {}",
+                    named.join(", ")
+                ),
+            )
         } else if warned > 0 {
-            (Verdict::Warn, format!("{warned} columns above the warning level; worst: {}", named.join(", ")))
+            (
+                Verdict::Warn,
+                format!(
+                    "{warned} columns above the warning level; worst: {}",
+                    named.join(", ")
+                ),
+            )
         } else if named.is_empty() {
             (Verdict::Pass, "no missing values".to_string())
         } else {
-            (Verdict::Pass, format!("missing values within limits; worst: {}", named.join(", ")))
+            (
+                Verdict::Pass,
+                format!("missing values within limits; worst: {}", named.join(", ")),
+            )
         };
         Ok(Outcome::new(verdict, summary, observations))
     }

@@ -30,6 +30,17 @@ struct ColumnRule {
     allowed: Option<Vec<String>>,
     #[serde(default = "yes")]
     required: bool,
+    /// `fail` (default) or `warn`: a violation of a `warn` column only warns.
+    #[serde(default)]
+    severity: Severity,
+}
+
+#[derive(Deserialize, Default, PartialEq, Clone, Copy)]
+#[serde(rename_all = "snake_case")]
+enum Severity {
+    #[default]
+    Fail,
+    Warn,
 }
 
 fn dtype_matches(want: &str, got: &str) -> bool {
@@ -51,7 +62,8 @@ impl Gate for Schema {
     type Config = Config;
     const NAME: &'static str = "schema";
     const VERSION: &'static str = "0.1.0";
-    const DESCRIPTION: &'static str = "Checks required columns, their dtypes, numeric ranges and allowed categories.";
+    const DESCRIPTION: &'static str =
+        "Checks required columns, their dtypes, numeric ranges and allowed categories.";
 
     fn config_schema() -> serde_json::Value {
         json!({
@@ -68,7 +80,8 @@ impl Gate for Schema {
                         "min": {"type": "number"},
                         "max": {"type": "number"},
                         "allowed": {"type": "array", "items": {"type": "string"}},
-                        "required": {"type": "boolean", "default": true}
+                        "required": {"type": "boolean", "default": true},
+                        "severity": {"enum": ["fail", "warn"], "default": "fail"}
                     }
                 }}
             }
@@ -77,17 +90,25 @@ impl Gate for Schema {
 
     fn evaluate(config: Config) -> Result<Outcome, String> {
         let mut obs = Vec::new();
+        let mut warn_only: Vec<usize> = Vec::new();
         let mut sets = vec![("holdout", Dataset::Holdout)];
         if config.reference {
             sets.push(("reference", Dataset::Reference));
         }
         for (label, data) in sets {
-            let Some(profiles) = profiles(data) else { continue };
+            let Some(profiles) = profiles(data) else {
+                continue;
+            };
             for (name, rule) in &config.columns {
+                let first = obs.len();
                 let key = format!("{label}.{name}");
                 let Some(p) = profiles.iter().find(|p| &p.name == name) else {
                     if rule.required {
-                        let mut o = info(format!("present[{key}]"), None, "required column is missing");
+                        let mut o = info(
+                            format!("present[{key}]"),
+                            None,
+                            "required column is missing",
+                        );
                         o.passed = false;
                         obs.push(o);
                     }
@@ -95,7 +116,11 @@ impl Gate for Schema {
                 };
                 if let Some(want) = &rule.dtype {
                     let ok = dtype_matches(want, &p.dtype);
-                    let mut o = info(format!("dtype[{key}]"), None, format!("expected {want}, found {}", p.dtype));
+                    let mut o = info(
+                        format!("dtype[{key}]"),
+                        None,
+                        format!("expected {want}, found {}", p.dtype),
+                    );
                     o.passed = ok;
                     obs.push(o);
                 }
@@ -114,21 +139,41 @@ impl Gate for Schema {
                 if let Some(allowed) = &rule.allowed {
                     obs.push(check_allowed(data, &key, name, allowed)?);
                 }
+                if rule.severity == Severity::Warn {
+                    warn_only.extend(first..obs.len());
+                }
             }
         }
-        Ok(Outcome::from_checks(obs))
+        let blocking = obs
+            .iter()
+            .enumerate()
+            .any(|(i, o)| !o.passed && !warn_only.contains(&i));
+        let mut out = Outcome::from_checks(obs);
+        if out.verdict == Verdict::Fail && !blocking {
+            out.verdict = Verdict::Warn;
+        }
+        Ok(out)
     }
 }
 
 fn not_numeric(key: &str, what: &str, dtype: &str) -> Observation {
-    let mut o = info(format!("{what}[{key}]"), None, format!("no numeric values (dtype {dtype})"));
+    let mut o = info(
+        format!("{what}[{key}]"),
+        None,
+        format!("no numeric values (dtype {dtype})"),
+    );
     o.passed = false;
     o
 }
 
 /// Streams the column and counts values outside the allowed set (exact, not
 /// from the profile's top categories).
-fn check_allowed(data: Dataset, key: &str, column: &str, allowed: &[String]) -> Result<Observation, String> {
+fn check_allowed(
+    data: Dataset,
+    key: &str,
+    column: &str,
+    allowed: &[String],
+) -> Result<Observation, String> {
     let allowed: BTreeSet<&str> = allowed.iter().map(String::as_str).collect();
     let mut bad = 0u64;
     let mut examples: BTreeSet<String> = BTreeSet::new();
@@ -142,9 +187,17 @@ fn check_allowed(data: Dataset, key: &str, column: &str, allowed: &[String]) -> 
             }
         }
     }
-    let o = check(format!("unexpected_categories[{key}]"), bad as f64, Comparison::Eq, 0.0);
+    let o = check(
+        format!("unexpected_categories[{key}]"),
+        bad as f64,
+        Comparison::Eq,
+        0.0,
+    );
     Ok(if bad > 0 {
-        o.with_detail(format!("{bad} rows outside the allowed set, e.g. {}", examples.into_iter().collect::<Vec<_>>().join(", ")))
+        o.with_detail(format!(
+            "{bad} rows outside the allowed set, e.g. {}",
+            examples.into_iter().collect::<Vec<_>>().join(", ")
+        ))
     } else {
         o
     })

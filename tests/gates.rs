@@ -1,0 +1,529 @@
+//! The gate engine through the real binary: every built-in gate with pass,
+//! warn and fail fixtures (via `modelgate gate test`), `run`'s decision and
+//! exit codes, `gate list`, `gate inspect`, and refusal of non-components.
+
+use std::fs;
+use std::path::Path;
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+use serde_json::Value;
+use tempfile::TempDir;
+
+fn modelgate(dir: &Path) -> Command {
+    let mut cmd = Command::cargo_bin("modelgate").unwrap();
+    cmd.env_clear()
+        .current_dir(dir)
+        .env("MODELGATE_CACHE_DIR", dir.join("cache"));
+    cmd
+}
+
+/// Runs `gate test` and asserts every case matched.
+fn gate_test(uses: &str, cases: &str) {
+    let t = TempDir::new().unwrap();
+    fs::write(t.path().join("cases.yaml"), cases).unwrap();
+    let out = modelgate(t.path())
+        .args(["gate", "test", uses, "--cases", "cases.yaml"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "stdout: {stdout}\nstderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains(" 0 failed"), "{stdout}");
+    for verdict in ["pass", "warn", "fail"] {
+        assert!(
+            stdout.contains(&format!("(expected {verdict}")),
+            "every built-in needs a {verdict} fixture: {stdout}"
+        );
+    }
+}
+
+const LABELS: &str = "[0, 0, 0, 1, 0, 1, 0, 1, 0, 0]";
+const GOOD: &str = "[0.1, 0.2, 0.3, 0.9, 0.2, 0.8, 0.1, 0.7, 0.3, 0.2]";
+const WORSE: &str = "[0.1, 0.4, 0.3, 0.6, 0.2, 0.5, 0.7, 0.8, 0.3, 0.2]";
+
+#[test]
+fn builtin_missing_values() {
+    gate_test(
+        "builtin:missing-values",
+        &format!(
+            "cases:
+  - name: complete data passes
+    with: {{ max_ratio: 0.0 }}
+    holdout: {{ columns: {{ is_fraud: {LABELS}, score_candidate: {GOOD}, amount: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10] }} }}
+    expect: pass
+  - name: a few missing warn
+    with: {{ max_ratio: 0.5, warn_ratio: 0.1 }}
+    holdout: {{ columns: {{ is_fraud: {LABELS}, score_candidate: {GOOD}, amount: [1, null, 3, null, 5, 6, 7, 8, 9, 10] }} }}
+    expect: warn
+    expect_summary: amount
+  - name: too many missing fail and name the column
+    with: {{ max_ratio: 0.1 }}
+    holdout: {{ columns: {{ is_fraud: {LABELS}, score_candidate: {GOOD}, amount: [1, null, 3, null, null, 6, 7, 8, 9, 10] }} }}
+    expect: fail
+    expect_summary: holdout.amount 30.00%
+  - name: missing values in the reference count too
+    with: {{ max_ratio: 0.1 }}
+    holdout: {{ columns: {{ is_fraud: {LABELS}, score_candidate: {GOOD}, amount: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10] }} }}
+    reference: {{ columns: {{ amount: [1, null, null, null, 5] }} }}
+    expect: fail
+    expect_summary: reference.amount
+"
+        ),
+    );
+}
+
+#[test]
+fn builtin_schema() {
+    let holdout = format!(
+        "{{ columns: {{ is_fraud: {LABELS}, score_candidate: {GOOD}, amount: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10], \
+         merchant: [a, b, a, a, b, a, a, c, a, b] }} }}"
+    );
+    gate_test(
+        "builtin:schema",
+        &format!(
+            "cases:
+  - name: matching schema passes
+    with: {{ columns: {{ amount: {{ dtype: numeric, min: 0, max: 100 }}, merchant: {{ dtype: str, allowed: [a, b, c] }} }} }}
+    holdout: {holdout}
+    expect: pass
+  - name: an unexpected category in a warn column warns
+    with: {{ columns: {{ merchant: {{ allowed: [a, b], severity: warn }} }} }}
+    holdout: {holdout}
+    expect: warn
+  - name: wrong dtype, range and missing column fail
+    with: {{ columns: {{ amount: {{ dtype: str, max: 5 }}, country: {{ dtype: str }} }} }}
+    holdout: {holdout}
+    expect: fail
+    expect_summary: present[holdout.country]
+"
+        ),
+    );
+}
+
+#[test]
+fn builtin_class_balance() {
+    gate_test(
+        "builtin:class-balance",
+        &format!(
+            "cases:
+  - name: enough positives at a sane rate pass
+    with: {{ min_rate: 0.1, max_rate: 0.5, min_positives: 3 }}
+    holdout: {{ columns: {{ is_fraud: {LABELS}, score_candidate: {GOOD} }} }}
+    expect: pass
+  - name: few positives warn
+    with: {{ min_positives: 2, warn_positives: 10 }}
+    holdout: {{ columns: {{ is_fraud: {LABELS}, score_candidate: {GOOD} }} }}
+    expect: warn
+  - name: too few positives fail
+    with: {{ min_positives: 100 }}
+    holdout: {{ columns: {{ is_fraud: {LABELS}, score_candidate: {GOOD} }} }}
+    expect: fail
+    expect_summary: 3 positives in 10 rows
+"
+        ),
+    );
+}
+
+#[test]
+fn builtin_metric_threshold() {
+    gate_test(
+        "builtin:metric-threshold",
+        &format!(
+            "cases:
+  - name: a strong model passes floors and ceilings
+    with: {{ min: {{ roc_auc: 0.9 }}, max: {{ log_loss: 1.0 }}, checks: ['recall_at_fpr[0.01] >= 0.3'] }}
+    holdout: {{ columns: {{ is_fraud: {LABELS}, score_candidate: {GOOD} }} }}
+    expect: pass
+  - name: a missed warning level warns
+    with: {{ min: {{ roc_auc: 0.5 }}, warn_checks: ['roc_auc >= 0.99'] }}
+    holdout: {{ columns: {{ is_fraud: {LABELS}, score_candidate: {WORSE} }} }}
+    expect: warn
+  - name: a weak model fails
+    with: {{ min: {{ roc_auc: 0.95 }} }}
+    holdout: {{ columns: {{ is_fraud: {LABELS}, score_candidate: {WORSE} }} }}
+    expect: fail
+    expect_summary: roc_auc
+  - name: an unknown metric is an error, not a pass
+    with: {{ min: {{ roc_acu: 0.5 }} }}
+    holdout: {{ columns: {{ is_fraud: {LABELS}, score_candidate: {GOOD} }} }}
+    expect: error
+    expect_summary: unknown metric `roc_acu`
+"
+        ),
+    );
+}
+
+#[test]
+fn builtin_champion_challenger() {
+    let data = format!(
+        "{{ columns: {{ is_fraud: {LABELS}, score_candidate: {GOOD}, score_production: {WORSE} }} }}"
+    );
+    let reversed = format!(
+        "{{ columns: {{ is_fraud: {LABELS}, score_candidate: {WORSE}, score_production: {GOOD} }} }}"
+    );
+    gate_test(
+        "builtin:champion-challenger",
+        &format!(
+            "cases:
+  - name: a better candidate passes
+    with: {{ metrics: {{ roc_auc: {{ min_absolute_change: 0.01 }}, log_loss: {{}} }} }}
+    holdout: {data}
+    production: score_production
+    expect: pass
+  - name: a soft margin warns
+    with: {{ metrics: {{ roc_auc: {{ min_absolute_change: 0.5, severity: warn }} }} }}
+    holdout: {data}
+    production: score_production
+    expect: warn
+  - name: a worse candidate fails
+    with: {{ metrics: {{ average_precision: {{ min_relative_change: 0.01 }} }} }}
+    holdout: {reversed}
+    production: score_production
+    expect: fail
+    expect_summary: does not beat production
+  - name: without production the first model passes
+    with: {{ metrics: {{ roc_auc: {{}} }} }}
+    holdout: {data}
+    expect: pass
+    expect_summary: no production model
+"
+        ),
+    );
+}
+
+#[test]
+fn builtin_drift() {
+    let base: Vec<String> = (0..200)
+        .map(|i| format!("{}", (i * 37 % 200) as f64 / 10.0))
+        .collect();
+    let shifted: Vec<String> = (0..200)
+        .map(|i| format!("{}", (i * 37 % 200) as f64 / 10.0 + 6.0))
+        .collect();
+    let slight: Vec<String> = (0..200)
+        .map(|i| format!("{}", (i * 37 % 200) as f64 / 10.0 + 1.6))
+        .collect();
+    let labels: Vec<&str> = (0..200)
+        .map(|i| if i % 10 == 0 { "1" } else { "0" })
+        .collect();
+    let scores: Vec<String> = (0..200)
+        .map(|i| format!("{}", (i % 10) as f64 / 10.0))
+        .collect();
+    let holdout = |x: &[String]| {
+        format!(
+            "{{ columns: {{ is_fraud: [{}], score_candidate: [{}], x: [{}] }} }}",
+            labels.join(", "),
+            scores.join(", "),
+            x.join(", ")
+        )
+    };
+    let reference = format!("{{ columns: {{ x: [{}] }} }}", base.join(", "));
+    gate_test(
+        "builtin:drift",
+        &format!(
+            "cases:
+  - name: the same distribution passes
+    holdout: {h0}
+    reference: {reference}
+    expect: pass
+  - name: a small shift warns
+    holdout: {h1}
+    reference: {reference}
+    expect: warn
+  - name: a large shift fails and names the column
+    holdout: {h2}
+    reference: {reference}
+    expect: fail
+    expect_summary: 'most drifted: x'
+  - name: drift without reference data is an error
+    holdout: {h0}
+    expect: error
+    expect_summary: needs reference data
+",
+            h0 = holdout(&base),
+            h1 = holdout(&slight),
+            h2 = holdout(&shifted),
+        ),
+    );
+}
+
+#[test]
+fn gate_test_exits_1_when_an_expectation_is_wrong() {
+    let t = TempDir::new().unwrap();
+    fs::write(
+        t.path().join("cases.yaml"),
+        format!(
+            "cases:\n  - name: wrong expectation\n    with: {{ min_positives: 1 }}\n    holdout: {{ columns: {{ is_fraud: {LABELS}, score_candidate: {GOOD} }} }}\n    expect: fail\n"
+        ),
+    )
+    .unwrap();
+    modelgate(t.path())
+        .args([
+            "gate",
+            "test",
+            "builtin:class-balance",
+            "--cases",
+            "cases.yaml",
+        ])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains(
+            "FAIL wrong expectation: pass (expected fail)",
+        ));
+}
+
+fn demo_config(dir: &Path, gates: &str) {
+    fs::write(
+        dir.join("modelgate.yaml"),
+        format!(
+            "model: fraud-detector\nholdout: {{ path: holdout.parquet, label: is_fraud, id: transaction_id }}\n\
+             candidate: {{ scores: {{ column: score_candidate }} }}\nproduction: {{ scores: {{ column: score_production }} }}\n\
+             reference: {{ path: ref/holdout.parquet }}\ngates:\n{gates}"
+        ),
+    )
+    .unwrap();
+}
+
+#[test]
+fn run_blocks_on_missing_values_and_passes_on_clean_data() {
+    let t = TempDir::new().unwrap();
+    let p = t.path();
+    modelgate(p)
+        .args([
+            "demo", "data", "--rows", "20000", "--out", "ref", "--seed", "1",
+        ])
+        .assert()
+        .success();
+    modelgate(p)
+        .args([
+            "demo",
+            "data",
+            "--rows",
+            "20000",
+            "--out",
+            ".",
+            "--seed",
+            "2",
+            "--missing",
+            "f07=0.2",
+        ])
+        .assert()
+        .success();
+    let gates = "  - uses: builtin:missing-values\n    with: { max_ratio: 0.01 }\n  - uses: builtin:class-balance\n    with: { min_positives: 20 }\n  - uses: builtin:drift\n    severity: warn\n  - uses: builtin:metric-threshold\n    with: { min: { roc_auc: 0.8 } }\n";
+    demo_config(p, gates);
+    let out = modelgate(p)
+        .args(["run", "--format", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let d: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(d["schema"], "modelgate.decision/v1");
+    assert_eq!(d["decision"], "fail");
+    assert_eq!(d["blocking"], serde_json::json!(["missing-values"]));
+    let mv = &d["gates"][0];
+    assert_eq!(mv["verdict"], "fail");
+    assert!(
+        mv["summary"].as_str().unwrap().contains("holdout.f07"),
+        "{mv}"
+    );
+    assert!(mv["duration_ms"].as_f64().unwrap() >= 0.0);
+    assert_eq!(d["gates"][1]["verdict"], "pass");
+    assert_eq!(d["evaluation"]["schema"], "modelgate.evaluation/v1");
+
+    // Clean data: nothing blocks, exit 0, and the markdown report is written.
+    modelgate(p)
+        .args([
+            "demo", "data", "--rows", "20000", "--out", ".", "--seed", "2",
+        ])
+        .assert()
+        .success();
+    modelgate(p)
+        .args(["run", "--out", "decision.md"])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains(
+            "PASS: `fraud-detector` may be promoted",
+        ));
+    let md = fs::read_to_string(p.join("decision.md")).unwrap();
+    assert!(md.contains("| `missing-values` | ✅ pass |"), "{md}");
+}
+
+#[test]
+fn warn_severity_failures_do_not_block_but_errors_do() {
+    let t = TempDir::new().unwrap();
+    let p = t.path();
+    modelgate(p)
+        .args(["demo", "data", "--rows", "5000", "--out", "ref"])
+        .assert()
+        .success();
+    modelgate(p)
+        .args([
+            "demo",
+            "data",
+            "--rows",
+            "5000",
+            "--out",
+            ".",
+            "--missing",
+            "amount=0.5",
+        ])
+        .assert()
+        .success();
+    demo_config(p, "  - uses: builtin:missing-values\n    severity: warn\n");
+    let out = modelgate(p)
+        .args(["run", "--format", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let d: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(d["gates"][0]["verdict"], "fail");
+    assert_eq!(d["gates"][0]["blocking"], false);
+
+    demo_config(
+        p,
+        "  - uses: builtin:metric-threshold\n    severity: warn\n    with: { min: { no_such_metric: 1 } }\n",
+    );
+    let out = modelgate(p)
+        .args(["run", "--format", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "an erroring gate fails closed");
+    let d: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(d["gates"][0]["verdict"], "error");
+}
+
+#[test]
+fn config_errors_before_gates_exit_2() {
+    let t = TempDir::new().unwrap();
+    let p = t.path();
+    modelgate(p)
+        .args(["demo", "data", "--rows", "3000", "--out", "ref"])
+        .assert()
+        .success();
+    modelgate(p)
+        .args(["demo", "data", "--rows", "3000", "--out", "."])
+        .assert()
+        .success();
+    demo_config(p, "  - uses: builtin:no-such-gate\n");
+    modelgate(p).arg("run").assert().code(2).stderr(
+        predicate::str::contains("unknown built-in gate `builtin:no-such-gate`")
+            .and(predicate::str::contains("drift")),
+    );
+    demo_config(p, "  - uses: ./missing.wasm\n");
+    modelgate(p)
+        .arg("run")
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("missing.wasm"));
+    demo_config(p, "  - uses: builtin:drift\n  - uses: builtin:drift\n");
+    modelgate(p)
+        .arg("run")
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("two gates have the id `drift`"));
+}
+
+#[test]
+fn core_module_and_garbage_are_errors_not_passes() {
+    let t = TempDir::new().unwrap();
+    let p = t.path();
+    modelgate(p)
+        .args(["demo", "data", "--rows", "3000", "--out", "ref"])
+        .assert()
+        .success();
+    modelgate(p)
+        .args(["demo", "data", "--rows", "3000", "--out", "."])
+        .assert()
+        .success();
+    // The smallest valid core module: magic and version 1.
+    fs::write(p.join("core.wasm"), b"\0asm\x01\0\0\0").unwrap();
+    fs::write(p.join("junk.wasm"), b"#!/bin/sh\necho pass\n").unwrap();
+    demo_config(
+        p,
+        "  - uses: ./core.wasm\n  - uses: ./junk.wasm\n  - uses: builtin:class-balance\n    with: { min_positives: 1 }\n",
+    );
+    let out = modelgate(p)
+        .args(["run", "--format", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let d: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(d["gates"][0]["verdict"], "error");
+    assert!(
+        d["gates"][0]["summary"]
+            .as_str()
+            .unwrap()
+            .contains("core WebAssembly module, not a component")
+    );
+    assert_eq!(d["gates"][1]["verdict"], "error");
+    assert!(
+        d["gates"][1]["summary"]
+            .as_str()
+            .unwrap()
+            .contains("not a WebAssembly component")
+    );
+    assert_eq!(
+        d["gates"][2]["verdict"], "pass",
+        "the run goes on after an error"
+    );
+}
+
+#[test]
+fn gate_list_and_inspect() {
+    let t = TempDir::new().unwrap();
+    let out = modelgate(t.path()).args(["gate", "list"]).output().unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    for name in [
+        "missing-values",
+        "schema",
+        "class-balance",
+        "drift",
+        "metric-threshold",
+        "champion-challenger",
+    ] {
+        assert!(text.contains(&format!("builtin:{name}")), "{text}");
+    }
+    modelgate(t.path())
+        .args(["gate", "inspect", "builtin:champion-challenger"])
+        .assert()
+        .success()
+        .stdout(
+            predicate::str::contains("min_absolute_change")
+                .and(predicate::str::contains("modelgate:gate/host@0.1.0"))
+                .and(predicate::str::is_match("sha256: +[0-9a-f]{64}").unwrap()),
+        );
+}
+
+#[test]
+fn compile_cache_is_written_and_reused() {
+    let t = TempDir::new().unwrap();
+    modelgate(t.path())
+        .args(["gate", "inspect", "builtin:schema"])
+        .assert()
+        .success();
+    let entries: Vec<_> = fs::read_dir(t.path().join("cache/gates"))
+        .unwrap()
+        .collect();
+    assert_eq!(entries.len(), 1, "one compiled artifact for one component");
+    // A corrupt cache entry is only a lost speed-up.
+    let path = entries[0].as_ref().unwrap().path();
+    fs::write(&path, b"garbage").unwrap();
+    modelgate(t.path())
+        .args(["gate", "inspect", "builtin:schema"])
+        .assert()
+        .success();
+    assert!(
+        fs::metadata(&path).unwrap().len() > 1000,
+        "rewritten after the corrupt read"
+    );
+}

@@ -1,0 +1,226 @@
+//! Hostile gates, built here from tiny crates against the SDK (needs the
+//! wasm32-wasip2 target, which .ci/run installs). Each must end as a gate
+//! `error` with a clear reason while the other gates still run and the run
+//! exits 1. The snooping gate reports what it saw, and the test checks it saw
+//! no file, no variable and no network.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command as Process;
+use std::sync::OnceLock;
+
+use assert_cmd::Command;
+use serde_json::Value;
+use tempfile::TempDir;
+
+const REPO: &str = env!("CARGO_MANIFEST_DIR");
+
+/// (crate name, body of `evaluate`).
+const HOSTILE: &[(&str, &str)] = &[
+    ("spin", "loop { std::hint::black_box(0u8); }"),
+    (
+        "hog",
+        "let mut v: Vec<Vec<u8>> = Vec::new(); loop { v.push(std::hint::black_box(vec![1u8; 1 << 20])); }",
+    ),
+    ("crash", r#"panic!("deliberate crash in a hostile gate")"#),
+    (
+        "recurse",
+        "fn down(n: u64) -> u64 { if n == 0 { 0 } else { std::hint::black_box(down(std::hint::black_box(n - 1))) + 1 } }
+         Ok(Outcome::new(Verdict::Pass, format!(\"{}\", down(u64::MAX >> 1)), vec![]))",
+    ),
+    ("flood", r#"Ok(Outcome::new(Verdict::Pass, "x".repeat(2 << 20), vec![]))"#),
+    (
+        "snoop",
+        r#"let port = config.get("port").and_then(|p| p.as_u64()).unwrap_or(9);
+        let file = std::fs::read_to_string("/etc/passwd").map(|s| format!("read {} bytes", s.len())).unwrap_or_else(|e| format!("denied ({e})"));
+        let dir = std::fs::read_dir("/").map(|d| format!("listed {}", d.count())).unwrap_or_else(|e| format!("denied ({e})"));
+        let cwd = std::fs::read_dir(".").map(|d| format!("listed {}", d.count())).unwrap_or_else(|e| format!("denied ({e})"));
+        let env = std::env::vars().count();
+        let token = std::env::var("GITHUB_TOKEN").is_ok();
+        let net = std::net::TcpStream::connect(("127.0.0.1", port as u16)).map(|_| "connected".to_string()).unwrap_or_else(|e| format!("denied ({e})"));
+        Err(format!("saw file=[{file}] root=[{dir}] cwd=[{cwd}] env={env} token={token} net=[{net}]"))"#,
+    ),
+];
+
+fn write(path: &Path, text: &str) {
+    fs::create_dir_all(path.parent().unwrap()).unwrap();
+    fs::write(path, text).unwrap();
+}
+
+/// Builds the hostile gates once per test run; returns the release dir.
+fn build() -> &'static PathBuf {
+    static OUT: OnceLock<PathBuf> = OnceLock::new();
+    OUT.get_or_init(|| {
+        let root = Path::new(env!("CARGO_TARGET_TMPDIR")).join("hostile-gates");
+        let sdk = Path::new(REPO).join("gates/sdk");
+        let wit = fs::read_to_string(Path::new(REPO).join("gates/wit/gate.wit")).unwrap();
+        let mut members = vec!["\"wit-v2\"".to_string()];
+        for (name, body) in HOSTILE {
+            members.push(format!("\"{name}\""));
+            write(
+                &root.join(name).join("Cargo.toml"),
+                &format!(
+                    "[package]\nname = \"{name}\"\nversion = \"0.1.0\"\nedition = \"2024\"\n[lib]\ncrate-type = [\"cdylib\"]\n\
+                     [dependencies]\nmodelgate-gate-sdk = {{ path = {sdk:?} }}\n"
+                ),
+            );
+            write(
+                &root.join(name).join("src/lib.rs"),
+                &format!(
+                    "use modelgate_gate_sdk::*;\nstruct G;\nimpl Gate for G {{\n type Config = serde_json::Value;\n\
+                     const NAME: &'static str = \"{name}\";\n const VERSION: &'static str = \"0.0.1\";\n\
+                     const DESCRIPTION: &'static str = \"hostile\";\n\
+                     fn config_schema() -> serde_json::Value {{ serde_json::json!({{}}) }}\n\
+                     #[allow(unreachable_code, unused_variables)]\n\
+                     fn evaluate(config: serde_json::Value) -> Result<Outcome, String> {{ {body} }}\n}}\nexport_gate!(G);\n"
+                ),
+            );
+        }
+        // A gate built against a future, incompatible version of the WIT.
+        write(&root.join("wit-v2/wit/gate.wit"), &wit.replace("@0.1.0", "@0.2.0"));
+        write(
+            &root.join("wit-v2/Cargo.toml"),
+            "[package]\nname = \"wit-v2\"\nversion = \"0.1.0\"\nedition = \"2024\"\n[lib]\ncrate-type = [\"cdylib\"]\n\
+             [dependencies]\nwit-bindgen = { version = \"0.61\", default-features = false, features = [\"macros\", \"realloc\", \"std\"] }\n",
+        );
+        write(
+            &root.join("wit-v2/src/lib.rs"),
+            "wit_bindgen::generate!({ path: \"wit\", world: \"gate\" });\n\
+             use modelgate::gate::types::*;\nstruct G;\nimpl Guest for G {\n\
+             fn metadata() -> Metadata { Metadata { name: \"v2\".into(), version: \"2.0.0\".into(), description: String::new(), config_schema: \"{}\".into() } }\n\
+             fn evaluate() -> Result<Outcome, String> { let c = modelgate::gate::host::config(); Ok(Outcome { verdict: Verdict::Pass, summary: format!(\"from the future {c}\"), observations: vec![] }) }\n}\nexport!(G);\n",
+        );
+        write(
+            &root.join("Cargo.toml"),
+            &format!(
+                "[workspace]\nresolver = \"3\"\nmembers = [{}]\n[profile.release]\nopt-level = 1\npanic = \"abort\"\n",
+                members.join(", ")
+            ),
+        );
+        let status = Process::new(env!("CARGO"))
+            .args(["build", "--release", "--target", "wasm32-wasip2", "--manifest-path"])
+            .arg(root.join("Cargo.toml"))
+            .env("CARGO_TARGET_DIR", root.join("target"))
+            .env_remove("RUSTFLAGS")
+            .env_remove("CARGO_ENCODED_RUSTFLAGS")
+            .status()
+            .expect("cargo runs");
+        assert!(status.success(), "building the hostile gates failed (is the wasm32-wasip2 target installed?)");
+        root.join("target/wasm32-wasip2/release")
+    })
+}
+
+#[test]
+fn hostile_gates_end_as_errors_and_the_run_goes_on() {
+    let out_dir = build();
+    let t = TempDir::new().unwrap();
+    let p = t.path();
+    let mg = || {
+        let mut c = Command::cargo_bin("modelgate").unwrap();
+        c.env_clear()
+            .current_dir(p)
+            .env("MODELGATE_CACHE_DIR", p.join("cache"))
+            .env("GITHUB_TOKEN", "ghs_secret_that_must_not_leak");
+        c
+    };
+    mg().args(["demo", "data", "--rows", "5000", "--out", "."])
+        .assert()
+        .success();
+    // A listener on loopback, so "denied" means the sandbox, not an empty port.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let gate = |name: &str| {
+        out_dir
+            .join(format!("{}.wasm", name.replace('-', "_")))
+            .display()
+            .to_string()
+    };
+    let config = format!(
+        "model: m\nholdout: {{ path: holdout.parquet, label: is_fraud }}\ncandidate: {{ scores: {{ column: score_candidate }} }}\ngates:\n\
+         - {{ uses: {spin}, timeout: 1s }}\n\
+         - {{ uses: {hog}, memory: 64MiB }}\n\
+         - {{ uses: {crash} }}\n\
+         - {{ uses: {recurse} }}\n\
+         - {{ uses: {flood} }}\n\
+         - {{ uses: {snoop}, with: {{ port: {port} }} }}\n\
+         - {{ uses: {v2} }}\n\
+         - {{ uses: 'builtin:class-balance', with: {{ min_positives: 1 }} }}\n",
+        spin = gate("spin"),
+        hog = gate("hog"),
+        crash = gate("crash"),
+        recurse = gate("recurse"),
+        flood = gate("flood"),
+        snoop = gate("snoop"),
+        v2 = gate("wit-v2"),
+    );
+    fs::write(p.join("modelgate.yaml"), config).unwrap();
+    let out = mg().args(["run", "--format", "json"]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "stderr: {stderr}");
+    let d: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let by_id = |id: &str| -> &Value {
+        d["gates"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|g| g["id"] == id)
+            .unwrap_or_else(|| panic!("no gate {id}: {d}"))
+    };
+    let summary = |id: &str| by_id(id)["summary"].as_str().unwrap().to_string();
+    for id in [
+        "spin", "hog", "crash", "recurse", "flood", "snoop", "wit_v2",
+    ] {
+        assert_eq!(by_id(id)["verdict"], "error", "{id}: {}", by_id(id));
+        assert_eq!(by_id(id)["blocking"], true);
+    }
+    assert!(
+        summary("spin").contains("timeout") && summary("spin").contains("1s"),
+        "{}",
+        summary("spin")
+    );
+    assert!(
+        summary("hog").contains("memory limit") && summary("hog").contains("64 MiB"),
+        "{}",
+        summary("hog")
+    );
+    assert!(
+        summary("crash").starts_with("trap: wasm `unreachable`"),
+        "{}",
+        summary("crash")
+    );
+    let crash_log = by_id("crash")["log"].to_string();
+    assert!(
+        crash_log.contains("deliberate crash"),
+        "the panic message reaches the gate log: {crash_log}"
+    );
+    assert!(
+        summary("recurse").contains("stack overflow") || summary("recurse").starts_with("trap"),
+        "{}",
+        summary("recurse")
+    );
+    assert!(
+        summary("flood").contains("oversized outcome"),
+        "{}",
+        summary("flood")
+    );
+    let v2 = summary("wit_v2");
+    assert!(
+        v2.contains("modelgate:gate") && v2.contains("0.2.0"),
+        "{v2}"
+    );
+
+    // What the snooping gate saw: nothing.
+    let saw = summary("snoop");
+    assert!(saw.contains("file=[denied"), "{saw}");
+    assert!(saw.contains("root=[denied"), "{saw}");
+    assert!(saw.contains("cwd=[denied"), "{saw}");
+    assert!(saw.contains("env=0 token=false"), "{saw}");
+    assert!(saw.contains("net=[denied"), "{saw}");
+    assert!(
+        !d.to_string().contains("ghs_secret"),
+        "the token leaked into the decision"
+    );
+
+    assert_eq!(by_id("class-balance")["verdict"], "pass", "the run goes on");
+    drop(listener);
+}
