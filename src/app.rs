@@ -204,27 +204,55 @@ metrics:
   at_fpr: [0.001, 0.01]
 ";
 
+/// Gates the demo adds to [`DEMO_CONFIG`] for `modelgate demo`.
+pub const DEMO_GATES: &str = "\
+reference:
+  path: reference/holdout.parquet
+gates:
+  - uses: builtin:missing-values
+    with: { max_ratio: 0.01 }
+  - uses: builtin:schema
+    with:
+      columns:
+        amount: { dtype: numeric, min: 0 }
+        merchant_category: { dtype: str }
+        country: { dtype: str }
+  - uses: builtin:class-balance
+    with: { min_rate: 0.001, max_rate: 0.05, min_positives: 100 }
+  - uses: builtin:drift
+    severity: warn
+  - uses: builtin:metric-threshold
+    with: { min: { roc_auc: 0.9, \"recall_at_fpr[0.01]\": 0.4 } }
+  - uses: builtin:champion-challenger
+    with: { metrics: { average_precision: { min_absolute_change: 0.005 }, log_loss: {} } }
+";
+
 fn demo(run: &DemoRun, stdout: &mut dyn Write) -> Result<Outcome> {
-    let data = DemoData::new(run.rows, run.seed);
-    let holdout = data.write(&run.dir)?;
+    let holdout = DemoData::new(run.rows, run.seed).write(&run.dir)?;
+    // The "training data": same generator, another seed.
+    let reference =
+        DemoData::new(run.rows, run.seed.wrapping_add(1)).write(&run.dir.join("reference"))?;
     let config_path = run.dir.join("modelgate.yaml");
-    write_atomic(&config_path, DEMO_CONFIG.as_bytes())?;
-    let io = |e| Error::io("cannot write to", "stdout", e);
+    write_atomic(
+        &config_path,
+        format!("{DEMO_CONFIG}{DEMO_GATES}").as_bytes(),
+    )?;
     writeln!(
         stdout,
-        "modelgate demo: generated {} rows (seed {}) into {}\n\
-         config: {} (run `modelgate evaluate --config {}` to repeat)\n",
+        "modelgate demo: generated {} holdout rows (seed {}) into {} and reference data into {}\n\
+         config: {} (run `modelgate run --config {}` to repeat)\n",
         run.rows,
         run.seed,
         holdout.display(),
+        reference.display(),
         config_path.display(),
         config_path.display()
     )
-    .map_err(io)?;
-    evaluate(
+    .map_err(out_err)?;
+    run_gates(
         &EvaluateRun {
             config: config_path,
-            out: Some(run.dir.join("evaluation.json")),
+            out: Some(run.dir.join("decision.json")),
             format: Format::Text,
         },
         stdout,

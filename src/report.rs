@@ -261,7 +261,9 @@ fn decision_text(d: &Decision) -> String {
             g.duration_ms,
             g.summary
         );
-        let (shown, hidden) = shown_observations(g, 8);
+        // Passing gates show a glimpse; the others show what went wrong.
+        let max = if g.verdict == Verdict::Pass { 3 } else { 8 };
+        let (shown, hidden) = shown_observations(g, max);
         for o in shown {
             let _ = writeln!(out, "{:<w$}    {}", "", observation_line(o));
         }

@@ -227,10 +227,17 @@ fn demo_runs_end_to_end_and_candidate_beats_production() {
         .assert()
         .success()
         .stdout(predicate::str::contains("roc_auc").and(predicate::str::contains("production")));
-    let doc: Value = serde_json::from_str(
-        &fs::read_to_string(t.path().join(".modelgate/demo/evaluation.json")).unwrap(),
+    let decision: Value = serde_json::from_str(
+        &fs::read_to_string(t.path().join(".modelgate/demo/decision.json")).unwrap(),
     )
     .unwrap();
+    assert_eq!(decision["schema"], "modelgate.decision/v1");
+    assert_eq!(
+        decision["decision"], "pass",
+        "the demo's clean candidate passes every gate"
+    );
+    assert_eq!(decision["gates"].as_array().unwrap().len(), 6);
+    let doc = &decision["evaluation"];
     assert_eq!(doc["schema"], "modelgate.evaluation/v1");
     let rate = doc["positives"].as_f64().unwrap() / doc["rows"].as_f64().unwrap();
     assert!((0.003..0.007).contains(&rate), "prevalence {rate}");
