@@ -123,15 +123,19 @@ pub fn parse_byte_size(text: &str) -> Option<u64> {
         .then_some(bytes as u64)
 }
 
+/// A string or number from YAML as text, for the unit parsers.
+fn scalar_text<'de, D: de::Deserializer<'de>>(d: D) -> std::result::Result<String, D::Error> {
+    Ok(match serde_yaml::Value::deserialize(d)? {
+        serde_yaml::Value::String(s) => s,
+        serde_yaml::Value::Number(n) => n.to_string(),
+        _ => String::new(),
+    })
+}
+
 fn duration<'de, D: de::Deserializer<'de>>(
     d: D,
 ) -> std::result::Result<Option<Duration>, D::Error> {
-    let v = serde_yaml::Value::deserialize(d)?;
-    let text = match &v {
-        serde_yaml::Value::String(s) => s.clone(),
-        serde_yaml::Value::Number(n) => n.to_string(),
-        _ => String::new(),
-    };
+    let text = scalar_text(d)?;
     parse_duration(&text).map(Some).ok_or_else(|| {
         de::Error::custom(format!(
             "`{text}` is not a duration; expected e.g. 10s, 500ms or 2m (at most 1 hour)"
@@ -140,12 +144,7 @@ fn duration<'de, D: de::Deserializer<'de>>(
 }
 
 fn byte_size<'de, D: de::Deserializer<'de>>(d: D) -> std::result::Result<Option<u64>, D::Error> {
-    let v = serde_yaml::Value::deserialize(d)?;
-    let text = match &v {
-        serde_yaml::Value::String(s) => s.clone(),
-        serde_yaml::Value::Number(n) => n.to_string(),
-        _ => String::new(),
-    };
+    let text = scalar_text(d)?;
     parse_byte_size(&text).map(Some).ok_or_else(|| {
         de::Error::custom(format!(
             "`{text}` is not a memory size; expected e.g. 512MiB or 1GiB"

@@ -241,65 +241,35 @@ impl DemoData {
             prod.push(sigmoid(p_logit));
         }
 
+        // A column with this run's missing ratio applied, if any.
+        macro_rules! masked {
+            ($name:expr, $values:expr) => {{
+                let name: &str = $name;
+                match self.missing_mask(c, name, n) {
+                    None => Column::new(name.into(), $values),
+                    Some(m) => Column::new(
+                        name.into(),
+                        $values
+                            .into_iter()
+                            .zip(m)
+                            .map(|(v, keep)| keep.then_some(v))
+                            .collect::<Vec<_>>(),
+                    ),
+                }
+            }};
+        }
         let mut columns: Vec<Column> = Vec::with_capacity(FEATURES + 7);
         columns.push(Column::new("transaction_id".into(), ids));
-        columns.push(self.float_column(c, "amount", amount));
+        columns.push(masked!("amount", amount));
         for (j, values) in features.into_iter().enumerate() {
-            let name = feature_name(j + 1);
-            let mask = self.missing_mask(c, &name, n);
-            columns.push(match mask {
-                None => Column::new(name.into(), values),
-                Some(m) => Column::new(
-                    name.into(),
-                    values
-                        .into_iter()
-                        .zip(m)
-                        .map(|(v, keep)| keep.then_some(v))
-                        .collect::<Vec<_>>(),
-                ),
-            });
+            columns.push(masked!(&feature_name(j + 1), values));
         }
-        for (name, values) in [("merchant_category", merchant), ("country", country)] {
-            columns.push(match self.missing_mask(c, name, n) {
-                None => Column::new(name.into(), values),
-                Some(m) => Column::new(
-                    name.into(),
-                    values
-                        .into_iter()
-                        .zip(m)
-                        .map(|(v, keep)| keep.then_some(v))
-                        .collect::<Vec<_>>(),
-                ),
-            });
-        }
-        columns.push(match self.missing_mask(c, "is_fraud", n) {
-            None => Column::new("is_fraud".into(), fraud),
-            Some(m) => Column::new(
-                "is_fraud".into(),
-                fraud
-                    .into_iter()
-                    .zip(m)
-                    .map(|(v, keep)| keep.then_some(v))
-                    .collect::<Vec<_>>(),
-            ),
-        });
-        columns.push(self.float_column(c, "score_candidate", cand));
-        columns.push(self.float_column(c, "score_production", prod));
+        columns.push(masked!("merchant_category", merchant));
+        columns.push(masked!("country", country));
+        columns.push(masked!("is_fraud", fraud));
+        columns.push(masked!("score_candidate", cand));
+        columns.push(masked!("score_production", prod));
         DataFrame::new(n, columns).map_err(|e| Error::polars("cannot build", "demo data", e))
-    }
-
-    fn float_column(&self, chunk: u64, name: &str, values: Vec<f64>) -> Column {
-        match self.missing_mask(chunk, name, values.len()) {
-            None => Column::new(name.into(), values),
-            Some(m) => Column::new(
-                name.into(),
-                values
-                    .into_iter()
-                    .zip(m)
-                    .map(|(v, keep)| keep.then_some(v))
-                    .collect::<Vec<_>>(),
-            ),
-        }
     }
 
     /// `Some(keep)` per row when the column has a missing ratio; each column
