@@ -16,7 +16,7 @@ check=0
 [ "${1:-}" = "--check" ] && check=1
 
 target="${GATES_TARGET_DIR:-$here/target}"
-cargo_home="${CARGO_HOME:-$HOME/.cargo}"
+cargo_home="${CARGO_HOME:-${HOME:-/root}/.cargo}"
 export CARGO_TARGET_DIR="$target"
 export RUSTFLAGS="--remap-path-prefix=$here=/modelgate/gates --remap-path-prefix=$cargo_home=/cargo --remap-path-prefix=$target=/target"
 unset CARGO_ENCODED_RUSTFLAGS
