@@ -105,5 +105,29 @@ fn main() {
             eval.timings_ms.score,
             eval.timings_ms.metrics
         );
+
+        // `run` with the demo's six built-in gates and a reference dataset.
+        DemoData::new(rows, 8)
+            .write(&dir.path().join("reference"))
+            .expect("write reference");
+        std::fs::write(
+            &cfg_path,
+            format!(
+                "{}{}",
+                modelgate::app::DEMO_CONFIG,
+                modelgate::app::DEMO_GATES
+            ),
+        )
+        .unwrap();
+        let config = Config::load(&cfg_path).unwrap();
+        let (run_s, d) = best_of(1, || modelgate::decision::run(&config).unwrap());
+        println!(
+            "run with 6 built-in gates:      {:>8.1} ms  (evaluate {:.1}, profile {:.1}, gates {:.1}); decision {:?}",
+            run_s * 1e3,
+            d.timings_ms.evaluate,
+            d.timings_ms.profile,
+            d.timings_ms.gates,
+            d.decision
+        );
     }
 }
