@@ -37,31 +37,44 @@ impl Sweep {
             labels.len(),
             "scores and labels differ in length"
         );
-        let mut pairs: Vec<(u64, bool)> = scores
-            .par_iter()
-            .zip(labels.par_iter())
-            .map(|(s, l)| (order_key(*s), *l))
-            .collect();
-        // Descending by score; ties are grouped below, so their order is irrelevant.
-        pairs.par_sort_unstable_by(|a, b| b.0.cmp(&a.0));
+        // Positives and negatives are sorted apart as bare u64 keys (cheaper
+        // than sorting (key, label) pairs), then merged while sweeping.
+        let (mut pos, mut neg): (Vec<u64>, Vec<u64>) =
+            (Vec::new(), Vec::with_capacity(scores.len()));
+        for (s, l) in scores.iter().zip(labels) {
+            if *l {
+                pos.push(order_key(*s));
+            } else {
+                neg.push(order_key(*s));
+            }
+        }
+        rayon::join(|| pos.par_sort_unstable(), || neg.par_sort_unstable());
 
         let mut sweep = Sweep {
             thresholds: Vec::new(),
             tps: Vec::new(),
             fps: Vec::new(),
         };
+        // Walk both from the highest key down; each distinct key is one point.
+        let (mut i, mut j) = (pos.len(), neg.len());
         let (mut tp, mut fp) = (0u64, 0u64);
-        for (i, (key, label)) in pairs.iter().enumerate() {
-            if *label {
+        while i > 0 || j > 0 {
+            let key = match (i, j) {
+                (0, _) => neg[j - 1],
+                (_, 0) => pos[i - 1],
+                _ => pos[i - 1].max(neg[j - 1]),
+            };
+            while i > 0 && pos[i - 1] == key {
+                i -= 1;
                 tp += 1;
-            } else {
+            }
+            while j > 0 && neg[j - 1] == key {
+                j -= 1;
                 fp += 1;
             }
-            if pairs.get(i + 1).is_none_or(|next| next.0 != *key) {
-                sweep.thresholds.push(from_order_key(*key));
-                sweep.tps.push(tp);
-                sweep.fps.push(fp);
-            }
+            sweep.thresholds.push(from_order_key(key));
+            sweep.tps.push(tp);
+            sweep.fps.push(fp);
         }
         sweep
     }
@@ -433,39 +446,39 @@ fn probability_metrics(scores: &[f64], labels: &[bool]) -> std::result::Result<(
 
 fn curves(s: &Sweep) -> Curves {
     let (p, n) = (s.positives() as f64, s.negatives() as f64);
-    let mut roc = Vec::with_capacity(s.thresholds.len() + 1);
-    roc.push(CurvePoint {
-        x: 0.0,
-        y: 0.0,
-        threshold: f64::INFINITY,
-    });
-    let mut pr = Vec::with_capacity(s.thresholds.len() + 1);
-    for i in 0..s.thresholds.len() {
-        let (tp, fp) = (s.tps[i], s.fps[i]);
-        roc.push(CurvePoint {
-            x: fp as f64 / n,
-            y: tp as f64 / p,
-            threshold: s.thresholds[i],
-        });
-        pr.push(CurvePoint {
-            x: tp as f64 / p,
-            y: ratio(tp, tp + fp),
-            threshold: s.thresholds[i],
-        });
-    }
-    // scikit-learn ends the PR curve at (recall 0, precision 1); we start it
-    // there since our points run from the highest threshold down.
-    pr.insert(
-        0,
-        CurvePoint {
+    let m = s.thresholds.len() + 1;
+    // Point 0 is the "flag nothing" end: ROC (0, 0); scikit-learn's PR curve
+    // ends at (recall 0, precision 1), which is our start.
+    let roc = |i: usize| match i {
+        0 => CurvePoint {
+            x: 0.0,
+            y: 0.0,
+            threshold: f64::INFINITY,
+        },
+        _ => CurvePoint {
+            x: s.fps[i - 1] as f64 / n,
+            y: s.tps[i - 1] as f64 / p,
+            threshold: s.thresholds[i - 1],
+        },
+    };
+    let pr = |i: usize| match i {
+        0 => CurvePoint {
             x: 0.0,
             y: 1.0,
             threshold: f64::INFINITY,
         },
-    );
+        _ => {
+            let (tp, fp) = (s.tps[i - 1], s.fps[i - 1]);
+            CurvePoint {
+                x: tp as f64 / p,
+                y: ratio(tp, tp + fp),
+                threshold: s.thresholds[i - 1],
+            }
+        }
+    };
     Curves {
-        roc: downsample(&roc, CURVE_POINTS),
-        pr: downsample(&pr, CURVE_POINTS),
+        roc: downsample_by(m, roc, CURVE_POINTS),
+        pr: downsample_by(m, pr, CURVE_POINTS),
     }
 }
 
@@ -473,28 +486,40 @@ fn curves(s: &Sweep) -> Curves {
 /// steep regions (the low-FPR corner that matters for fraud) keep detail.
 /// The first and last points are always kept.
 pub fn downsample(points: &[CurvePoint], max: usize) -> Vec<CurvePoint> {
-    if points.len() <= max || max < 2 {
-        return points.to_vec();
+    downsample_by(points.len(), |i| points[i].clone(), max)
+}
+
+/// [`downsample`] over `len` points produced on demand: two streaming passes,
+/// no copy of a curve that may have millions of points.
+fn downsample_by(len: usize, point: impl Fn(usize) -> CurvePoint, max: usize) -> Vec<CurvePoint> {
+    if len <= max || max < 2 {
+        return (0..len).map(point).collect();
     }
-    let mut cumulative = Vec::with_capacity(points.len());
+    let dist = |a: &CurvePoint, b: &CurvePoint| ((b.x - a.x).powi(2) + (b.y - a.y).powi(2)).sqrt();
     let mut total = 0.0;
-    cumulative.push(0.0);
-    for w in points.windows(2) {
-        total += ((w[1].x - w[0].x).powi(2) + (w[1].y - w[0].y).powi(2)).sqrt();
-        cumulative.push(total);
+    let mut prev = point(0);
+    for i in 1..len {
+        let cur = point(i);
+        total += dist(&prev, &cur);
+        prev = cur;
     }
+    // The first index whose cumulative length reaches each target.
     let mut out: Vec<CurvePoint> = Vec::with_capacity(max);
-    let mut last_index = usize::MAX;
-    for k in 0..max {
-        let target = total * k as f64 / (max - 1) as f64;
-        let idx = cumulative
-            .partition_point(|c| *c < target)
-            .min(points.len() - 1);
-        let idx = if k == max - 1 { points.len() - 1 } else { idx };
-        if idx != last_index {
-            out.push(points[idx].clone());
-            last_index = idx;
+    out.push(point(0));
+    let (mut k, mut cumulative) = (1usize, 0.0);
+    let mut prev = point(0);
+    for i in 1..len {
+        let cur = point(i);
+        cumulative += dist(&prev, &cur);
+        let mut take = false;
+        while k < max - 1 && cumulative >= total * k as f64 / (max - 1) as f64 {
+            take = true;
+            k += 1;
         }
+        if take || i == len - 1 {
+            out.push(cur.clone());
+        }
+        prev = cur;
     }
     out
 }

@@ -125,25 +125,11 @@ pub fn bin_counts(values: &[f64], edges: &[f64]) -> Vec<u64> {
     counts
 }
 
-/// Shared histogram edges: equal-frequency edges of `basis`, widened to cover
-/// every value of both datasets.
-fn shared_edges(basis: &mut [f64], lo: f64, hi: f64) -> Vec<f64> {
-    let qs: Vec<f64> = (1..HISTOGRAM_BINS)
+/// Deciles that make the equal-frequency histogram edges.
+fn deciles() -> Vec<f64> {
+    (1..HISTOGRAM_BINS)
         .map(|i| i as f64 / HISTOGRAM_BINS as f64)
-        .collect();
-    let mut edges = vec![lo];
-    edges.extend(quantiles(basis, &qs));
-    edges.push(hi);
-    edges.dedup();
-    if edges.len() == 1 {
-        edges.push(hi);
-    }
-    edges
-}
-
-struct Numeric {
-    values: Vec<f64>,
-    missing: u64,
+        .collect()
 }
 
 fn base_profile(s: &Series) -> ColumnProfile {
@@ -163,110 +149,181 @@ fn base_profile(s: &Series) -> ColumnProfile {
     }
 }
 
-fn numeric_profile(s: &Series, mut num: Numeric, edges: Option<&[f64]>) -> ColumnProfile {
+/// A numeric profile without its histogram, plus the deciles of the values
+/// (taken in the same selection pass), which may become histogram edges.
+fn numeric_profile(
+    s: &Series,
+    mut values: Vec<f64>,
+    missing: u64,
+) -> (ColumnProfile, Vec<f64>, Vec<f64>) {
     let mut p = base_profile(s);
-    p.nulls = num.missing;
-    let v = &mut num.values;
-    if v.is_empty() {
-        return p;
+    p.nulls = missing;
+    if values.is_empty() {
+        return (p, Vec::new(), values);
     }
-    let n = v.len() as f64;
-    let mean = v.iter().sum::<f64>() / n;
-    let var = v.iter().map(|x| (x - mean) * (x - mean)).sum::<f64>() / n;
-    p.min = v.iter().copied().reduce(f64::min);
-    p.max = v.iter().copied().reduce(f64::max);
-    p.mean = Some(mean);
-    p.std = Some(var.sqrt());
-    if let Some(edges) = edges {
-        p.histogram = Some(Histogram {
-            edges: edges.to_vec(),
-            counts: bin_counts(v, edges),
-        });
+    let n = values.len() as f64;
+    let (mut sum, mut lo, mut hi) = (0.0, f64::INFINITY, f64::NEG_INFINITY);
+    for x in &values {
+        sum += x;
+        lo = lo.min(*x);
+        hi = hi.max(*x);
     }
-    p.quantiles = QUANTILES
-        .iter()
-        .copied()
-        .zip(quantiles(v, &QUANTILES))
-        .collect();
-    p
+    let mean = sum / n;
+    let var = values.iter().map(|x| (x - mean) * (x - mean)).sum::<f64>() / n;
+    (p.min, p.max, p.mean, p.std) = (Some(lo), Some(hi), Some(mean), Some(var.sqrt()));
+    let mut qs = QUANTILES.to_vec();
+    qs.extend(deciles());
+    let mut at = quantiles(&mut values, &qs);
+    let dec = at.split_off(QUANTILES.len());
+    p.quantiles = QUANTILES.iter().copied().zip(at).collect();
+    (p, dec, values)
 }
 
 fn categorical_profile(s: &Series) -> ColumnProfile {
     let mut p = base_profile(s);
-    let mut counts: HashMap<String, u64> = HashMap::new();
-    if let Ok(ca) = s.str() {
-        let mut borrowed: HashMap<&str, u64> = HashMap::new();
+    let mut top: Vec<(String, u64)> = if let Ok(ca) = s.str() {
+        let mut counts: PlHashMap<&str, u64> = PlHashMap::default();
         for v in ca.iter().flatten() {
-            *borrowed.entry(v).or_insert(0) += 1;
+            *counts.entry(v).or_insert(0) += 1;
         }
-        counts = borrowed
+        counts
             .into_iter()
             .map(|(k, v)| (k.to_string(), v))
-            .collect();
+            .collect()
     } else if let Ok(ca) = s.bool() {
-        for v in ca.iter().flatten() {
-            *counts.entry(v.to_string()).or_insert(0) += 1;
-        }
-    }
-    p.distinct = Some(counts.len() as u64);
-    let mut top: Vec<(String, u64)> = counts.into_iter().collect();
+        let (t, f) = ca
+            .iter()
+            .flatten()
+            .fold((0, 0), |(t, f), v| if v { (t + 1, f) } else { (t, f + 1) });
+        [("true".to_string(), t), ("false".to_string(), f)]
+            .into_iter()
+            .filter(|(_, c)| *c > 0)
+            .collect()
+    } else {
+        Vec::new()
+    };
+    p.distinct = Some(top.len() as u64);
     top.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
     top.truncate(TOP_CATEGORIES);
     p.top_categories = top;
     p
 }
 
+/// A column's profile and, for numeric columns, its values and deciles.
+struct Partial {
+    profile: ColumnProfile,
+    numeric: Option<(Vec<f64>, Vec<f64>)>,
+}
+
+fn partial(s: &Series) -> Partial {
+    match numeric_values(s) {
+        Some((values, missing)) => {
+            let (profile, dec, values) = numeric_profile(s, values, missing);
+            Partial {
+                profile,
+                numeric: Some((values, dec)),
+            }
+        }
+        None => Partial {
+            profile: categorical_profile(s),
+            numeric: None,
+        },
+    }
+}
+
+fn with_histogram(mut p: Partial, edges: Option<&Vec<f64>>) -> ColumnProfile {
+    if let (Some((values, _)), Some(edges)) = (&p.numeric, edges) {
+        p.profile.histogram = Some(Histogram {
+            edges: edges.clone(),
+            counts: bin_counts(values, edges),
+        });
+    }
+    p.profile
+}
+
+/// Equal-frequency edges from `deciles` (the reference's when it has the
+/// column), widened to the smallest and largest value of both datasets.
+fn edges(deciles: &[f64], lo: f64, hi: f64) -> Vec<f64> {
+    let mut e = vec![lo];
+    e.extend(deciles.iter().copied().filter(|d| *d > lo && *d < hi));
+    e.push(hi);
+    e.dedup();
+    if e.len() == 1 {
+        e.push(hi);
+    }
+    e
+}
+
+/// Histogram edges for a column of the holdout and its reference twin: the
+/// reference's deciles when it has the column (else the holdout's), widened
+/// to cover every value of both.
+fn shared_edges(h: &Partial, r: Option<&Partial>) -> (Option<Vec<f64>>, Option<Vec<f64>>) {
+    let numeric = |p: &Partial| -> Option<(f64, f64, Vec<f64>)> {
+        let (_, dec) = p.numeric.as_ref()?;
+        Some((p.profile.min?, p.profile.max?, dec.clone()))
+    };
+    match (numeric(h), r.and_then(numeric)) {
+        (Some((hl, hh, _)), Some((rl, rh, rdec))) => {
+            let e = edges(&rdec, hl.min(rl), hh.max(rh));
+            (Some(e.clone()), Some(e))
+        }
+        (Some((lo, hi, dec)), None) => (Some(edges(&dec, lo, hi)), None),
+        (None, Some((lo, hi, dec))) => (None, Some(edges(&dec, lo, hi))),
+        (None, None) => (None, None),
+    }
+}
+
 /// Profiles every column of the holdout and, when given, of the reference.
-/// Columns present in both get histograms with shared edges.
+/// Each column is cast once, and a column's values are dropped as soon as its
+/// histogram is counted, so memory stays near one column per thread.
 pub fn profile(
     holdout: &DataFrame,
     reference: Option<&DataFrame>,
 ) -> (Vec<ColumnProfile>, Option<Vec<ColumnProfile>>) {
-    let h_cols: Vec<&Series> = holdout
-        .columns()
-        .iter()
-        .map(|c| c.as_materialized_series())
-        .collect();
-    let r_cols: Vec<&Series> = reference
-        .map(|r| {
-            r.columns()
-                .iter()
-                .map(|c| c.as_materialized_series())
-                .collect()
-        })
-        .unwrap_or_default();
-    let find = |name: &str| r_cols.iter().find(|s| s.name().as_str() == name).copied();
-
-    // Edges per numeric column, from the reference when it has the column.
-    let edges: HashMap<String, Vec<f64>> = h_cols
-        .par_iter()
-        .filter_map(|h| {
-            let (hv, _) = numeric_values(h)?;
-            let rv = find(h.name()).and_then(numeric_values).map(|(v, _)| v);
-            let all = hv.iter().chain(rv.iter().flatten());
-            let lo = all.clone().copied().reduce(f64::min)?;
-            let hi = all.copied().reduce(f64::max)?;
-            let mut basis = rv.filter(|v| !v.is_empty()).unwrap_or(hv);
-            Some((h.name().to_string(), shared_edges(&mut basis, lo, hi)))
-        })
-        .collect();
-
-    let run = |cols: &[&Series], other: bool| -> Vec<ColumnProfile> {
-        cols.par_iter()
-            .map(|s| match numeric_values(s) {
-                Some((values, missing)) => {
-                    let e = edges
-                        .get(s.name().as_str())
-                        .filter(|_| !other || find(s.name()).is_some());
-                    numeric_profile(s, Numeric { values, missing }, e.map(Vec::as_slice))
-                }
-                None => categorical_profile(s),
-            })
+    let series = |df: &DataFrame| -> Vec<Series> {
+        df.columns()
+            .iter()
+            .map(|c| c.as_materialized_series().clone())
             .collect()
     };
-    let h = run(&h_cols, false);
-    let r = reference.map(|_| run(&r_cols, true));
-    (h, r)
+    let h_cols = series(holdout);
+    let r_cols = reference.map(series).unwrap_or_default();
+    let twin = |name: &str| r_cols.iter().find(|r| r.name().as_str() == name);
+
+    let pairs: Vec<(ColumnProfile, Option<ColumnProfile>)> = h_cols
+        .par_iter()
+        .map(|hs| {
+            let hp = partial(hs);
+            let rp = twin(hs.name()).map(partial);
+            let (he, re) = shared_edges(&hp, rp.as_ref());
+            (
+                with_histogram(hp, he.as_ref()),
+                rp.map(|rp| with_histogram(rp, re.as_ref())),
+            )
+        })
+        .collect();
+    let reference_profiles = reference.map(|_| {
+        r_cols
+            .par_iter()
+            .map(|rs| {
+                let done = pairs
+                    .iter()
+                    .find(|(h, r)| h.name == rs.name().as_str() && r.is_some());
+                match done {
+                    Some((_, Some(r))) => r.clone(),
+                    _ => {
+                        let rp = partial(rs);
+                        let (e, _) = shared_edges(&rp, None);
+                        with_histogram(rp, e.as_ref())
+                    }
+                }
+            })
+            .collect()
+    });
+    (
+        pairs.into_iter().map(|(h, _)| h).collect(),
+        reference_profiles,
+    )
 }
 
 #[cfg(test)]
