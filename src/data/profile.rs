@@ -2,6 +2,8 @@
 //! Numeric histograms of the holdout and the reference use the same edges,
 //! so drift checks compare like with like.
 
+use std::collections::HashMap;
+
 use polars::prelude::*;
 use rayon::prelude::*;
 use serde::Serialize;
@@ -66,18 +68,48 @@ fn numeric_values(s: &Series) -> Option<(Vec<f64>, u64)> {
     Some((values, missing))
 }
 
-/// Quantiles with linear interpolation (numpy's default); sorts `v`.
+/// Values at several sorted positions of `v`, by recursive selection:
+/// O(n log k) instead of a full sort.
+fn select_positions(
+    v: &mut [f64],
+    positions: &[usize],
+    base: usize,
+    out: &mut HashMap<usize, f64>,
+) {
+    if positions.is_empty() || v.is_empty() {
+        return;
+    }
+    let mid = positions.len() / 2;
+    let k = positions[mid] - base;
+    let (left, pivot, right) = v.select_nth_unstable_by(k, f64::total_cmp);
+    out.insert(positions[mid], *pivot);
+    select_positions(left, &positions[..mid], base, out);
+    select_positions(right, &positions[mid + 1..], base + k + 1, out);
+}
+
+/// Quantiles with linear interpolation (numpy's default), reordering `v`.
 pub fn quantiles(v: &mut [f64], qs: &[f64]) -> Vec<f64> {
     if v.is_empty() {
         return Vec::new();
     }
-    crate::sort::sort_f64(v);
     let n = v.len();
+    let mut positions: Vec<usize> = qs
+        .iter()
+        .flat_map(|q| {
+            let h = q * (n - 1) as f64;
+            [h.floor() as usize, (h.ceil() as usize).min(n - 1)]
+        })
+        .collect();
+    positions.sort_unstable();
+    positions.dedup();
+    let mut at = HashMap::new();
+    select_positions(v, &positions, 0, &mut at);
     qs.iter()
         .map(|q| {
             let h = q * (n - 1) as f64;
             let (lo, hi) = (h.floor() as usize, (h.ceil() as usize).min(n - 1));
-            v[lo] + (h - lo as f64) * (v[hi] - v[lo])
+            let (a, b) = (at[&lo], at[&hi]);
+            a + (h - lo as f64) * (b - a)
         })
         .collect()
 }
