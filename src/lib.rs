@@ -17,5 +17,6 @@ pub mod gates;
 pub mod metrics;
 pub mod model;
 pub mod report;
+pub mod sort;
 
 pub use error::{Error, Result};

@@ -13,6 +13,7 @@ use serde::Serialize;
 
 use crate::config::{MetricsSpec, Threshold};
 use crate::error::{Error, Result};
+use crate::sort::{from_order_key, order_key};
 
 /// scikit-learn clips probabilities to `[eps, 1 - eps]` for log loss, with
 /// `eps` the machine epsilon of the input dtype (float64 here).
@@ -97,23 +98,6 @@ impl Sweep {
             (self.tps[k - 1], self.fps[k - 1])
         }
     }
-}
-
-/// Maps an f64 to a u64 whose unsigned order is the float's total order.
-fn order_key(x: f64) -> u64 {
-    // -0.0 and 0.0 are the same score.
-    let x = if x == 0.0 { 0.0 } else { x };
-    let bits = x.to_bits();
-    if bits >> 63 == 1 {
-        !bits
-    } else {
-        bits | (1 << 63)
-    }
-}
-
-fn from_order_key(k: u64) -> f64 {
-    let bits = if k >> 63 == 1 { k & !(1 << 63) } else { !k };
-    f64::from_bits(bits)
 }
 
 /// Neumaier-compensated sum: long sums (10M rows) stay accurate to ~1 ulp.
@@ -530,17 +514,6 @@ mod tests {
 
     fn spec() -> MetricsSpec {
         MetricsSpec::default()
-    }
-
-    #[test]
-    fn order_key_round_trips_and_orders() {
-        let xs = [-1e300, -2.5, -0.0, 0.0, 1e-300, 0.5, 1.0, 7e200];
-        for w in xs.windows(2) {
-            assert!(order_key(w[0]) <= order_key(w[1]), "{} vs {}", w[0], w[1]);
-        }
-        for x in xs {
-            assert_eq!(from_order_key(order_key(x)), if x == 0.0 { 0.0 } else { x });
-        }
     }
 
     #[test]
