@@ -35,6 +35,8 @@ fn build_example() -> std::path::PathBuf {
         ])
         .arg(repo.join("gates/Cargo.toml"))
         .env("CARGO_TARGET_DIR", &target)
+        // Speed over size for this benchmark gate (the built-ins optimise for size).
+        .env("CARGO_PROFILE_RELEASE_OPT_LEVEL", "3")
         .status()
         .expect("cargo runs");
     assert!(
