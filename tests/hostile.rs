@@ -71,6 +71,7 @@ fn build() -> &'static PathBuf {
                      const NAME: &'static str = \"{name}\";\n const VERSION: &'static str = \"0.0.1\";\n\
                      const DESCRIPTION: &'static str = \"hostile\";\n\
                      fn config_schema() -> serde_json::Value {{ serde_json::json!({{}}) }}\n\
+                     // Hostile bodies never return or ignore their config on purpose.\n\
                      #[allow(unreachable_code, unused_variables)]\n\
                      fn evaluate(config: serde_json::Value) -> Result<Outcome, String> {{ {body} }}\n}}\nexport_gate!(G);\n"
                 ),
