@@ -143,10 +143,7 @@ fn gate(command: GateCommand, stdout: &mut dyn Write) -> Result<Outcome> {
             Ok(Outcome::Success)
         }
         GateCommand::Inspect { uses } => {
-            let source = GateSource::parse(
-                &std::env::current_dir().unwrap_or_default().join("x"),
-                &uses,
-            );
+            let source = GateSource::parse(Path::new("."), &uses);
             let bytes = gates::gate_bytes(&source)?;
             let engine = GateEngine::global()?;
             let loaded = engine.load(&uses, &bytes).map_err(Error::Gate)?;

@@ -384,10 +384,11 @@ pub enum GateSource {
 }
 
 impl GateSource {
-    pub fn parse(base: &Path, uses: &str) -> GateSource {
+    /// Parses a `uses:` value; a relative path is taken from `dir`.
+    pub fn parse(dir: &Path, uses: &str) -> GateSource {
         match uses.strip_prefix("builtin:") {
             Some(name) => GateSource::Builtin(name.to_string()),
-            None => GateSource::File(resolve(base, Path::new(uses))),
+            None => GateSource::File(dir.join(uses)),
         }
     }
 }
@@ -641,7 +642,7 @@ fn validate(file: &Path, raw: RawConfig) -> Result<Config> {
             ));
         }
         gates.push(GateSpec {
-            source: GateSource::parse(file, &g.uses),
+            source: GateSource::parse(file.parent().unwrap_or(Path::new(".")), &g.uses),
             uses: g.uses,
             id: g.id,
             severity: g.severity,

@@ -10,7 +10,7 @@ pub mod scaffold;
 pub mod testing;
 
 use std::collections::HashSet;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -468,14 +468,4 @@ fn validate_outcome(
         .collect();
     let summary = first_line(o.summary.trim());
     Ok((verdict, summary, observations))
-}
-
-/// Where a gate file path in the config points.
-pub fn resolve_path(config_file: &Path, uses: &str) -> PathBuf {
-    let p = Path::new(uses);
-    if p.is_absolute() {
-        p.to_path_buf()
-    } else {
-        config_file.parent().unwrap_or(Path::new(".")).join(p)
-    }
 }

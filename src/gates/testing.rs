@@ -138,8 +138,7 @@ pub fn run_cases(uses: &str, cases_file: &Path, out: &mut dyn Write) -> Result<O
     })?;
     let tmp = tempfile::tempdir()
         .map_err(|e| Error::io("cannot create a temp dir in", std::env::temp_dir(), e))?;
-    let cwd = std::env::current_dir().unwrap_or_default().join("cases");
-    let source = GateSource::parse(&cwd, uses);
+    let source = GateSource::parse(Path::new("."), uses);
     let (mut passed, mut failed) = (0, 0);
     let io = |e| Error::io("cannot write to", "stdout", e);
     for (i, case) in file.cases.iter().enumerate() {
