@@ -388,6 +388,7 @@ impl modelgate::gate::host::Host for GateState {
                 .map(|(name, value)| types::Metric {
                     name: name.clone(),
                     value: *value,
+                    greater_is_better: crate::metrics::ModelMetrics::greater_is_better(name),
                 })
                 .collect(),
             roc: curve(&m.roc),

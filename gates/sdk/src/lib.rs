@@ -98,16 +98,16 @@ macro_rules! export_gate {
     };
 }
 
-/// A model's metrics by name.
+/// A model's metrics by name, with the direction the host knows for each.
 #[derive(Debug, Clone)]
-pub struct Metrics(pub BTreeMap<String, Option<f64>>);
+pub struct Metrics(pub BTreeMap<String, (Option<f64>, Option<bool>)>);
 
 impl Metrics {
     /// The value of a metric, or an error naming the metrics that exist.
     pub fn require(&self, name: &str) -> Result<f64, String> {
         match self.0.get(name) {
-            Some(Some(v)) => Ok(*v),
-            Some(None) => Err(format!("metric `{name}` does not apply to this model")),
+            Some((Some(v), _)) => Ok(*v),
+            Some((None, _)) => Err(format!("metric `{name}` does not apply to this model")),
             None => Err(format!(
                 "unknown metric `{name}`; available: {}",
                 self.0.keys().cloned().collect::<Vec<_>>().join(", ")
@@ -117,14 +117,25 @@ impl Metrics {
 
     /// The value of a metric if it exists and applies.
     pub fn get(&self, name: &str) -> Option<f64> {
-        self.0.get(name).copied().flatten()
+        self.0.get(name).and_then(|m| m.0)
+    }
+
+    /// Whether a higher value of the metric is better, when it has a direction.
+    pub fn greater_is_better(&self, name: &str) -> Option<bool> {
+        self.0.get(name).and_then(|m| m.1)
     }
 }
 
 /// The metrics of a model, or `None` (production may be absent).
 pub fn metrics(role: ModelRole) -> Option<Metrics> {
-    host::evaluation(role)
-        .map(|e| Metrics(e.metrics.into_iter().map(|m| (m.name, m.value)).collect()))
+    host::evaluation(role).map(|e| {
+        Metrics(
+            e.metrics
+                .into_iter()
+                .map(|m| (m.name, (m.value, m.greater_is_better)))
+                .collect(),
+        )
+    })
 }
 
 /// Column profiles of a dataset by name, or `None` when not configured.

@@ -45,16 +45,6 @@ struct MetricRule {
     severity: WithoutProduction,
 }
 
-fn known_direction(name: &str) -> Option<bool> {
-    match name {
-        "log_loss" | "brier" | "fp" | "fn" => Some(false),
-        "roc_auc" | "average_precision" | "pr_auc" | "ks" | "precision" | "recall" | "f1"
-        | "accuracy" | "tp" | "tn" => Some(true),
-        n if n.starts_with("recall_at_fpr[") => Some(true),
-        _ => None,
-    }
-}
-
 struct ChampionChallenger;
 
 impl Gate for ChampionChallenger {
@@ -106,7 +96,7 @@ impl Gate for ChampionChallenger {
         for (name, rule) in &config.metrics {
             let greater = rule
                 .greater_is_better
-                .or_else(|| known_direction(name))
+                .or_else(|| cand.greater_is_better(name))
                 .ok_or_else(|| {
                     format!("metric `{name}`: set `greater_is_better`, its direction is not known")
                 })?;
