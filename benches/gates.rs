@@ -157,8 +157,12 @@ fn main() {
                 } else {
                     n += 1;
                     sum += x;
-                    lo = lo.min(*x);
-                    hi = hi.max(*x);
+                    if *x < lo {
+                        lo = *x;
+                    }
+                    if *x > hi {
+                        hi = *x;
+                    }
                 }
             }
             std::hint::black_box((lo, hi, missing));

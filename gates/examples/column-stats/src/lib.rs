@@ -38,8 +38,15 @@ impl Gate for ColumnStats {
                 } else {
                     n += 1;
                     sum += x;
-                    lo = lo.min(x);
-                    hi = hi.max(x);
+                    // Plain comparisons: NaN is already excluded, and wasm's
+                    // f64.min/max differ from Rust's, which costs a branchy
+                    // sequence per value.
+                    if x < lo {
+                        lo = x;
+                    }
+                    if x > hi {
+                        hi = x;
+                    }
                 }
             }
         }
