@@ -276,6 +276,16 @@ fn gate_test_exits_1_when_an_expectation_is_wrong() {
         ));
 }
 
+/// Writes a reference (`ref/`) and a holdout (`.`) of `rows` demo rows.
+fn demo_datasets(dir: &Path, rows: &str) {
+    for out in ["ref", "."] {
+        modelgate(dir)
+            .args(["demo", "data", "--rows", rows, "--out", out])
+            .assert()
+            .success();
+    }
+}
+
 fn demo_config(dir: &Path, gates: &str) {
     fs::write(
         dir.join("modelgate.yaml"),
@@ -405,14 +415,7 @@ fn warn_severity_failures_do_not_block_but_errors_do() {
 fn config_errors_before_gates_exit_2() {
     let t = TempDir::new().unwrap();
     let p = t.path();
-    modelgate(p)
-        .args(["demo", "data", "--rows", "3000", "--out", "ref"])
-        .assert()
-        .success();
-    modelgate(p)
-        .args(["demo", "data", "--rows", "3000", "--out", "."])
-        .assert()
-        .success();
+    demo_datasets(p, "3000");
     demo_config(p, "  - uses: builtin:no-such-gate\n");
     modelgate(p).arg("run").assert().code(2).stderr(
         predicate::str::contains("unknown built-in gate `builtin:no-such-gate`")
@@ -436,14 +439,7 @@ fn config_errors_before_gates_exit_2() {
 fn core_module_and_garbage_are_errors_not_passes() {
     let t = TempDir::new().unwrap();
     let p = t.path();
-    modelgate(p)
-        .args(["demo", "data", "--rows", "3000", "--out", "ref"])
-        .assert()
-        .success();
-    modelgate(p)
-        .args(["demo", "data", "--rows", "3000", "--out", "."])
-        .assert()
-        .success();
+    demo_datasets(p, "3000");
     // The smallest valid core module: magic and version 1.
     fs::write(p.join("core.wasm"), b"\0asm\x01\0\0\0").unwrap();
     fs::write(p.join("junk.wasm"), b"#!/bin/sh\necho pass\n").unwrap();
