@@ -225,3 +225,56 @@ fn hostile_gates_end_as_errors_and_the_run_goes_on() {
     assert_eq!(by_id("class-balance")["verdict"], "pass", "the run goes on");
     drop(listener);
 }
+
+/// `gate new` gives a crate that builds offline against the embedded SDK and
+/// WIT, and whose sample cases pass under `gate test`.
+#[test]
+fn scaffolded_gate_builds_and_passes_its_own_cases() {
+    let t = TempDir::new().unwrap();
+    let p = t.path();
+    let mg = || {
+        let mut c = Command::cargo_bin("modelgate").unwrap();
+        c.env_clear()
+            .current_dir(p)
+            .env("MODELGATE_CACHE_DIR", p.join("cache"));
+        c
+    };
+    mg().args(["gate", "new", "my-gate"]).assert().success();
+    mg().args(["gate", "new", "my-gate"]).assert().code(2);
+    let target = Path::new(env!("CARGO_TARGET_TMPDIR")).join("hostile-gates/target");
+    let status = Process::new(env!("CARGO"))
+        .args([
+            "build",
+            "--release",
+            "--target",
+            "wasm32-wasip2",
+            "--manifest-path",
+        ])
+        .arg(p.join("my-gate/Cargo.toml"))
+        .env("CARGO_TARGET_DIR", &target)
+        // Share compiled dependencies with the hostile gates' profile.
+        .env("CARGO_PROFILE_RELEASE_LTO", "false")
+        .env("CARGO_PROFILE_RELEASE_OPT_LEVEL", "1")
+        .env("CARGO_PROFILE_RELEASE_CODEGEN_UNITS", "16")
+        .env("CARGO_PROFILE_RELEASE_STRIP", "false")
+        .env_remove("RUSTFLAGS")
+        .env_remove("CARGO_ENCODED_RUSTFLAGS")
+        .status()
+        .expect("cargo runs");
+    assert!(status.success(), "the scaffolded gate does not build");
+    let wasm = target.join("wasm32-wasip2/release/my_gate.wasm");
+    let out = mg()
+        .args(["gate", "test"])
+        .arg(&wasm)
+        .args(["--cases", "my-gate/cases.yaml"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("2 passed, 0 failed"), "{stdout}");
+}
