@@ -474,3 +474,17 @@ fn bad_unknown_key_suggests_fix() {
         ],
     );
 }
+
+#[test]
+fn bad_corrupt_parquet_names_the_file() {
+    let t = TempDir::new().unwrap();
+    write(t.path(), "h.parquet", "this is not parquet");
+    write(t.path(), "modelgate.yaml", &config("h.parquet", ""));
+    let out = modelgate(t.path())
+        .args(["evaluate", "--config", "modelgate.yaml"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("h.parquet") && !stderr.contains("panicked"), "{stderr}");
+}
