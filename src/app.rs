@@ -27,6 +27,8 @@ pub struct EvaluateRun {
     pub config: PathBuf,
     pub out: Option<PathBuf>,
     pub format: Format,
+    /// JUnit XML output (`run` only).
+    pub junit: Option<PathBuf>,
 }
 
 #[derive(Debug)]
@@ -114,6 +116,19 @@ fn run_gates(run: &EvaluateRun, stdout: &mut dyn Write) -> Result<Outcome> {
             out,
             report::render_decision(&d, Format::from_path(out))?.as_bytes(),
         )?;
+    }
+    if let Some(junit) = &run.junit {
+        write_atomic(junit, report::junit::render(&d).as_bytes())?;
+    }
+    let in_actions = std::env::var("GITHUB_ACTIONS").as_deref() == Ok("true");
+    if in_actions {
+        report::actions::publish(&d, &report::render_decision(&d, Format::Markdown)?)?;
+        // Workflow commands are read from stdout; keep JSON output parseable.
+        if run.format != Format::Json {
+            for line in report::actions::annotations(&d) {
+                writeln!(stdout, "{line}").map_err(out_err)?;
+            }
+        }
     }
     stdout
         .write_all(report::render_decision(&d, run.format)?.as_bytes())
@@ -251,6 +266,7 @@ fn demo(run: &DemoRun, stdout: &mut dyn Write) -> Result<Outcome> {
             config: config_path,
             out: Some(run.dir.join("decision.json")),
             format: Format::Text,
+            junit: None,
         },
         stdout,
     )

@@ -27,7 +27,7 @@ pub enum Commands {
     /// Score candidate and production on the holdout and report fraud metrics.
     Evaluate(EvaluateArgs),
     /// Evaluate, run the quality gates and decide (exit 1 when a gate blocks).
-    Run(EvaluateArgs),
+    Run(RunArgs),
     /// Work with gates: list the built-ins, inspect, test or scaffold one.
     Gate {
         #[command(subcommand)]
@@ -66,6 +66,15 @@ pub struct EvaluateArgs {
     /// Format printed on stdout.
     #[arg(long, value_enum, default_value = "text")]
     pub format: FormatArg,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub common: EvaluateArgs,
+    /// Also write JUnit XML, one test case per gate.
+    #[arg(long)]
+    pub junit: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -170,11 +179,13 @@ impl Cli {
                 config: a.config,
                 out: a.out,
                 format: a.format.into(),
+                junit: None,
             }),
             Commands::Run(a) => Command::Run(EvaluateRun {
-                config: a.config,
-                out: a.out,
-                format: a.format.into(),
+                config: a.common.config,
+                out: a.common.out,
+                format: a.common.format.into(),
+                junit: a.junit,
             }),
             Commands::Gate { command } => Command::Gate(match command {
                 GateCommands::List => GateCommand::List,

@@ -486,5 +486,8 @@ fn bad_corrupt_parquet_names_the_file() {
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
-    assert!(stderr.contains("h.parquet") && !stderr.contains("panicked"), "{stderr}");
+    assert!(
+        stderr.contains("h.parquet") && !stderr.contains("panicked"),
+        "{stderr}"
+    );
 }

@@ -523,3 +523,87 @@ fn compile_cache_is_written_and_reused() {
         "rewritten after the corrupt read"
     );
 }
+
+#[test]
+fn github_actions_outputs_summary_annotations_and_junit() {
+    let t = TempDir::new().unwrap();
+    let p = t.path();
+    modelgate(p)
+        .args(["demo", "data", "--rows", "5000", "--out", "ref"])
+        .assert()
+        .success();
+    modelgate(p)
+        .args([
+            "demo",
+            "data",
+            "--rows",
+            "5000",
+            "--out",
+            ".",
+            "--missing",
+            "amount=0.3",
+        ])
+        .assert()
+        .success();
+    demo_config(
+        p,
+        "  - uses: builtin:missing-values\n  - uses: builtin:drift\n    severity: warn\n    with: { psi_fail: 0.0, ks_fail: 0.0 }\n  - uses: builtin:class-balance\n    with: { min_positives: 1 }\n",
+    );
+    let out = modelgate(p)
+        .args(["run", "--junit", "junit.xml"])
+        .env("GITHUB_ACTIONS", "true")
+        .env("GITHUB_OUTPUT", p.join("output.txt"))
+        .env("GITHUB_STEP_SUMMARY", p.join("summary.md"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let annotations: Vec<&str> = stdout.lines().filter(|l| l.starts_with("::")).collect();
+    assert_eq!(annotations.len(), 2, "{stdout}");
+    assert!(
+        annotations[0].starts_with("::error title=modelgate gate missing-values (fail)::"),
+        "{}",
+        annotations[0]
+    );
+    assert!(
+        annotations[1].starts_with("::warning title=modelgate gate drift (fail)::"),
+        "{}",
+        annotations[1]
+    );
+    assert!(annotations.iter().all(|a| !a[2..].contains('\n')));
+
+    let outputs = fs::read_to_string(p.join("output.txt")).unwrap();
+    assert!(
+        outputs.contains("decision=fail\n") && outputs.contains("blocking=missing-values\n"),
+        "{outputs}"
+    );
+    let summary = fs::read_to_string(p.join("summary.md")).unwrap();
+    assert!(
+        summary.contains("❌ modelgate") && summary.contains("| `drift` |"),
+        "{summary}"
+    );
+
+    let junit = fs::read_to_string(p.join("junit.xml")).unwrap();
+    assert!(
+        junit.contains("tests=\"3\" failures=\"2\" errors=\"0\""),
+        "{junit}"
+    );
+    assert!(
+        junit.contains("<testcase classname=\"modelgate.fraud-detector\" name=\"class-balance\""),
+        "{junit}"
+    );
+    assert!(
+        junit.contains("type=\"gate-failed-nonblocking\""),
+        "{junit}"
+    );
+
+    // Outside GitHub Actions nothing is written and no annotation is printed.
+    fs::remove_file(p.join("output.txt")).unwrap();
+    let out = modelgate(p)
+        .arg("run")
+        .env("GITHUB_OUTPUT", p.join("output.txt"))
+        .output()
+        .unwrap();
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("::error"));
+    assert!(!p.join("output.txt").exists());
+}

@@ -1,6 +1,9 @@
 //! Renderings of an evaluation: a text table for terminals, markdown for
 //! pull requests and step summaries, and the JSON document itself.
 
+pub mod actions;
+pub mod junit;
+
 use std::fmt::Write as _;
 use std::path::Path;
 
@@ -10,6 +13,7 @@ use crate::decision::{Decision, Outcome};
 use crate::error::Result;
 use crate::evaluation::{Evaluation, THRESHOLD_RULE};
 use crate::gates::{GateResult, Observation, Verdict};
+use crate::metrics::CurvePoint;
 
 /// Output format of a report.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -146,6 +150,65 @@ fn text(eval: &Evaluation) -> String {
     out
 }
 
+/// Grid points of the mermaid charts.
+const CHART_POINTS: usize = 21;
+
+/// The curve's y at each grid x in [0, 1], by linear interpolation between
+/// its points (which run from x = 0 to x = 1; the PR curve's x is recall).
+fn on_grid(points: &[CurvePoint]) -> Vec<f64> {
+    let mut sorted: Vec<&CurvePoint> = points.iter().collect();
+    sorted.sort_by(|a, b| a.x.total_cmp(&b.x).then(b.y.total_cmp(&a.y)));
+    (0..CHART_POINTS)
+        .map(|i| {
+            let x = i as f64 / (CHART_POINTS - 1) as f64;
+            let k = sorted.partition_point(|p| p.x < x);
+            match (k.checked_sub(1).map(|j| sorted[j]), sorted.get(k)) {
+                (Some(a), Some(b)) if b.x > a.x => a.y + (x - a.x) / (b.x - a.x) * (b.y - a.y),
+                (_, Some(b)) => b.y,
+                (Some(a), None) => a.y,
+                (None, None) => 0.0,
+            }
+        })
+        .collect()
+}
+
+/// A mermaid `xychart-beta` with one line per model (GitHub renders it).
+fn chart(title: &str, x: &str, y: &str, series: &[(&str, &[CurvePoint])]) -> String {
+    let ticks: Vec<String> = (0..CHART_POINTS)
+        .map(|i| format!("{:.2}", i as f64 / (CHART_POINTS - 1) as f64))
+        .collect();
+    let mut out = format!(
+        "```mermaid\nxychart-beta\n    title \"{title}\"\n    x-axis \"{x}\" [{}]\n    y-axis \"{y}\" 0 --> 1\n",
+        ticks.join(", ")
+    );
+    for (_, points) in series {
+        let ys: Vec<String> = on_grid(points).iter().map(|v| format!("{v:.4}")).collect();
+        let _ = writeln!(out, "    line [{}]", ys.join(", "));
+    }
+    out.push_str("```\n");
+    let names: Vec<&str> = series.iter().map(|s| s.0).collect();
+    let _ = writeln!(out, "\nLines, in order: {}.", names.join(", "));
+    out
+}
+
+/// ROC and PR charts of every model.
+fn charts(eval: &Evaluation) -> String {
+    let mut models: Vec<(&str, &crate::metrics::Curves)> =
+        vec![("candidate", &eval.models.candidate.curves)];
+    if let Some(p) = &eval.models.production {
+        models.push(("production", &p.curves));
+    }
+    let roc: Vec<(&str, &[CurvePoint])> =
+        models.iter().map(|(n, c)| (*n, c.roc.as_slice())).collect();
+    let pr: Vec<(&str, &[CurvePoint])> =
+        models.iter().map(|(n, c)| (*n, c.pr.as_slice())).collect();
+    format!(
+        "\n{}\n{}",
+        chart("ROC curve", "false-positive rate", "recall", &roc),
+        chart("Precision-recall curve", "recall", "precision", &pr)
+    )
+}
+
 fn markdown(eval: &Evaluation) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "### modelgate evaluation: `{}`\n", eval.model);
@@ -177,6 +240,7 @@ fn markdown(eval: &Evaluation) -> String {
             );
         }
     }
+    out.push_str(&charts(eval));
     out
 }
 
@@ -342,4 +406,39 @@ fn decision_markdown(d: &Decision) -> String {
     let _ = writeln!(out);
     out.push_str(&markdown(&d.evaluation));
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(x: f64, y: f64) -> CurvePoint {
+        CurvePoint {
+            x,
+            y,
+            threshold: 0.5,
+        }
+    }
+
+    #[test]
+    fn grid_interpolates_and_keeps_ends() {
+        let g = on_grid(&[p(0.0, 0.0), p(0.5, 1.0), p(1.0, 1.0)]);
+        assert_eq!(g.len(), CHART_POINTS);
+        assert_eq!(g[0], 0.0);
+        assert!((g[5] - 0.5).abs() < 1e-12, "{g:?}");
+        assert_eq!(g[CHART_POINTS - 1], 1.0);
+    }
+
+    #[test]
+    fn chart_is_a_mermaid_xychart_with_one_line_per_model() {
+        let pts = [p(0.0, 0.0), p(1.0, 1.0)];
+        let c = chart(
+            "ROC",
+            "fpr",
+            "recall",
+            &[("candidate", &pts), ("production", &pts)],
+        );
+        assert!(c.starts_with("```mermaid\nxychart-beta\n"));
+        assert_eq!(c.matches("    line [").count(), 2);
+    }
 }
