@@ -276,11 +276,13 @@ fn gate_test_exits_1_when_an_expectation_is_wrong() {
         ));
 }
 
-/// Writes a reference (`ref/`) and a holdout (`.`) of `rows` demo rows.
-fn demo_datasets(dir: &Path, rows: &str) {
-    for out in ["ref", "."] {
+/// Writes a reference (`ref/`) and a holdout (`.`) of `rows` demo rows;
+/// `holdout_args` go to the holdout only (e.g. `--missing amount=0.5`).
+fn demo_datasets(dir: &Path, rows: &str, holdout_args: &[&str]) {
+    for (out, extra) in [("ref", &[][..]), (".", holdout_args)] {
         modelgate(dir)
             .args(["demo", "data", "--rows", rows, "--out", out])
+            .args(extra)
             .assert()
             .success();
     }
@@ -371,23 +373,7 @@ fn run_blocks_on_missing_values_and_passes_on_clean_data() {
 fn warn_severity_failures_do_not_block_but_errors_do() {
     let t = TempDir::new().unwrap();
     let p = t.path();
-    modelgate(p)
-        .args(["demo", "data", "--rows", "5000", "--out", "ref"])
-        .assert()
-        .success();
-    modelgate(p)
-        .args([
-            "demo",
-            "data",
-            "--rows",
-            "5000",
-            "--out",
-            ".",
-            "--missing",
-            "amount=0.5",
-        ])
-        .assert()
-        .success();
+    demo_datasets(p, "5000", &["--missing", "amount=0.5"]);
     demo_config(p, "  - uses: builtin:missing-values\n    severity: warn\n");
     let out = modelgate(p)
         .args(["run", "--format", "json"])
@@ -415,7 +401,7 @@ fn warn_severity_failures_do_not_block_but_errors_do() {
 fn config_errors_before_gates_exit_2() {
     let t = TempDir::new().unwrap();
     let p = t.path();
-    demo_datasets(p, "3000");
+    demo_datasets(p, "3000", &[]);
     demo_config(p, "  - uses: builtin:no-such-gate\n");
     modelgate(p).arg("run").assert().code(2).stderr(
         predicate::str::contains("unknown built-in gate `builtin:no-such-gate`")
@@ -439,7 +425,7 @@ fn config_errors_before_gates_exit_2() {
 fn core_module_and_garbage_are_errors_not_passes() {
     let t = TempDir::new().unwrap();
     let p = t.path();
-    demo_datasets(p, "3000");
+    demo_datasets(p, "3000", &[]);
     // The smallest valid core module: magic and version 1.
     fs::write(p.join("core.wasm"), b"\0asm\x01\0\0\0").unwrap();
     fs::write(p.join("junk.wasm"), b"#!/bin/sh\necho pass\n").unwrap();
@@ -528,23 +514,7 @@ fn compile_cache_is_written_and_reused() {
 fn github_actions_outputs_summary_annotations_and_junit() {
     let t = TempDir::new().unwrap();
     let p = t.path();
-    modelgate(p)
-        .args(["demo", "data", "--rows", "5000", "--out", "ref"])
-        .assert()
-        .success();
-    modelgate(p)
-        .args([
-            "demo",
-            "data",
-            "--rows",
-            "5000",
-            "--out",
-            ".",
-            "--missing",
-            "amount=0.3",
-        ])
-        .assert()
-        .success();
+    demo_datasets(p, "5000", &["--missing", "amount=0.3"]);
     demo_config(
         p,
         "  - uses: builtin:missing-values\n  - uses: builtin:drift\n    severity: warn\n    with: { psi_fail: 0.0, ks_fail: 0.0 }\n  - uses: builtin:class-balance\n    with: { min_positives: 1 }\n",
