@@ -4,13 +4,16 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use crate::config::{Config, GateSource};
+use crate::config::{Config, GateSource, LineageParams};
 use crate::decision;
 use crate::demo::DemoData;
 use crate::error::{Error, Result};
 use crate::evaluation;
 use crate::gates::{self, GateEngine, builtin, scaffold, testing};
+use crate::promote;
+use crate::registry::{self, Version};
 use crate::report::{self, Format};
+use crate::train::{self, TrainSpec};
 
 /// A validated command.
 #[derive(Debug)]
@@ -19,7 +22,44 @@ pub enum Command {
     Run(EvaluateRun),
     Gate(GateCommand),
     Demo(DemoRun),
-    DemoData { data: DemoData, out: PathBuf },
+    DemoData {
+        data: DemoData,
+        out: PathBuf,
+    },
+    Train {
+        spec: TrainSpec,
+        out: PathBuf,
+    },
+    Register {
+        run: VersionRun,
+        params: Option<PathBuf>,
+    },
+    Promote(VersionRun),
+    Show(RegistryQuery),
+    History(RegistryQuery),
+    Lineage {
+        query: RegistryQuery,
+        /// `None` means the current production version.
+        version: Option<Version>,
+    },
+}
+
+/// `register` and `promote`.
+#[derive(Debug)]
+pub struct VersionRun {
+    pub config: PathBuf,
+    pub options: promote::Options,
+    pub format: Format,
+    pub out: Option<PathBuf>,
+    pub junit: Option<PathBuf>,
+}
+
+/// `show`, `history` and `lineage`.
+#[derive(Debug)]
+pub struct RegistryQuery {
+    pub model: Option<String>,
+    pub config: PathBuf,
+    pub format: Format,
 }
 
 #[derive(Debug)]
@@ -85,12 +125,172 @@ pub fn execute(command: Command, stdout: &mut dyn Write) -> Result<Outcome> {
             .map_err(|e| Error::io("cannot write to", "stdout", e))?;
             Ok(Outcome::Success)
         }
-        Command::Demo(run) => demo(&run, stdout),
+        Command::Demo(run) => crate::demo::story::run(&run, stdout),
+        Command::Train { spec, out } => {
+            let t0 = std::time::Instant::now();
+            let model = train::train(&spec)?;
+            train::write(&model, &out)?;
+            let missing: u64 = model.training.missing.iter().map(|m| m.1).sum();
+            writeln!(
+                stdout,
+                "trained a linfa logistic regression on {} rows ({} positives), {} features, in {:.2}s{}\nwrote {}",
+                model.training.rows,
+                model.training.positives,
+                model.features.len(),
+                t0.elapsed().as_secs_f64(),
+                if missing > 0 {
+                    format!("; {missing} missing training values were imputed with the feature mean")
+                } else {
+                    String::new()
+                },
+                out.display()
+            )
+            .map_err(out_err)?;
+            Ok(Outcome::Success)
+        }
+        Command::Register { run, params } => {
+            let mut config = Config::load(&run.config)?;
+            if let Some(p) = params {
+                config.lineage.params = LineageParams::File(p);
+            }
+            let r = promote::register(config, &run.options)?;
+            write_version_run(&run, &r, stdout)?;
+            Ok(Outcome::Success)
+        }
+        Command::Promote(run) => {
+            let config = Config::load(&run.config)?;
+            let r = promote::promote(config, &run.options)?;
+            write_version_run(&run, &r, stdout)?;
+            Ok(if r.status == "blocked" {
+                Outcome::Blocked
+            } else {
+                Outcome::Success
+            })
+        }
+        Command::Show(q) => {
+            let (config, reg, model) = open_query(&q)?;
+            let versions = reg.versions(&model)?;
+            let production = registry::production(reg.as_ref(), &model)?;
+            drop(config);
+            stdout
+                .write_all(
+                    report::registry::show(
+                        &model,
+                        &reg.location(),
+                        &versions,
+                        production.as_ref().map(|p| &p.0),
+                        q.format,
+                    )?
+                    .as_bytes(),
+                )
+                .map_err(out_err)?;
+            Ok(Outcome::Success)
+        }
+        Command::History(q) => {
+            let (_, reg, model) = open_query(&q)?;
+            let promotions = reg.promotions(&model)?;
+            stdout
+                .write_all(report::registry::history(&model, &promotions, q.format)?.as_bytes())
+                .map_err(out_err)?;
+            Ok(Outcome::Success)
+        }
+        Command::Lineage { query, version } => {
+            let (_, reg, model) = open_query(&query)?;
+            let record = match version {
+                Some(v) => registry::find_version(reg.as_ref(), &model, &v.to_string())?,
+                None => registry::production(reg.as_ref(), &model)?.map(|p| p.1),
+            }
+            .ok_or_else(|| Error::Registry {
+                location: reg.location(),
+                message: format!(
+                    "{model}@{} not found; `modelgate show {model}` lists the versions",
+                    version.map_or("production".to_string(), |v| v.to_string())
+                ),
+            })?;
+            let bytes = reg.fetch(&record, "lineage.json")?;
+            let lineage: crate::lineage::Lineage =
+                serde_json::from_slice(&bytes).map_err(|e| Error::Registry {
+                    location: reg.location(),
+                    message: format!("{} lineage.json is corrupt: {e}", record.tag),
+                })?;
+            stdout
+                .write_all(report::registry::lineage(&lineage, query.format)?.as_bytes())
+                .map_err(out_err)?;
+            Ok(Outcome::Success)
+        }
     }
 }
 
+/// Opens the registry a query names: the config's, or the local default in
+/// the current directory when the default config file does not exist.
+fn open_query(q: &RegistryQuery) -> Result<(Option<Config>, Box<dyn registry::Registry>, String)> {
+    let config = if q.config.is_file() || q.config != Path::new("modelgate.yaml") {
+        Some(Config::load(&q.config)?)
+    } else {
+        None
+    };
+    let spec = registry::spec_for(config.as_ref(), Path::new("."));
+    let model = q
+        .model
+        .clone()
+        .or_else(|| config.as_ref().map(|c| c.model.clone()))
+        .ok_or_else(|| Error::Usage("name the model, or pass --config with a `model`".into()))?;
+    let reg = registry::open(&spec, true)?;
+    Ok((config, reg, model))
+}
+
+/// Writes the outcome of `register` or `promote`, with the gate report.
+pub fn write_version_run(
+    run: &VersionRun,
+    r: &promote::Report,
+    stdout: &mut dyn Write,
+) -> Result<()> {
+    if let Some(d) = &r.decision {
+        if let Some(out) = &run.out {
+            write_atomic(
+                out,
+                report::render_decision(d, Format::from_path(out))?.as_bytes(),
+            )?;
+        }
+        if let Some(junit) = &run.junit {
+            write_atomic(junit, report::junit::render(d).as_bytes())?;
+        }
+        publish_to_actions(d, run.format, stdout)?;
+        if run.format != Format::Json {
+            stdout
+                .write_all(report::render_decision(d, run.format)?.as_bytes())
+                .map_err(out_err)?;
+        }
+    }
+    stdout
+        .write_all(report::registry::outcome(r, run.format)?.as_bytes())
+        .map_err(out_err)
+}
+
+/// In GitHub Actions: outputs, step summary and annotations.
+fn publish_to_actions(
+    d: &decision::Decision,
+    format: Format,
+    stdout: &mut dyn Write,
+) -> Result<()> {
+    if std::env::var("GITHUB_ACTIONS").as_deref() != Ok("true") {
+        return Ok(());
+    }
+    report::actions::publish(d, &report::render_decision(d, Format::Markdown)?)?;
+    // Workflow commands are read from stdout; keep JSON output parseable.
+    if format != Format::Json {
+        for line in report::actions::annotations(d) {
+            writeln!(stdout, "{line}").map_err(out_err)?;
+        }
+    }
+    Ok(())
+}
+
 fn evaluate(run: &EvaluateRun, stdout: &mut dyn Write) -> Result<Outcome> {
-    let config = Config::load(&run.config)?;
+    let mut config = Config::load(&run.config)?;
+    for note in promote::resolve_read_only(&mut config)? {
+        eprintln!("modelgate: {note}");
+    }
     let eval = evaluation::evaluate(&config)?;
     if let Some(out) = &run.out {
         write_atomic(
@@ -104,12 +304,15 @@ fn evaluate(run: &EvaluateRun, stdout: &mut dyn Write) -> Result<Outcome> {
     Ok(Outcome::Success)
 }
 
-fn out_err(e: std::io::Error) -> Error {
+pub fn out_err(e: std::io::Error) -> Error {
     Error::io("cannot write to", "stdout", e)
 }
 
-fn run_gates(run: &EvaluateRun, stdout: &mut dyn Write) -> Result<Outcome> {
-    let config = Config::load(&run.config)?;
+pub fn run_gates(run: &EvaluateRun, stdout: &mut dyn Write) -> Result<Outcome> {
+    let mut config = Config::load(&run.config)?;
+    for note in promote::resolve_read_only(&mut config)? {
+        eprintln!("modelgate: {note}");
+    }
     let d = decision::run(&config)?;
     if let Some(out) = &run.out {
         write_atomic(
@@ -120,16 +323,7 @@ fn run_gates(run: &EvaluateRun, stdout: &mut dyn Write) -> Result<Outcome> {
     if let Some(junit) = &run.junit {
         write_atomic(junit, report::junit::render(&d).as_bytes())?;
     }
-    let in_actions = std::env::var("GITHUB_ACTIONS").as_deref() == Ok("true");
-    if in_actions {
-        report::actions::publish(&d, &report::render_decision(&d, Format::Markdown)?)?;
-        // Workflow commands are read from stdout; keep JSON output parseable.
-        if run.format != Format::Json {
-            for line in report::actions::annotations(&d) {
-                writeln!(stdout, "{line}").map_err(out_err)?;
-            }
-        }
-    }
+    publish_to_actions(&d, run.format, stdout)?;
     stdout
         .write_all(report::render_decision(&d, run.format)?.as_bytes())
         .map_err(out_err)?;
@@ -238,39 +432,6 @@ gates:
   - uses: builtin:champion-challenger
     with: { metrics: { average_precision: { min_absolute_change: 0.005 }, log_loss: {} } }
 ";
-
-fn demo(run: &DemoRun, stdout: &mut dyn Write) -> Result<Outcome> {
-    let holdout = DemoData::new(run.rows, run.seed).write(&run.dir)?;
-    // The "training data": same generator, another seed.
-    let reference =
-        DemoData::new(run.rows, run.seed.wrapping_add(1)).write(&run.dir.join("reference"))?;
-    let config_path = run.dir.join("modelgate.yaml");
-    write_atomic(
-        &config_path,
-        format!("{DEMO_CONFIG}{DEMO_GATES}").as_bytes(),
-    )?;
-    writeln!(
-        stdout,
-        "modelgate demo: generated {} holdout rows (seed {}) into {} and reference data into {}\n\
-         config: {} (run `modelgate run --config {}` to repeat)\n",
-        run.rows,
-        run.seed,
-        holdout.display(),
-        reference.display(),
-        config_path.display(),
-        config_path.display()
-    )
-    .map_err(out_err)?;
-    run_gates(
-        &EvaluateRun {
-            config: config_path,
-            out: Some(run.dir.join("decision.json")),
-            format: Format::Text,
-            junit: None,
-        },
-        stdout,
-    )
-}
 
 /// Writes a file through a temporary sibling and a rename, so a reader never
 /// sees a half-written report.

@@ -6,10 +6,12 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::app::{Command, DemoRun, EvaluateRun, GateCommand};
+use crate::app::{Command, DemoRun, EvaluateRun, GateCommand, RegistryQuery, VersionRun};
 use crate::demo::{DemoData, DemoFormat};
 use crate::error::{Error, Result};
+use crate::registry::{Bump, Version};
 use crate::report::Format;
+use crate::train::{self, TrainSpec};
 
 /// Quality gate and model registry for ML models in CI.
 ///
@@ -35,6 +37,120 @@ pub enum Commands {
     },
     /// Run the end-to-end demo on generated data, or generate demo data.
     Demo(DemoArgs),
+    /// Train a linfa logistic regression and write it as a model file.
+    Train(TrainArgs),
+    /// Create a registry version (with lineage and evidence) without promoting it.
+    Register(RegisterArgs),
+    /// Run the gates and, if nothing blocks, publish the version, move
+    /// production and fire the deploy triggers (exit 1 when blocked).
+    Promote(PromoteArgs),
+    /// List a model's versions, marking production.
+    Show(ShowArgs),
+    /// Show where a version came from: data (with missing values), code, parameters.
+    Lineage(LineageArgs),
+    /// List the promotions of a model to production.
+    History(ShowArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct TrainArgs {
+    /// Training data (.parquet, .csv, .csv.gz, .ndjson).
+    #[arg(long)]
+    pub data: PathBuf,
+    /// The label column.
+    #[arg(long)]
+    pub label: String,
+    /// The label value of the positive (fraud) class; default true/1.
+    #[arg(long)]
+    pub positive: Option<String>,
+    /// Feature columns, comma-separated; default every float column but the label.
+    #[arg(long, value_delimiter = ',')]
+    pub features: Vec<String>,
+    /// Columns to leave out of the default feature set, comma-separated.
+    #[arg(long, value_delimiter = ',')]
+    pub exclude: Vec<String>,
+    /// linfa parameters: alpha=1.0 (L2 penalty), max_iterations=100, gradient_tolerance=1e-4.
+    #[arg(long = "param", value_name = "NAME=VALUE")]
+    pub params: Vec<String>,
+    /// Where to write the model (`*.linfa.json` by convention).
+    #[arg(long)]
+    pub out: PathBuf,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum BumpArg {
+    Major,
+    Minor,
+    Patch,
+}
+
+#[derive(Debug, Args)]
+pub struct VersionArgs {
+    /// The config file.
+    #[arg(long, short, default_value = "modelgate.yaml")]
+    pub config: PathBuf,
+    /// The artifact to register; default the candidate's model file.
+    #[arg(long)]
+    pub model_file: Option<PathBuf>,
+    /// An explicit version (X.Y.Z) instead of bumping the highest one.
+    #[arg(long)]
+    pub version: Option<String>,
+    /// Which part an automatic version bumps.
+    #[arg(long, value_enum, default_value = "minor")]
+    pub bump: BumpArg,
+    /// Print each change the command would make, and make none.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Format printed on stdout.
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: FormatArg,
+}
+
+#[derive(Debug, Args)]
+pub struct RegisterArgs {
+    #[command(flatten)]
+    pub common: VersionArgs,
+    /// Training parameters (JSON or YAML file) for the lineage, over `lineage.params`.
+    #[arg(long)]
+    pub params: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct PromoteArgs {
+    #[command(flatten)]
+    pub common: VersionArgs,
+    /// Print the deploy trigger payloads instead of sending them.
+    #[arg(long)]
+    pub print_triggers: bool,
+    /// Also write the gate report to this file (.json, .md or text).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Also write JUnit XML, one test case per gate.
+    #[arg(long)]
+    pub junit: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// The model; default the config's `model`.
+    pub model: Option<String>,
+    /// The config file naming the registry; without it, the local default
+    /// `.modelgate/registry` in the current directory.
+    #[arg(long, short, default_value = "modelgate.yaml")]
+    pub config: PathBuf,
+    /// Format printed on stdout.
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: FormatArg,
+}
+
+#[derive(Debug, Args)]
+pub struct LineageArgs {
+    /// `<model>@<version>`, e.g. fraud-detector@v1.2.0, or `<model>@production`.
+    pub reference: String,
+    #[arg(long, short, default_value = "modelgate.yaml")]
+    pub config: PathBuf,
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: FormatArg,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -221,6 +337,55 @@ impl Cli {
                 };
                 Command::DemoData { data, out: a.out }
             }
+            Commands::Train(a) => Command::Train {
+                spec: TrainSpec {
+                    data: a.data,
+                    label: a.label,
+                    positive: a.positive.map(|p| match p.parse::<i64>() {
+                        Ok(i) => crate::config::LabelValue::Int(i),
+                        Err(_) => match p.as_str() {
+                            "true" => crate::config::LabelValue::Bool(true),
+                            "false" => crate::config::LabelValue::Bool(false),
+                            _ => crate::config::LabelValue::Text(p),
+                        },
+                    }),
+                    features: a.features,
+                    exclude: a.exclude,
+                    params: train::parse_params(&a.params)?,
+                },
+                out: a.out,
+            },
+            Commands::Register(a) => Command::Register {
+                run: version_run(a.common, false, None, None)?,
+                params: a.params,
+            },
+            Commands::Promote(a) => {
+                Command::Promote(version_run(a.common, a.print_triggers, a.out, a.junit)?)
+            }
+            Commands::Show(a) => Command::Show(query(a.model, a.config, a.format)),
+            Commands::History(a) => Command::History(query(a.model, a.config, a.format)),
+            Commands::Lineage(a) => {
+                let (model, version) = a.reference.split_once('@').ok_or_else(|| {
+                    Error::Usage(format!(
+                        "lineage {}: expected <model>@<version>, e.g. fraud-detector@v1.2.0",
+                        a.reference
+                    ))
+                })?;
+                let version = if version == "production" {
+                    None
+                } else {
+                    Some(Version::parse(version).ok_or_else(|| {
+                        Error::Usage(format!(
+                            "lineage {}: `{version}` is not a version like v1.2.0 (or `production`)",
+                            a.reference
+                        ))
+                    })?)
+                };
+                Command::Lineage {
+                    query: query(Some(model.to_string()), a.config, a.format),
+                    version,
+                }
+            }
             Commands::Demo(a) => Command::Demo(DemoRun {
                 dir: a.dir,
                 rows: a.rows,
@@ -228,6 +393,46 @@ impl Cli {
             }),
         })
     }
+}
+
+fn query(model: Option<String>, config: PathBuf, format: FormatArg) -> RegistryQuery {
+    RegistryQuery {
+        model,
+        config,
+        format: format.into(),
+    }
+}
+
+fn version_run(
+    a: VersionArgs,
+    print_triggers: bool,
+    out: Option<PathBuf>,
+    junit: Option<PathBuf>,
+) -> Result<VersionRun> {
+    let version = a
+        .version
+        .map(|v| {
+            Version::parse(&v)
+                .ok_or_else(|| Error::Usage(format!("--version {v}: expected X.Y.Z, e.g. 1.4.0")))
+        })
+        .transpose()?;
+    Ok(VersionRun {
+        config: a.config,
+        options: crate::promote::Options {
+            dry_run: a.dry_run,
+            version,
+            bump: match a.bump {
+                BumpArg::Major => Bump::Major,
+                BumpArg::Minor => Bump::Minor,
+                BumpArg::Patch => Bump::Patch,
+            },
+            model_file: a.model_file,
+            print_triggers,
+        },
+        format: a.format.into(),
+        out,
+        junit,
+    })
 }
 
 #[cfg(test)]

@@ -36,6 +36,21 @@ const KNOWN_KEYS: &[&str] = &[
     "timeout",
     "memory",
     "with",
+    "linfa",
+    "features",
+    "registry",
+    "kind",
+    "repository",
+    "token_env",
+    "promote",
+    "dispatch",
+    "event_type",
+    "webhooks",
+    "url",
+    "secret_env",
+    "lineage",
+    "training_data",
+    "params",
 ];
 
 #[derive(Debug, Deserialize)]
@@ -51,6 +66,58 @@ struct RawConfig {
     reference: Option<RawReference>,
     #[serde(default)]
     gates: Vec<RawGate>,
+    registry: Option<RawRegistry>,
+    promote: Option<RawPromote>,
+    lineage: Option<RawLineage>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRegistry {
+    #[serde(default)]
+    kind: RegistryKind,
+    path: Option<PathBuf>,
+    repository: Option<String>,
+    token_env: Option<String>,
+}
+
+/// Which registry backend holds the versions and the production alias.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RegistryKind {
+    /// A directory; the default, and what dry-runs and tests use.
+    #[default]
+    Local,
+    /// GitHub Releases and tags.
+    Github,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPromote {
+    dispatch: Option<RawDispatch>,
+    #[serde(default)]
+    webhooks: Vec<RawWebhook>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDispatch {
+    event_type: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawWebhook {
+    url: String,
+    secret_env: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawLineage {
+    training_data: Option<DataPath>,
+    params: Option<serde_yaml::Value>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -169,6 +236,19 @@ struct RawHoldout {
 #[serde(deny_unknown_fields)]
 struct RawModel {
     scores: Option<RawScores>,
+    linfa: Option<RawArtifact>,
+    onnx: Option<RawArtifact>,
+    xgboost: Option<RawArtifact>,
+    lightgbm: Option<RawArtifact>,
+    /// `production` (or another alias) of the configured registry.
+    registry: Option<String>,
+    features: Option<Vec<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawArtifact {
+    path: PathBuf,
 }
 
 #[derive(Debug, Deserialize)]
@@ -347,9 +427,69 @@ pub struct Config {
     /// Training or reference data for data checks and drift.
     pub reference: Option<ReferenceSpec>,
     pub gates: Vec<GateSpec>,
+    pub registry: RegistrySpec,
+    pub promote: PromoteSpec,
+    pub lineage: LineageSpec,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
+pub struct RegistrySpec {
+    pub kind: RegistryKind,
+    /// Local registry directory (resolved).
+    pub path: PathBuf,
+    /// `owner/repo`; `None` means `$GITHUB_REPOSITORY`.
+    pub repository: Option<String>,
+    /// The environment variable holding the token (`GITHUB_TOKEN` by default).
+    pub token_env: String,
+}
+
+/// The default local registry, relative to the config file.
+pub const DEFAULT_REGISTRY_DIR: &str = ".modelgate/registry";
+
+impl RegistrySpec {
+    /// The local default next to `dir`.
+    pub fn local_default(dir: &Path) -> RegistrySpec {
+        RegistrySpec {
+            kind: RegistryKind::Local,
+            path: dir.join(DEFAULT_REGISTRY_DIR),
+            repository: None,
+            token_env: "GITHUB_TOKEN".into(),
+        }
+    }
+}
+
+/// What happens after the alias moves.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PromoteSpec {
+    /// `repository_dispatch` event type; `None` sends none.
+    pub dispatch: Option<String>,
+    pub webhooks: Vec<WebhookSpec>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct WebhookSpec {
+    pub url: String,
+    /// Environment variable with the HMAC secret; unsigned when absent.
+    pub secret_env: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LineageSpec {
+    pub training_data: Option<ReferenceSpec>,
+    pub params: LineageParams,
+}
+
+/// Training parameters for the lineage: inline, or a JSON/YAML file the
+/// training job writes.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub enum LineageParams {
+    #[default]
+    None,
+    Inline(serde_json::Value),
+    File(PathBuf),
+}
+
+#[derive(Debug, Clone, PartialEq)]
 pub struct ReferenceSpec {
     pub path: PathBuf,
     pub format: DataFormat,
@@ -407,6 +547,59 @@ pub struct HoldoutSpec {
 #[derive(Debug, Clone, PartialEq)]
 pub enum ModelRef {
     Scores(ScoreSource),
+    /// A model file scored natively.
+    Artifact(ArtifactRef),
+    /// An alias of the configured registry, resolved to an artifact before
+    /// evaluation.
+    Registry {
+        alias: String,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ArtifactRef {
+    pub format: ArtifactFormat,
+    pub path: PathBuf,
+    /// Feature columns in the model's input order; `None` uses the model's own.
+    pub features: Option<Vec<String>>,
+}
+
+/// A model file format modelgate can score.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ArtifactFormat {
+    /// `modelgate.model.linfa/v1` JSON, written by `modelgate train`.
+    Linfa,
+}
+
+impl ArtifactFormat {
+    pub fn key(self) -> &'static str {
+        match self {
+            ArtifactFormat::Linfa => "linfa",
+        }
+    }
+
+    pub fn from_key(key: &str) -> Option<ArtifactFormat> {
+        (key == "linfa").then_some(ArtifactFormat::Linfa)
+    }
+}
+
+/// Refuses pickle-based files: loading one runs arbitrary code.
+pub fn refuse_pickle(path: &Path) -> Result<()> {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().to_ascii_lowercase())
+        .unwrap_or_default();
+    if [".pkl", ".pickle", ".joblib", ".sav"]
+        .iter()
+        .any(|ext| name.ends_with(ext))
+    {
+        return Err(Error::Model {
+            path: path.to_path_buf(),
+            message: "pickle and joblib files are refused: unpickling executes arbitrary code from the file. Export the model instead, e.g. `skl2onnx.to_onnx(model, X[:1].astype(numpy.float32), options={\"zipmap\": False})`, or train it with `modelgate train`".into(),
+        });
+    }
+    Ok(())
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -604,10 +797,111 @@ fn validate(file: &Path, raw: RawConfig) -> Result<Config> {
             "metrics.threshold: expected a finite number",
         ));
     }
-    let reference = raw.reference.map(|r| ReferenceSpec {
-        path: resolve(file, &r.path.0),
-        format: r.path.1,
-    });
+    let lineage = LineageSpec {
+        training_data: raw
+            .lineage
+            .as_ref()
+            .and_then(|l| l.training_data.as_ref())
+            .map(|p| ReferenceSpec {
+                path: resolve(file, &p.0),
+                format: p.1,
+            }),
+        params: match raw.lineage.and_then(|l| l.params) {
+            None => LineageParams::None,
+            Some(serde_yaml::Value::String(p)) => LineageParams::File(resolve(file, Path::new(&p))),
+            Some(v @ serde_yaml::Value::Mapping(_)) => {
+                LineageParams::Inline(serde_json::to_value(&v).map_err(|e| {
+                    config_error(
+                        file,
+                        format!("lineage.params: cannot be expressed as JSON: {e}"),
+                    )
+                })?)
+            }
+            Some(_) => {
+                return Err(config_error(
+                    file,
+                    "lineage.params: expected a map of parameters or the path of a JSON/YAML file",
+                ));
+            }
+        },
+    };
+    // The data that trained the model is the natural reference for data
+    // checks and drift, unless another is named.
+    let reference = raw
+        .reference
+        .map(|r| ReferenceSpec {
+            path: resolve(file, &r.path.0),
+            format: r.path.1,
+        })
+        .or_else(|| lineage.training_data.clone());
+    let dir = file.parent().unwrap_or(Path::new("."));
+    let registry = match raw.registry {
+        None => RegistrySpec::local_default(dir),
+        Some(r) => {
+            if r.kind == RegistryKind::Github && r.path.is_some() {
+                return Err(config_error(
+                    file,
+                    "registry.path: only for `kind: local`; a GitHub registry lives in `repository`",
+                ));
+            }
+            if r.kind == RegistryKind::Local && r.repository.is_some() {
+                return Err(config_error(
+                    file,
+                    "registry.repository: only for `kind: github`",
+                ));
+            }
+            if let Some(repo) = &r.repository
+                && !valid_repository(repo)
+            {
+                return Err(config_error(
+                    file,
+                    format!("registry.repository: `{repo}` is not `owner/name`"),
+                ));
+            }
+            RegistrySpec {
+                kind: r.kind,
+                path: resolve(
+                    file,
+                    r.path.as_deref().unwrap_or(Path::new(DEFAULT_REGISTRY_DIR)),
+                ),
+                repository: r.repository,
+                token_env: r.token_env.unwrap_or_else(|| "GITHUB_TOKEN".into()),
+            }
+        }
+    };
+    let promote = match raw.promote {
+        None => PromoteSpec::default(),
+        Some(p) => {
+            let dispatch = p
+                .dispatch
+                .map(|d| d.event_type.unwrap_or_else(|| "model-promoted".into()));
+            if let Some(e) = &dispatch
+                && (e.is_empty() || e.chars().count() > 100)
+            {
+                return Err(config_error(
+                    file,
+                    "promote.dispatch.event_type: must be 1 to 100 characters (GitHub's limit)",
+                ));
+            }
+            let mut webhooks = Vec::new();
+            for (i, w) in p.webhooks.into_iter().enumerate() {
+                if !(w.url.starts_with("https://") || w.url.starts_with("http://")) {
+                    return Err(config_error(
+                        file,
+                        format!(
+                            "promote.webhooks[{i}].url: `{}` is not an http(s) URL",
+                            w.url
+                        ),
+                    ));
+                }
+                webhooks.push(WebhookSpec {
+                    url: w.url,
+                    secret_env: w.secret_env,
+                });
+            }
+            PromoteSpec { dispatch, webhooks }
+        }
+    };
     let mut gates = Vec::with_capacity(raw.gates.len());
     for (i, g) in raw.gates.into_iter().enumerate() {
         let with = match g.with {
@@ -660,14 +954,95 @@ fn validate(file: &Path, raw: RawConfig) -> Result<Config> {
         metrics,
         reference,
         gates,
+        registry,
+        promote,
+        lineage,
     })
 }
 
+/// `owner/name` with GitHub's allowed characters.
+pub fn valid_repository(repo: &str) -> bool {
+    let ok = |s: &str| {
+        !s.is_empty()
+            && s.chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+    };
+    matches!(repo.split_once('/'), Some((o, n)) if ok(o) && ok(n))
+}
+
+const MODEL_KEYS: &str = "`scores`, `linfa`, or `registry: production`";
+
 fn model_ref(file: &Path, key: &str, raw: RawModel, holdout: &HoldoutSpec) -> Result<ModelRef> {
+    let given: Vec<&str> = [
+        ("scores", raw.scores.is_some()),
+        ("linfa", raw.linfa.is_some()),
+        ("onnx", raw.onnx.is_some()),
+        ("xgboost", raw.xgboost.is_some()),
+        ("lightgbm", raw.lightgbm.is_some()),
+        ("registry", raw.registry.is_some()),
+    ]
+    .into_iter()
+    .filter_map(|(k, set)| set.then_some(k))
+    .collect();
+    if given.len() > 1 {
+        return Err(config_error(
+            file,
+            format!(
+                "{key}: several model sources given ({}); choose one",
+                given.join(", ")
+            ),
+        ));
+    }
+    if let Some(features) = &raw.features
+        && (features.is_empty() || features.iter().any(|f| f.is_empty()))
+    {
+        return Err(config_error(
+            file,
+            format!("{key}.features: expected a non-empty list of column names"),
+        ));
+    }
+    for (format, a) in [
+        ("onnx", &raw.onnx),
+        ("xgboost", &raw.xgboost),
+        ("lightgbm", &raw.lightgbm),
+    ] {
+        if a.is_some() {
+            return Err(config_error(
+                file,
+                format!(
+                    "{key}.{format}: this build of modelgate cannot score {format} models yet; export scores to a file and use `scores: {{ path: ..., column: ... }}`, or train with `modelgate train` (linfa)"
+                ),
+            ));
+        }
+    }
+    if let Some(a) = raw.linfa {
+        let path = resolve(file, &a.path);
+        refuse_pickle(&path)?;
+        return Ok(ModelRef::Artifact(ArtifactRef {
+            format: ArtifactFormat::Linfa,
+            path,
+            features: raw.features,
+        }));
+    }
+    if let Some(alias) = raw.registry {
+        if alias != "production" {
+            return Err(config_error(
+                file,
+                format!("{key}.registry: `{alias}` is not an alias; the registry has `production`"),
+            ));
+        }
+        return Ok(ModelRef::Registry { alias });
+    }
+    if raw.features.is_some() {
+        return Err(config_error(
+            file,
+            format!("{key}.features: only meaningful for a model file"),
+        ));
+    }
     let Some(scores) = raw.scores else {
         return Err(config_error(
             file,
-            format!("{key}: no model given; expected `scores: {{ column: ... }}`"),
+            format!("{key}: no model given; expected one of {MODEL_KEYS}"),
         ));
     };
     if scores.column.is_empty() {

@@ -43,6 +43,28 @@ pub enum Error {
     #[error("{0}")]
     Metric(String),
 
+    /// A model artifact cannot be read or scored.
+    #[error("{path}: {message}")]
+    Model { path: PathBuf, message: String },
+
+    /// The registry is unreachable, inconsistent or refuses a change.
+    #[error("registry {location}: {message}")]
+    Registry { location: String, message: String },
+
+    /// A GitHub API call failed.
+    #[error("GitHub API {method} {path}: {message}")]
+    GitHub {
+        method: String,
+        path: String,
+        message: String,
+        #[source]
+        source: Option<Box<octocrab::Error>>,
+    },
+
+    /// A deploy trigger (webhook) could not be delivered.
+    #[error("{0}")]
+    Trigger(String),
+
     /// Writing JSON output failed.
     #[error("serialising {what}")]
     Json {

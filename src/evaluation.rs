@@ -10,7 +10,7 @@ use crate::config::{Config, Threshold};
 use crate::data::{self, Columns, Holdout};
 use crate::error::{Error, Result};
 use crate::metrics::{self, AtFpr, Curves, ModelMetrics, NotApplicable};
-use crate::model::{self, SourceInfo};
+use crate::model::{Scorer, SourceInfo};
 
 pub const SCHEMA: &str = "modelgate.evaluation/v1";
 
@@ -138,19 +138,19 @@ pub fn evaluate(config: &Config) -> Result<Evaluation> {
 /// all of them (when data gates will profile the holdout).
 pub fn run(config: &Config, which: Columns) -> Result<Evaluated> {
     let t0 = Instant::now();
-    let mut columns = model::holdout_columns(&config.candidate);
-    if let Some(p) = &config.production {
-        columns.extend(model::holdout_columns(p));
+    let candidate = Scorer::open(&config.candidate)?;
+    let production = config.production.as_ref().map(Scorer::open).transpose()?;
+    let mut columns = candidate.holdout_columns();
+    if let Some(p) = &production {
+        columns.extend(p.holdout_columns());
     }
     let holdout = data::load_holdout(&config.holdout, &columns, which)?;
     let load_ms = ms(t0);
 
     let t1 = Instant::now();
-    let candidate = model::score(&config.candidate, &holdout, &config.holdout)?;
-    let production = config
-        .production
-        .as_ref()
-        .map(|p| model::score(p, &holdout, &config.holdout))
+    let candidate = candidate.score(&holdout, &config.holdout)?;
+    let production = production
+        .map(|p| p.score(&holdout, &config.holdout))
         .transpose()?;
     let score_ms = ms(t1);
 

@@ -2,21 +2,30 @@
 //! holdout, gate it, record its lineage and promote it.
 //!
 //! Data flows one way: [`config`] → [`data`] → [`model`] → [`metrics`] →
-//! [`evaluation`] → [`gates`] → [`decision`] → [`report`]. The binary is a
-//! thin shell over [`app`].
+//! [`evaluation`] → [`gates`] → [`decision`] → [`report`], and for
+//! promotion → [`registry`] (with [`lineage`]) → [`deploy`]. [`train`] makes
+//! linfa models; [`github`] is the REST client. The binary is a thin shell
+//! over [`app`].
 
 pub mod app;
+pub mod cache;
 pub mod cli;
 pub mod config;
 pub mod data;
 pub mod decision;
 pub mod demo;
+pub mod deploy;
 pub mod error;
 pub mod evaluation;
 pub mod gates;
+pub mod github;
+pub mod lineage;
 pub mod metrics;
 pub mod model;
+pub mod promote;
+pub mod registry;
 pub mod report;
 pub mod sort;
+pub mod train;
 
 pub use error::{Error, Result};

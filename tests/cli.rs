@@ -220,34 +220,61 @@ fn demo_data_is_reproducible_byte_for_byte() {
 }
 
 #[test]
-fn demo_runs_end_to_end_and_candidate_beats_production() {
+fn demo_tells_the_story_on_a_local_registry() {
     let t = TempDir::new().unwrap();
-    modelgate(t.path())
-        .args(["demo", "--rows", "100000"])
-        .assert()
-        .success()
-        .stdout(predicate::str::contains("roc_auc").and(predicate::str::contains("production")));
+    let out = modelgate(t.path())
+        .args(["demo", "--rows", "60000"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Model 1 becomes production, Model 2 is blocked by its training data's
+    // missing values (named), Model 3 is promoted over Model 1.
+    for needle in [
+        "PROMOTED fraud-detector v1.0.0 to production (was none)",
+        "FAIL: `fraud-detector` is blocked by missing-values",
+        "worst: reference.f01 3",
+        "registered v1.1.0 (decision: fail)",
+        "3 columns have missing values",
+        "PROMOTED fraud-detector v1.2.0 to production (was v1.0.0)",
+        "\"event_type\": \"model-promoted\"",
+        "#2   v1.0.0 → v1.2.0",
+    ] {
+        assert!(stdout.contains(needle), "missing `{needle}` in:\n{stdout}");
+    }
+    let reg = t.path().join(".modelgate/demo/registry/fraud-detector");
     let decision: Value = serde_json::from_str(
-        &fs::read_to_string(t.path().join(".modelgate/demo/decision.json")).unwrap(),
+        &fs::read_to_string(reg.join("versions/v1.2.0/decision.json")).unwrap(),
     )
     .unwrap();
     assert_eq!(decision["schema"], "modelgate.decision/v1");
-    assert_eq!(
-        decision["decision"], "pass",
-        "the demo's clean candidate passes every gate"
-    );
+    assert_eq!(decision["decision"], "pass");
     assert_eq!(decision["gates"].as_array().unwrap().len(), 6);
     let doc = &decision["evaluation"];
-    assert_eq!(doc["schema"], "modelgate.evaluation/v1");
-    let rate = doc["positives"].as_f64().unwrap() / doc["rows"].as_f64().unwrap();
-    assert!((0.003..0.007).contains(&rate), "prevalence {rate}");
     for m in ["roc_auc", "average_precision"] {
         let d = doc["delta"][m].as_f64().unwrap();
-        assert!(
-            d > 0.0,
-            "candidate should be slightly better on {m}: delta {d}"
-        );
+        assert!(d > 0.0, "model 3 beats model 1 on {m}: delta {d}");
     }
+    let sha = doc["models"]["candidate"]["source"]["sha256"]
+        .as_str()
+        .unwrap();
+    let model = fs::read(reg.join("versions/v1.2.0/artifacts/model-3.linfa.json")).unwrap();
+    use sha2::Digest;
+    assert_eq!(
+        sha,
+        hex::encode(sha2::Sha256::digest(&model)),
+        "the decision is bound to the artifact's bytes"
+    );
+    // A second run starts again from an empty registry and tells the same story.
+    modelgate(t.path())
+        .args(["demo", "--rows", "60000"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("PROMOTED fraud-detector v1.2.0"));
 }
 
 #[test]

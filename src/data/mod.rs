@@ -170,7 +170,7 @@ pub fn load_holdout(spec: &HoldoutSpec, columns: &[String], which: Columns) -> R
         wanted.push(("holdout.amount", amount));
     }
     for c in columns {
-        wanted.push(("a score column", c));
+        wanted.push(("a model input", c));
     }
     let frame = read_columns(&spec.path, spec.format, &wanted, which)?;
     if frame.height() == 0 {
@@ -648,6 +648,69 @@ fn align<K: Hash + Eq + Display + Copy>(
         ));
     }
     Ok(order)
+}
+
+/// A feature column as `f64`, with nulls and NaN as NaN, plus the rows where
+/// they are. Models decide what a missing value means; this only finds them.
+pub fn feature_column(
+    path: &Path,
+    frame: &DataFrame,
+    name: &str,
+) -> Result<(Vec<f64>, Vec<usize>)> {
+    let column = frame.column(name).map_err(|_| {
+        Error::data(
+            path,
+            format!("no feature column `{name}`; the model needs it"),
+        )
+    })?;
+    let s = column.as_materialized_series();
+    if !(s.dtype().is_integer() || s.dtype().is_float() || s.dtype() == &DataType::Boolean) {
+        return Err(Error::data(
+            path,
+            format!(
+                "feature `{name}` has type {}; the model expects a numeric column",
+                s.dtype()
+            ),
+        ));
+    }
+    let cast = s
+        .cast(&DataType::Float64)
+        .map_err(|e| Error::polars("cannot read a feature column of", path, e))?;
+    let ca = cast
+        .f64()
+        .map_err(|e| Error::polars("cannot read a feature column of", path, e))?;
+    let mut missing = Vec::new();
+    let values = ca
+        .iter()
+        .enumerate()
+        .map(|(i, v)| match v {
+            Some(x) if x.is_finite() => x,
+            _ => {
+                missing.push(i);
+                f64::NAN
+            }
+        })
+        .collect();
+    Ok((values, missing))
+}
+
+/// The sha256 of a file's bytes, streamed, as lowercase hex.
+pub fn file_sha256(path: &Path) -> Result<String> {
+    use sha2::Digest;
+    use std::io::Read;
+    let mut file = std::fs::File::open(path).map_err(|e| Error::io("cannot read", path, e))?;
+    let mut hasher = sha2::Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = file
+            .read(&mut buf)
+            .map_err(|e| Error::io("cannot read", path, e))?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+    }
+    Ok(hex::encode(hasher.finalize()))
 }
 
 #[cfg(test)]

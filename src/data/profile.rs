@@ -18,13 +18,13 @@ pub const HISTOGRAM_BINS: usize = 10;
 /// Most frequent categories kept for text and boolean columns.
 pub const TOP_CATEGORIES: usize = 20;
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct Histogram {
     pub edges: Vec<f64>,
     pub counts: Vec<u64>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct ColumnProfile {
     pub name: String,
     pub dtype: String,

@@ -3,8 +3,7 @@
 //!
 //! Key: the component's sha256 plus a hash of the engine's compatibility
 //! settings (wasmtime version, target, config), so a change of either misses.
-//! Location: `$MODELGATE_CACHE_DIR`, else `$XDG_CACHE_HOME/modelgate`, else
-//! `$HOME/.cache/modelgate`; without any of them, nothing is cached.
+//! Location: `gates/` under [`crate::cache::root`].
 
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::path::PathBuf;
@@ -13,15 +12,7 @@ use wasmtime::Engine;
 use wasmtime::component::Component;
 
 fn cache_dir() -> Option<PathBuf> {
-    let env = |k: &str| {
-        std::env::var_os(k)
-            .filter(|v| !v.is_empty())
-            .map(PathBuf::from)
-    };
-    env("MODELGATE_CACHE_DIR")
-        .or_else(|| env("XDG_CACHE_HOME").map(|d| d.join("modelgate")))
-        .or_else(|| env("HOME").map(|d| d.join(".cache").join("modelgate")))
-        .map(|d| d.join("gates"))
+    crate::cache::root().map(|d| d.join("gates"))
 }
 
 fn engine_hash(engine: &Engine) -> u64 {

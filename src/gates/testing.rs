@@ -190,6 +190,9 @@ pub fn run_cases(uses: &str, cases_file: &Path, out: &mut dyn Write) -> Result<O
                 .map(|c| ModelRef::Scores(ScoreSource::Column(c))),
             metrics: MetricsSpec::default(),
             reference,
+            registry: crate::config::RegistrySpec::local_default(tmp.path()),
+            promote: Default::default(),
+            lineage: Default::default(),
             gates: vec![GateSpec {
                 uses: uses.to_string(),
                 source: source.clone(),

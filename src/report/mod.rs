@@ -3,6 +3,7 @@
 
 pub mod actions;
 pub mod junit;
+pub mod registry;
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -304,6 +305,42 @@ fn banner(d: &Decision) -> String {
             d.summary
         ),
     }
+}
+
+/// A short decision for stories and logs: the banner, one line per gate
+/// (with what failed) and the headline metrics.
+pub fn decision_brief(d: &Decision) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "{}", banner(d));
+    let w = d.gates.iter().map(|g| g.id.len()).max().unwrap_or(4).max(4);
+    for g in &d.gates {
+        let _ = writeln!(
+            out,
+            "  {:<w$}  {:<5}  {}",
+            g.id,
+            verdict_word(g.verdict),
+            g.summary
+        );
+        if g.verdict != Verdict::Pass {
+            for o in shown_observations(g, 3).0 {
+                let _ = writeln!(out, "  {:<w$}         {}", "", observation_line(o));
+            }
+        }
+    }
+    let e = &d.evaluation;
+    for name in ["roc_auc", "average_precision", "recall_at_fpr[0.01]"] {
+        let c = fmt_value(e.models.candidate.metrics.get(name));
+        let line = match &e.models.production {
+            Some(p) => format!(
+                "candidate {c} vs production {} ({})",
+                fmt_value(p.metrics.get(name)),
+                fmt_delta(e.delta.get(name))
+            ),
+            None => format!("candidate {c}"),
+        };
+        let _ = writeln!(out, "  {name:<w$}  {line}");
+    }
+    out
 }
 
 fn decision_text(d: &Decision) -> String {

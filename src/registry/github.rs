@@ -1,0 +1,596 @@
+//! The GitHub registry: a version is a release tagged `<model>@vX.Y.Z`
+//! carrying the artifacts and evidence as assets; the N-th promotion is the
+//! annotated tag `<model>#production#<N>` at the version's commit. These are
+//! GTO's tag formats, so `gto show` and `gto history` read the same registry.
+//!
+//! Every step reads before it writes (release by tag, its assets and their
+//! digests, the stage tags), so a re-run after any failure finishes the job
+//! without duplicates. The alias tag is created only after every asset is
+//! uploaded and verified.
+
+use http::Method;
+use serde_json::{Value, json};
+
+use super::{
+    Bundle, Changes, DELIVERIES_SCHEMA, Deliveries, PRODUCTION, Promotion, Registry, Version,
+    VersionRecord, production_tag,
+};
+use crate::config::RegistrySpec;
+use crate::error::{Error, Result};
+use crate::github::{GitHub, Permission, encode_segment};
+
+/// Marks the version record inside a release body.
+const RECORD_MARKER: &str = "<!-- modelgate:version ";
+
+pub struct GitHubRegistry {
+    gh: GitHub,
+    changes: Changes,
+}
+
+impl GitHubRegistry {
+    pub fn open(spec: &RegistrySpec, dry_run: bool) -> Result<GitHubRegistry> {
+        Ok(GitHubRegistry {
+            gh: GitHub::from_env(spec.repository.as_deref(), &spec.token_env)?,
+            changes: Changes::new(dry_run),
+        })
+    }
+
+    pub fn client(&self) -> &GitHub {
+        &self.gh
+    }
+
+    fn err(&self, message: String) -> Error {
+        Error::Registry {
+            location: self.location(),
+            message,
+        }
+    }
+
+    /// Records a write; in a dry run, describes it and reports `false`.
+    fn write(&self, method: &Method, path: &str, body: Option<&Value>) -> bool {
+        let desc = match body {
+            Some(b) => format!("{method} {path} {}", abbreviate(b)),
+            None => format!("{method} {path}"),
+        };
+        if self.changes.dry_run {
+            self.changes.push(format!("would call {desc}"));
+            false
+        } else {
+            self.changes.push(desc);
+            true
+        }
+    }
+
+    fn release_by_tag(&self, tag: &str) -> Result<Option<Value>> {
+        let path = self
+            .gh
+            .repo_path(&format!("/releases/tags/{}", encode_segment(tag)));
+        let r = self
+            .gh
+            .request(Method::GET, &path, None, Permission::ContentsRead)?;
+        match r.status {
+            200 => r.json("release").map(Some),
+            404 => Ok(None),
+            _ => Err(self
+                .gh
+                .status_error(&Method::GET, &path, &r, Permission::ContentsRead)),
+        }
+    }
+
+    fn assets(&self, release_id: u64) -> Result<Vec<Value>> {
+        let path = self
+            .gh
+            .repo_path(&format!("/releases/{release_id}/assets?per_page=100"));
+        let r = self
+            .gh
+            .expect(Method::GET, &path, None, Permission::ContentsRead)?;
+        r.json("assets")
+    }
+
+    /// Creates the annotated tag `tag` at `commit` unless the ref exists.
+    fn ensure_tag(&self, tag: &str, commit: &str, message: &str) -> Result<()> {
+        let ref_path = self
+            .gh
+            .repo_path(&format!("/git/ref/tags/{}", encode_segment(tag)));
+        let r = self
+            .gh
+            .request(Method::GET, &ref_path, None, Permission::ContentsRead)?;
+        if r.ok() {
+            return Ok(());
+        }
+        let tags_path = self.gh.repo_path("/git/tags");
+        let body = json!({"tag": tag, "message": message, "object": commit, "type": "commit"});
+        if !self.write(&Method::POST, &tags_path, Some(&body)) {
+            self.write(
+                &Method::POST,
+                &self.gh.repo_path("/git/refs"),
+                Some(&json!({"ref": format!("refs/tags/{tag}"), "sha": "<the new tag object>"})),
+            );
+            return Ok(());
+        }
+        let object = self.gh.expect(
+            Method::POST,
+            &tags_path,
+            Some(&body),
+            Permission::ContentsWrite,
+        )?;
+        let sha = object.json::<Value>("tag object")?["sha"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        let refs_path = self.gh.repo_path("/git/refs");
+        let body = json!({"ref": format!("refs/tags/{tag}"), "sha": sha});
+        self.write(&Method::POST, &refs_path, Some(&body));
+        let r = self.gh.request(
+            Method::POST,
+            &refs_path,
+            Some(&body),
+            Permission::ContentsWrite,
+        )?;
+        if r.ok() || r.status == 422 && r.message().contains("already exists") {
+            Ok(())
+        } else {
+            Err(self
+                .gh
+                .status_error(&Method::POST, &refs_path, &r, Permission::ContentsWrite))
+        }
+    }
+
+    /// Uploads one asset, deleting a half-made (`starter`) one first, and
+    /// trying up to three times.
+    fn upload(&self, release: &Value, name: &str, bytes: &[u8]) -> Result<()> {
+        let upload_url = release["upload_url"]
+            .as_str()
+            .unwrap_or_default()
+            .split('{')
+            .next()
+            .unwrap_or_default()
+            .to_string();
+        let url = format!("{upload_url}?name={}", encode_segment(name));
+        let release_id = release["id"].as_u64().unwrap_or_default();
+        let mut last = String::new();
+        for _ in 0..3 {
+            if let Some(a) = self
+                .assets(release_id)?
+                .into_iter()
+                .find(|a| a["name"] == name)
+            {
+                if a["state"] == "uploaded" {
+                    return Ok(());
+                }
+                let path = self.gh.repo_path(&format!("/releases/assets/{}", a["id"]));
+                self.write(&Method::DELETE, &path, None);
+                self.gh
+                    .expect(Method::DELETE, &path, None, Permission::ContentsWrite)?;
+            }
+            self.changes
+                .push(format!("POST {url} ({} bytes)", bytes.len()));
+            match self.gh.upload(&url, bytes.to_vec()) {
+                Ok(r) if r.ok() || r.already_exists() => return Ok(()),
+                // A server error or timeout may leave a `starter` asset:
+                // clean up and retry. Anything else will not get better.
+                Ok(r) if r.status >= 500 || r.status == 429 => last = r.message(),
+                Ok(r) => {
+                    return Err(self.gh.status_error(
+                        &Method::POST,
+                        &url,
+                        &r,
+                        Permission::ContentsWrite,
+                    ));
+                }
+                Err(
+                    e @ Error::GitHub {
+                        source: Some(_), ..
+                    },
+                ) => last = format!("{e:#}"),
+                Err(e) => return Err(e),
+            }
+            eprintln!("modelgate: upload of {name} failed ({last}); cleaning up and retrying");
+        }
+        Err(self.err(format!("cannot upload {name}: {last}")))
+    }
+
+    fn record_from_release(release: &Value) -> Option<VersionRecord> {
+        let body = release["body"].as_str()?;
+        let start = body.find(RECORD_MARKER)? + RECORD_MARKER.len();
+        let end = body[start..].find(" -->")? + start;
+        let mut record: VersionRecord = serde_json::from_str(&body[start..end]).ok()?;
+        record.url = release["html_url"].as_str().map(str::to_string);
+        Some(record)
+    }
+
+    fn release_body(record: &VersionRecord) -> Result<String> {
+        let json = serde_json::to_string(record).map_err(|source| Error::Json {
+            what: "the version record",
+            source,
+        })?;
+        let artifacts: Vec<String> = record
+            .artifacts
+            .iter()
+            .map(|a| format!("- `{}` sha256 `{}` ({} bytes)", a.name, a.sha256, a.size))
+            .collect();
+        Ok(format!(
+            "Model **{}** {}, registered by modelgate.\n\nDecision: **{}**. The evidence is attached: `report.md`, `decision.json`, `evaluation.json`, `lineage.json`.\n\nArtifacts:\n{}\n\n{RECORD_MARKER}{} -->\n",
+            record.model,
+            record.version,
+            record.decision.as_deref().unwrap_or("not gated"),
+            artifacts.join("\n"),
+            // `--` cannot appear in the JSON of a record, but be safe.
+            json.replace("-->", "--\\u003e")
+        ))
+    }
+
+    fn tag_message(&self, sha: &str) -> Result<Option<String>> {
+        let path = self.gh.repo_path(&format!("/git/tags/{sha}"));
+        let r = self
+            .gh
+            .request(Method::GET, &path, None, Permission::ContentsRead)?;
+        if r.status == 404 {
+            return Ok(None);
+        }
+        if !r.ok() {
+            return Err(self
+                .gh
+                .status_error(&Method::GET, &path, &r, Permission::ContentsRead));
+        }
+        Ok(r.json::<Value>("tag")?["message"]
+            .as_str()
+            .map(str::to_string))
+    }
+
+    fn download(&self, asset: &Value) -> Result<Vec<u8>> {
+        let path = self
+            .gh
+            .repo_path(&format!("/releases/assets/{}", asset["id"]));
+        let r = self.gh.request_octet(&path)?;
+        let r = if (300..400).contains(&r.status) {
+            let location = r
+                .headers
+                .get(http::header::LOCATION)
+                .and_then(|l| l.to_str().ok())
+                .unwrap_or_default()
+                .to_string();
+            self.gh.request_octet(&location)?
+        } else {
+            r
+        };
+        if !r.ok() {
+            return Err(self
+                .gh
+                .status_error(&Method::GET, &path, &r, Permission::ContentsRead));
+        }
+        Ok(r.body.to_vec())
+    }
+}
+
+fn abbreviate(v: &Value) -> String {
+    let s = v.to_string();
+    if s.chars().count() > 300 {
+        format!("{}…", s.chars().take(300).collect::<String>())
+    } else {
+        s
+    }
+}
+
+impl Registry for GitHubRegistry {
+    fn location(&self) -> String {
+        format!("github:{}", self.gh.repository)
+    }
+
+    fn changes(&self) -> &Changes {
+        &self.changes
+    }
+
+    fn versions(&self, model: &str) -> Result<Vec<VersionRecord>> {
+        let prefix = format!("{model}@");
+        let mut out = Vec::new();
+        for page in 1.. {
+            let path = self
+                .gh
+                .repo_path(&format!("/releases?per_page=100&page={page}"));
+            let r = self
+                .gh
+                .expect(Method::GET, &path, None, Permission::ContentsRead)?;
+            let releases: Vec<Value> = r.json("releases")?;
+            for rel in &releases {
+                let tag = rel["tag_name"].as_str().unwrap_or_default();
+                let Some(v) = tag.strip_prefix(&prefix) else {
+                    continue;
+                };
+                if Version::parse(v).is_some()
+                    && let Some(rec) = Self::record_from_release(rel)
+                {
+                    out.push(rec);
+                }
+            }
+            if releases.len() < 100 {
+                break;
+            }
+        }
+        out.sort_by_key(VersionRecord::parsed_version);
+        Ok(out)
+    }
+
+    fn publish(&self, bundle: &Bundle) -> Result<VersionRecord> {
+        let record = &bundle.record;
+        let commit = record.commit.clone().ok_or_else(|| {
+            self.err(
+                "a GitHub version is tagged at a commit: run inside a git checkout or set GITHUB_SHA"
+                    .into(),
+            )
+        })?;
+        let release = match self.release_by_tag(&record.tag)? {
+            Some(rel) => {
+                let existing = Self::record_from_release(&rel).ok_or_else(|| {
+                    self.err(format!(
+                        "release {} exists but was not made by modelgate (no version record in its body)",
+                        record.tag
+                    ))
+                })?;
+                let digests: Vec<_> = bundle.artifacts.iter().map(|a| a.0.clone()).collect();
+                if !existing.same_artifacts(&digests) {
+                    return Err(self.err(format!(
+                        "{} exists with other artifacts; versions are immutable, so choose another version",
+                        record.tag
+                    )));
+                }
+                rel
+            }
+            None => {
+                self.ensure_tag(
+                    &record.tag,
+                    &commit,
+                    &format!("Registering {} version {}", record.model, record.version),
+                )?;
+                let path = self.gh.repo_path("/releases");
+                let body = json!({
+                    "tag_name": record.tag,
+                    "name": format!("{} {}", record.model, record.version),
+                    "body": Self::release_body(record)?,
+                    "draft": false,
+                    "prerelease": false,
+                    "make_latest": "false",
+                });
+                if !self.write(&Method::POST, &path, Some(&body)) {
+                    for (name, bytes) in &bundle.files {
+                        self.changes.push(format!(
+                            "would upload release asset {name} ({} bytes)",
+                            bytes.len()
+                        ));
+                    }
+                    for (a, _) in &bundle.artifacts {
+                        self.changes.push(format!(
+                            "would upload release asset {} ({} bytes, sha256 {})",
+                            a.name, a.size, a.sha256
+                        ));
+                    }
+                    return Ok(record.clone());
+                }
+                let r =
+                    self.gh
+                        .request(Method::POST, &path, Some(&body), Permission::ContentsWrite)?;
+                if r.ok() {
+                    r.json("release")?
+                } else if r.already_exists() {
+                    self.release_by_tag(&record.tag)?.ok_or_else(|| {
+                        self.err(format!("release {} exists but cannot be read", record.tag))
+                    })?
+                } else {
+                    return Err(self.gh.status_error(
+                        &Method::POST,
+                        &path,
+                        &r,
+                        Permission::ContentsWrite,
+                    ));
+                }
+            }
+        };
+        if self.changes.dry_run {
+            return Ok(Self::record_from_release(&release).unwrap_or_else(|| record.clone()));
+        }
+        for (name, bytes) in &bundle.files {
+            self.upload(&release, name, bytes)?;
+        }
+        for (a, path) in &bundle.artifacts {
+            let bytes = std::fs::read(path).map_err(|e| Error::io("cannot read", path, e))?;
+            self.upload(&release, &a.name, &bytes)?;
+        }
+        // Verify before anything points at this version.
+        let release_id = release["id"].as_u64().unwrap_or_default();
+        let assets = self.assets(release_id)?;
+        for (a, _) in &bundle.artifacts {
+            let asset = assets
+                .iter()
+                .find(|x| x["name"] == a.name.as_str() && x["state"] == "uploaded")
+                .ok_or_else(|| self.err(format!("asset {} is missing after upload", a.name)))?;
+            let digest = match asset["digest"].as_str() {
+                Some(d) => d.trim_start_matches("sha256:").to_string(),
+                None => super::sha256_hex(&self.download(asset)?),
+            };
+            if digest != a.sha256 {
+                return Err(self.err(format!(
+                    "asset {} of {} has sha256 {digest}, expected {}; delete the asset and re-run",
+                    a.name, record.tag, a.sha256
+                )));
+            }
+        }
+        for (name, _) in &bundle.files {
+            if !assets
+                .iter()
+                .any(|x| x["name"] == name.as_str() && x["state"] == "uploaded")
+            {
+                return Err(self.err(format!("asset {name} is missing after upload")));
+            }
+        }
+        Ok(Self::record_from_release(&release).unwrap_or_else(|| record.clone()))
+    }
+
+    fn fetch(&self, record: &VersionRecord, name: &str) -> Result<Vec<u8>> {
+        let release = self
+            .release_by_tag(&record.tag)?
+            .ok_or_else(|| self.err(format!("release {} not found", record.tag)))?;
+        let id = release["id"].as_u64().unwrap_or_default();
+        let asset = self
+            .assets(id)?
+            .into_iter()
+            .find(|a| a["name"] == name && a["state"] == "uploaded")
+            .ok_or_else(|| self.err(format!("release {} has no asset {name}", record.tag)))?;
+        self.download(&asset)
+    }
+
+    fn promotions(&self, model: &str) -> Result<Vec<Promotion>> {
+        let prefix = format!("{model}#{PRODUCTION}#");
+        let path = self.gh.repo_path(&format!(
+            "/git/matching-refs/tags/{}",
+            encode_segment(&prefix)
+        ));
+        let r = self
+            .gh
+            .expect(Method::GET, &path, None, Permission::ContentsRead)?;
+        let refs: Vec<Value> = r.json("refs")?;
+        let mut out = Vec::new();
+        for rf in refs {
+            let name = rf["ref"].as_str().unwrap_or_default();
+            let Some(n) = name
+                .strip_prefix("refs/tags/")
+                .and_then(|t| t.strip_prefix(&prefix))
+                .and_then(|n| n.parse::<u64>().ok())
+            else {
+                continue;
+            };
+            let object = &rf["object"];
+            let sha = object["sha"].as_str().unwrap_or_default();
+            let message = if object["type"] == "tag" {
+                self.tag_message(sha)?
+            } else {
+                None
+            };
+            let parsed = message.as_deref().and_then(|m| {
+                let start = m.find('{')?;
+                serde_json::from_str::<Promotion>(&m[start..]).ok()
+            });
+            match parsed {
+                Some(p) => out.push(p),
+                None => {
+                    // A stage tag made by another tool (e.g. `gto promote`):
+                    // find the version registered at the same commit.
+                    let commit = if object["type"] == "tag" {
+                        let t = self.gh.expect(
+                            Method::GET,
+                            &self.gh.repo_path(&format!("/git/tags/{sha}")),
+                            None,
+                            Permission::ContentsRead,
+                        )?;
+                        t.json::<Value>("tag")?["object"]["sha"]
+                            .as_str()
+                            .unwrap_or_default()
+                            .to_string()
+                    } else {
+                        sha.to_string()
+                    };
+                    let version = self
+                        .versions(model)?
+                        .into_iter()
+                        .rev()
+                        .find(|v| v.commit.as_deref() == Some(commit.as_str()));
+                    if let Some(v) = version {
+                        out.push(Promotion {
+                            schema: super::PROMOTION_SCHEMA.into(),
+                            model: model.into(),
+                            number: n,
+                            alias: PRODUCTION.into(),
+                            version: v.version,
+                            tag: format!("{prefix}{n}"),
+                            previous: None,
+                            at: String::new(),
+                            by: "(not recorded)".into(),
+                            decision: "(made outside modelgate)".into(),
+                        });
+                    }
+                }
+            }
+        }
+        out.sort_by_key(|p| p.number);
+        Ok(out)
+    }
+
+    fn record_promotion(&self, p: &Promotion, version: &VersionRecord) -> Result<()> {
+        let commit = version
+            .commit
+            .clone()
+            .ok_or_else(|| self.err(format!("{} has no commit to tag", version.tag)))?;
+        let json = serde_json::to_string_pretty(p).map_err(|source| Error::Json {
+            what: "the promotion",
+            source,
+        })?;
+        let message = format!(
+            "Promoting {} {} to {PRODUCTION}\n\n{json}\n",
+            p.model, p.version
+        );
+        let tag = production_tag(&p.model, p.number);
+        // Someone else may hold number N already; ensure_tag keeps an
+        // existing ref, so check which version it names afterwards.
+        self.ensure_tag(&tag, &commit, &message)?;
+        if self.changes.dry_run {
+            return Ok(());
+        }
+        let current = self
+            .promotions(&p.model)?
+            .into_iter()
+            .find(|x| x.number == p.number);
+        match current {
+            Some(c) if c.version != p.version => Err(self.err(format!(
+                "{tag} already names {}; another run promoted concurrently. Re-run to compare against the new production",
+                c.version
+            ))),
+            _ => Ok(()),
+        }
+    }
+
+    fn deliveries(&self, version: &VersionRecord, p: &Promotion) -> Result<Option<Deliveries>> {
+        let name = format!("deliveries-{}.json", p.number);
+        let Some(release) = self.release_by_tag(&version.tag)? else {
+            return Ok(None);
+        };
+        let id = release["id"].as_u64().unwrap_or_default();
+        let Some(asset) = self
+            .assets(id)?
+            .into_iter()
+            .find(|a| a["name"] == name.as_str() && a["state"] == "uploaded")
+        else {
+            return Ok(None);
+        };
+        let bytes = self.download(&asset)?;
+        serde_json::from_slice(&bytes)
+            .map(Some)
+            .map_err(|e| self.err(format!("{name} of {} is corrupt: {e}", version.tag)))
+    }
+
+    fn record_deliveries(&self, version: &VersionRecord, d: &Deliveries) -> Result<()> {
+        if self.changes.dry_run {
+            return Ok(());
+        }
+        let name = format!("deliveries-{}.json", d.promotion);
+        let release = self
+            .release_by_tag(&version.tag)?
+            .ok_or_else(|| self.err(format!("release {} not found", version.tag)))?;
+        let id = release["id"].as_u64().unwrap_or_default();
+        // A partial record from an earlier run is replaced.
+        if let Some(a) = self
+            .assets(id)?
+            .into_iter()
+            .find(|a| a["name"] == name.as_str())
+        {
+            let path = self.gh.repo_path(&format!("/releases/assets/{}", a["id"]));
+            self.gh
+                .expect(Method::DELETE, &path, None, Permission::ContentsWrite)?;
+        }
+        let mut d = d.clone();
+        d.schema = DELIVERIES_SCHEMA.into();
+        let bytes = serde_json::to_vec_pretty(&d).map_err(|source| Error::Json {
+            what: "the deliveries",
+            source,
+        })?;
+        self.upload(&release, &name, &bytes)
+    }
+}

@@ -1,0 +1,504 @@
+//! A stateful fake of the GitHub REST API endpoints modelgate uses, served
+//! on 127.0.0.1 for the registry tests. It validates the request shapes
+//! GitHub documents (github/docs `src/rest/data/fpt-2022-11-28/{releases,
+//! repos,git}.json`): required body fields, the upload URL's `name`, the
+//! dispatch body. Faults can be injected per route to test re-runs.
+
+#![allow(dead_code)] // Each test crate uses a different part of the fake.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::{Arc, Mutex};
+
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+pub const TOKEN: &str = "ghs_faketoken_0123456789";
+pub const REPO: &str = "acme/fraud";
+
+#[derive(Debug, Clone)]
+pub struct Request {
+    pub method: String,
+    pub path: String,
+    pub query: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Request {
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap_or(Value::Null)
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// A response to force on the `nth` matching request (0 = the next one),
+/// `times` times in a row.
+#[derive(Debug, Clone)]
+pub struct Fault {
+    pub method: &'static str,
+    pub path_contains: String,
+    pub status: u16,
+    pub body: String,
+    pub headers: Vec<(String, String)>,
+    pub times: usize,
+    /// Matching requests to let through before the fault fires.
+    pub skip: usize,
+    /// For uploads: leave a half-made asset in state `starter`.
+    pub leave_starter: bool,
+}
+
+impl Fault {
+    pub fn new(method: &'static str, path_contains: &str, status: u16) -> Fault {
+        Fault {
+            method,
+            path_contains: path_contains.into(),
+            status,
+            body: json!({"message": format!("injected {status}")}).to_string(),
+            headers: Vec::new(),
+            times: 1,
+            skip: 0,
+            leave_starter: false,
+        }
+    }
+
+    /// GitHub's answer to a token without the permission.
+    pub fn forbidden(method: &'static str, path_contains: &str) -> Fault {
+        let mut f = Fault::new(method, path_contains, 403);
+        f.body = json!({"message": "Resource not accessible by integration"}).to_string();
+        f
+    }
+}
+
+#[derive(Default)]
+pub struct State {
+    pub requests: Vec<Request>,
+    pub releases: Vec<Value>,
+    /// Asset bytes by id.
+    pub blobs: BTreeMap<u64, Vec<u8>>,
+    /// `refs/tags/...` → (sha, object type).
+    pub refs: BTreeMap<String, (String, String)>,
+    /// Tag objects by sha.
+    pub tags: BTreeMap<String, Value>,
+    pub dispatches: Vec<Value>,
+    pub faults: Vec<Fault>,
+    next_id: u64,
+}
+
+pub struct FakeGitHub {
+    pub url: String,
+    pub state: Arc<Mutex<State>>,
+}
+
+impl FakeGitHub {
+    pub fn start() -> FakeGitHub {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let state = Arc::new(Mutex::new(State {
+            next_id: 100,
+            ..State::default()
+        }));
+        let (s, u) = (state.clone(), url.clone());
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let (s, u) = (s.clone(), u.clone());
+                std::thread::spawn(move || serve(stream, &s, &u));
+            }
+        });
+        FakeGitHub { url, state }
+    }
+
+    pub fn inject(&self, f: Fault) {
+        self.state.lock().unwrap().faults.push(f);
+    }
+
+    pub fn requests(&self) -> Vec<Request> {
+        self.state.lock().unwrap().requests.clone()
+    }
+
+    pub fn with<T>(&self, f: impl FnOnce(&State) -> T) -> T {
+        f(&self.state.lock().unwrap())
+    }
+}
+
+fn serve(stream: TcpStream, state: &Mutex<State>, base: &str) {
+    let mut reader = BufReader::new(stream.try_clone().unwrap());
+    let mut line = String::new();
+    if reader.read_line(&mut line).unwrap_or(0) == 0 {
+        return;
+    }
+    let mut parts = line.split_whitespace();
+    let method = parts.next().unwrap_or("").to_string();
+    let target = parts.next().unwrap_or("").to_string();
+    let mut headers = Vec::new();
+    loop {
+        let mut h = String::new();
+        if reader.read_line(&mut h).unwrap_or(0) == 0 || h == "\r\n" {
+            break;
+        }
+        if let Some((k, v)) = h.trim_end().split_once(':') {
+            headers.push((k.trim().to_string(), v.trim().to_string()));
+        }
+    }
+    let len = headers
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("content-length"))
+        .and_then(|(_, v)| v.parse().ok())
+        .unwrap_or(0);
+    let mut body = vec![0; len];
+    reader.read_exact(&mut body).unwrap();
+    let (path, query) = target.split_once('?').unwrap_or((&target, ""));
+    let req = Request {
+        method,
+        path: decode(path),
+        query: query.to_string(),
+        headers,
+        body,
+    };
+    let (status, extra, body) = handle(&req, state, base);
+    let reason = match status {
+        200 => "OK",
+        201 => "Created",
+        204 => "No Content",
+        302 => "Found",
+        _ => "Error",
+    };
+    let mut out = format!(
+        "HTTP/1.1 {status} {reason}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n",
+        body.len()
+    );
+    for (k, v) in extra {
+        out.push_str(&format!("{k}: {v}\r\n"));
+    }
+    out.push_str("\r\n");
+    let mut stream = stream;
+    let _ = stream.write_all(out.as_bytes());
+    let _ = stream.write_all(&body);
+    let _ = stream.flush();
+}
+
+fn decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%'
+            && i + 2 < b.len()
+            && let Ok(v) = u8::from_str_radix(&s[i + 1..i + 3], 16)
+        {
+            out.push(v);
+            i += 3;
+            continue;
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    String::from_utf8(out).unwrap()
+}
+
+type Reply = (u16, Vec<(String, String)>, Vec<u8>);
+
+fn reply(status: u16, v: Value) -> Reply {
+    let body = if v.is_null() {
+        Vec::new()
+    } else {
+        v.to_string().into_bytes()
+    };
+    (status, Vec::new(), body)
+}
+
+fn invalid(msg: &str) -> Reply {
+    reply(
+        422,
+        json!({"message": "Validation Failed", "errors": [msg]}),
+    )
+}
+
+fn sha_of(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+fn handle(req: &Request, state: &Mutex<State>, base: &str) -> Reply {
+    let mut st = state.lock().unwrap();
+    st.requests.push(req.clone());
+    let repo = format!("/repos/{REPO}");
+
+    // Downloads from "storage" need no token (like GitHub's signed URLs).
+    if let Some(id) = req.path.strip_prefix("/download/") {
+        let id: u64 = id.parse().unwrap_or(0);
+        return match st.blobs.get(&id) {
+            Some(b) => (200, Vec::new(), b.clone()),
+            None => reply(404, json!({"message": "Not Found"})),
+        };
+    }
+    if req.header("authorization") != Some(&format!("Bearer {TOKEN}")) {
+        return reply(401, json!({"message": "Bad credentials"}));
+    }
+    let matching = st
+        .faults
+        .iter()
+        .position(|f| f.method == req.method && req.path.contains(&f.path_contains) && f.times > 0);
+    if let Some(i) = matching
+        && st.faults[i].skip > 0
+    {
+        st.faults[i].skip -= 1;
+    } else if let Some(i) = matching {
+        st.faults[i].times -= 1;
+        let f = st.faults[i].clone();
+        if f.leave_starter
+            && let Some(name) = query_param(&req.query, "name")
+        {
+            let rid: u64 = req
+                .path
+                .split('/')
+                .nth(5)
+                .and_then(|s| s.parse().ok())
+                .unwrap_or(0);
+            st.next_id += 1;
+            let id = st.next_id;
+            if let Some(rel) = st.releases.iter_mut().find(|r| r["id"] == rid) {
+                rel["assets"].as_array_mut().unwrap().push(json!({
+                    "id": id, "name": name, "state": "starter", "size": 0
+                }));
+            }
+        }
+        return (f.status, f.headers.clone(), f.body.into_bytes());
+    }
+    let Some(rest) = req.path.strip_prefix(&repo) else {
+        return reply(404, json!({"message": "Not Found"}));
+    };
+    let body = req.json();
+    match (req.method.as_str(), rest) {
+        ("GET", r) if r.starts_with("/releases/tags/") => {
+            let tag = &r["/releases/tags/".len()..];
+            match st.releases.iter().find(|x| x["tag_name"] == tag) {
+                Some(rel) => reply(200, public(rel)),
+                None => reply(404, json!({"message": "Not Found"})),
+            }
+        }
+        ("GET", "/releases") => {
+            let page: usize = query_param(&req.query, "page")
+                .and_then(|p| p.parse().ok())
+                .unwrap_or(1);
+            let per: usize = query_param(&req.query, "per_page")
+                .and_then(|p| p.parse().ok())
+                .unwrap_or(30);
+            let list: Vec<Value> = st
+                .releases
+                .iter()
+                .rev()
+                .skip((page - 1) * per)
+                .take(per)
+                .map(public)
+                .collect();
+            reply(200, Value::Array(list))
+        }
+        ("POST", "/releases") => {
+            let Some(tag) = body["tag_name"].as_str() else {
+                return invalid("tag_name is required");
+            };
+            if st.releases.iter().any(|r| r["tag_name"] == tag) {
+                return reply(
+                    422,
+                    json!({"message": "Validation Failed", "errors": [{"resource": "Release", "code": "already_exists", "field": "tag_name"}]}),
+                );
+            }
+            if !st.refs.contains_key(&format!("refs/tags/{tag}")) {
+                return invalid("modelgate must create the tag before the release");
+            }
+            st.next_id += 1;
+            let id = st.next_id;
+            let rel = json!({
+                "id": id,
+                "tag_name": tag,
+                "name": body["name"],
+                "body": body["body"],
+                "draft": body["draft"],
+                "html_url": format!("https://github.com/{REPO}/releases/tag/{tag}"),
+                "upload_url": format!("{base}/repos/{REPO}/releases/{id}/assets{{?name,label}}"),
+                "assets": [],
+            });
+            st.releases.push(rel.clone());
+            reply(201, public(&rel))
+        }
+        ("GET", r) if r.starts_with("/releases/") && r.ends_with("/assets") => {
+            let id: u64 = r
+                .split('/')
+                .nth(2)
+                .and_then(|s| s.parse().ok())
+                .unwrap_or(0);
+            match st.releases.iter().find(|x| x["id"] == id) {
+                Some(rel) => reply(200, rel["assets"].clone()),
+                None => reply(404, json!({"message": "Not Found"})),
+            }
+        }
+        ("POST", r) if r.starts_with("/releases/") && r.ends_with("/assets") => {
+            let id: u64 = r
+                .split('/')
+                .nth(2)
+                .and_then(|s| s.parse().ok())
+                .unwrap_or(0);
+            let Some(name) = query_param(&req.query, "name") else {
+                return invalid("the upload URL needs ?name=");
+            };
+            if req.header("content-type") != Some("application/octet-stream") {
+                return invalid("uploads are application/octet-stream");
+            }
+            st.next_id += 1;
+            let aid = st.next_id;
+            let Some(rel) = st.releases.iter_mut().find(|x| x["id"] == id) else {
+                return reply(404, json!({"message": "Not Found"}));
+            };
+            if rel["assets"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|a| a["name"] == name.as_str())
+            {
+                return reply(
+                    422,
+                    json!({"message": "Validation Failed", "errors": [{"resource": "ReleaseAsset", "code": "already_exists", "field": "name"}]}),
+                );
+            }
+            let asset = json!({
+                "id": aid, "name": name, "state": "uploaded", "size": req.body.len(),
+                "digest": format!("sha256:{}", sha_of(&req.body)),
+                "content_type": "application/octet-stream",
+            });
+            rel["assets"].as_array_mut().unwrap().push(asset.clone());
+            st.blobs.insert(aid, req.body.clone());
+            reply(201, asset)
+        }
+        ("DELETE", r) if r.starts_with("/releases/assets/") => {
+            let aid: u64 = r
+                .rsplit('/')
+                .next()
+                .and_then(|s| s.parse().ok())
+                .unwrap_or(0);
+            for rel in st.releases.iter_mut() {
+                rel["assets"]
+                    .as_array_mut()
+                    .unwrap()
+                    .retain(|a| a["id"] != aid);
+            }
+            st.blobs.remove(&aid);
+            reply(204, Value::Null)
+        }
+        ("GET", r) if r.starts_with("/releases/assets/") => {
+            let aid: u64 = r
+                .rsplit('/')
+                .next()
+                .and_then(|s| s.parse().ok())
+                .unwrap_or(0);
+            if req.header("accept") != Some("application/octet-stream") {
+                return invalid("asset downloads need Accept: application/octet-stream");
+            }
+            (
+                302,
+                vec![("location".into(), format!("{base}/download/{aid}"))],
+                Vec::new(),
+            )
+        }
+        ("GET", r) if r.starts_with("/git/ref/tags/") => {
+            let name = format!("refs/tags/{}", &r["/git/ref/tags/".len()..]);
+            match st.refs.get(&name) {
+                Some((sha, ty)) => reply(
+                    200,
+                    json!({"ref": name, "object": {"sha": sha, "type": ty}}),
+                ),
+                None => reply(404, json!({"message": "Not Found"})),
+            }
+        }
+        ("GET", r) if r.starts_with("/git/matching-refs/tags/") => {
+            let prefix = format!("refs/tags/{}", &r["/git/matching-refs/tags/".len()..]);
+            let list: Vec<Value> = st
+                .refs
+                .iter()
+                .filter(|(k, _)| k.starts_with(&prefix))
+                .map(|(k, (sha, ty))| json!({"ref": k, "object": {"sha": sha, "type": ty}}))
+                .collect();
+            reply(200, Value::Array(list))
+        }
+        ("POST", "/git/tags") => {
+            for f in ["tag", "message", "object", "type"] {
+                if !body[f].is_string() {
+                    return invalid(&format!("{f} is required"));
+                }
+            }
+            if body["type"] != "commit" {
+                return invalid("type must be commit here");
+            }
+            let sha = sha_of(body.to_string().as_bytes())[..40].to_string();
+            let obj = json!({
+                "sha": sha, "tag": body["tag"], "message": body["message"],
+                "object": {"sha": body["object"], "type": "commit"},
+            });
+            st.tags.insert(sha.clone(), obj.clone());
+            reply(201, obj)
+        }
+        ("GET", r) if r.starts_with("/git/tags/") => match st.tags.get(&r["/git/tags/".len()..]) {
+            Some(t) => reply(200, t.clone()),
+            None => reply(404, json!({"message": "Not Found"})),
+        },
+        ("POST", "/git/refs") => {
+            let (Some(name), Some(sha)) = (body["ref"].as_str(), body["sha"].as_str()) else {
+                return invalid("ref and sha are required");
+            };
+            if !name.starts_with("refs/") || name.matches('/').count() < 2 {
+                return invalid("ref must start with refs/ and have two slashes");
+            }
+            if st.refs.contains_key(name) {
+                return reply(422, json!({"message": "Reference already exists"}));
+            }
+            let ty = if st.tags.contains_key(sha) {
+                "tag"
+            } else {
+                "commit"
+            };
+            st.refs
+                .insert(name.to_string(), (sha.to_string(), ty.to_string()));
+            reply(
+                201,
+                json!({"ref": name, "object": {"sha": sha, "type": ty}}),
+            )
+        }
+        ("POST", "/dispatches") => {
+            let Some(event) = body["event_type"].as_str() else {
+                return invalid("event_type is required");
+            };
+            if event.is_empty() || event.chars().count() > 100 {
+                return invalid("event_type is 1 to 100 characters");
+            }
+            let payload = &body["client_payload"];
+            if payload.as_object().is_some_and(|o| o.len() > 10) {
+                return invalid("client_payload has at most 10 top-level keys");
+            }
+            st.dispatches.push(body.clone());
+            reply(204, Value::Null)
+        }
+        _ => reply(
+            404,
+            json!({"message": format!("fake GitHub has no route {} {rest}", req.method)}),
+        ),
+    }
+}
+
+/// A release as the API shows it (assets inline, like GitHub).
+fn public(rel: &Value) -> Value {
+    rel.clone()
+}
+
+fn query_param(query: &str, key: &str) -> Option<String> {
+    query
+        .split('&')
+        .filter_map(|kv| kv.split_once('='))
+        .find(|(k, _)| *k == key)
+        .map(|(_, v)| decode(v))
+}

@@ -1,0 +1,600 @@
+//! Registry, lineage and promotion through the real binary: one behaviour
+//! suite run against the local directory backend and against the GitHub
+//! backend (octocrab talking to a fake GitHub on 127.0.0.1), then GitHub
+//! request shapes, fault injection with re-runs, and signed webhooks.
+
+mod fake_github;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpListener;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use assert_cmd::Command;
+use fake_github::{FakeGitHub, Fault, REPO, TOKEN};
+use hmac::{Hmac, KeyInit, Mac};
+use serde_json::Value;
+use tempfile::TempDir;
+
+const COMMIT: &str = "0123456789abcdef0123456789abcdef01234567";
+
+enum Backend {
+    Local,
+    GitHub(FakeGitHub),
+}
+
+struct World {
+    dir: TempDir,
+    backend: Backend,
+    extra_env: Vec<(String, String)>,
+}
+
+impl World {
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    fn cmd(&self) -> Command {
+        let mut cmd = Command::cargo_bin("modelgate").unwrap();
+        cmd.env_clear()
+            .current_dir(self.path())
+            .env("MODELGATE_CACHE_DIR", self.path().join("cache"))
+            .env("GITHUB_SHA", COMMIT);
+        if let Backend::GitHub(gh) = &self.backend {
+            cmd.env("GITHUB_API_URL", &gh.url)
+                .env("GITHUB_TOKEN", TOKEN)
+                .env("GITHUB_REPOSITORY", REPO);
+        }
+        for (k, v) in &self.extra_env {
+            cmd.env(k, v);
+        }
+        cmd
+    }
+
+    /// Runs and returns (exit code, stdout, stderr), checking the token
+    /// never appears in the output.
+    fn run(&self, args: &[&str]) -> (i32, String, String) {
+        let out = self.cmd().args(args).output().unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(
+            !stdout.contains(TOKEN) && !stderr.contains(TOKEN),
+            "the token leaked into the output"
+        );
+        (out.status.code().unwrap_or(-1), stdout, stderr)
+    }
+
+    fn ok(&self, args: &[&str]) -> String {
+        let (code, out, err) = self.run(args);
+        assert_eq!(code, 0, "{args:?}\nstdout:\n{out}\nstderr:\n{err}");
+        out
+    }
+
+    fn json(&self, args: &[&str]) -> Value {
+        serde_json::from_str(&self.ok(args)).unwrap()
+    }
+
+    fn gh(&self) -> &FakeGitHub {
+        match &self.backend {
+            Backend::GitHub(g) => g,
+            Backend::Local => panic!("not a GitHub world"),
+        }
+    }
+}
+
+/// Holdout and three training sets (b with missing values), three models,
+/// and a config per model.
+fn world(backend: Backend, promote: &str) -> World {
+    let w = World {
+        dir: TempDir::new().unwrap(),
+        backend,
+        extra_env: Vec::new(),
+    };
+    for (out, seed, extra) in [
+        ("holdout", "1", &[][..]),
+        ("train-a", "2", &[][..]),
+        (
+            "train-b",
+            "3",
+            &["--missing", "f01=0.3", "--missing", "f02=0.2"][..],
+        ),
+        ("train-c", "4", &[][..]),
+    ] {
+        w.cmd()
+            .args([
+                "demo", "data", "--rows", "20000", "--seed", seed, "--out", out,
+            ])
+            .args(extra)
+            .assert()
+            .success();
+    }
+    for (m, features) in [
+        ("a", "f01,f02"),
+        ("b", "f01,f02,f03,f04,f05,f06,f07,f08"),
+        ("c", "f01,f02,f03,f04,f05,f06,f07,f08"),
+    ] {
+        w.ok(&[
+            "train",
+            "--data",
+            &format!("train-{m}/holdout.parquet"),
+            "--label",
+            "is_fraud",
+            "--features",
+            features,
+            "--out",
+            &format!("models/{m}.linfa.json"),
+        ]);
+        let registry = match &w.backend {
+            Backend::Local => "registry: { kind: local, path: reg }".to_string(),
+            Backend::GitHub(_) => format!("registry: {{ kind: github, repository: {REPO} }}"),
+        };
+        std::fs::write(
+            w.path().join(format!("{m}.yaml")),
+            format!(
+                "model: fraud-detector\n\
+                 holdout: {{ path: holdout/holdout.parquet, label: is_fraud, id: transaction_id }}\n\
+                 candidate: {{ linfa: {{ path: models/{m}.linfa.json }} }}\n\
+                 production: {{ registry: production }}\n\
+                 {registry}\n\
+                 lineage: {{ training_data: train-{m}/holdout.parquet, params: {{ team: fraud, features: \"{features}\" }} }}\n\
+                 {promote}\
+                 gates:\n\
+                 \x20 - uses: builtin:missing-values\n    with: {{ max_ratio: 0.01 }}\n\
+                 \x20 - uses: builtin:champion-challenger\n    with: {{ metrics: {{ average_precision: {{ min_absolute_change: 0.005 }} }} }}\n"
+            ),
+        )
+        .unwrap();
+    }
+    w
+}
+
+/// The behaviour every backend must have.
+fn behaviour(w: &World) {
+    let out = w.ok(&["promote", "--config", "a.yaml"]);
+    assert!(
+        out.contains("PROMOTED fraud-detector v1.0.0 to production (was none)"),
+        "{out}"
+    );
+    assert!(out.contains("no production version yet"), "{out}");
+
+    // A re-run changes nothing.
+    let out = w.ok(&["promote", "--config", "a.yaml"]);
+    assert!(out.contains("v1.0.0 is already production"), "{out}");
+
+    // The model trained on broken data is blocked, and nothing changes.
+    let (code, out, _) = w.run(&["promote", "--config", "b.yaml"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("NOT PROMOTED") && out.contains("missing_ratio[reference.f01]"),
+        "{out}"
+    );
+    let show = w.json(&["show", "--config", "a.yaml", "--format", "json"]);
+    assert_eq!(show["schema"], "modelgate.show/v1");
+    assert_eq!(show["versions"].as_array().unwrap().len(), 1);
+
+    // Registered for the record, its lineage names the data problem.
+    let out = w.ok(&["register", "--config", "b.yaml"]);
+    assert!(
+        out.contains("REGISTERED fraud-detector v1.1.0 (not promoted)"),
+        "{out}"
+    );
+    let lineage = w.ok(&["lineage", "fraud-detector@v1.1.0", "--config", "b.yaml"]);
+    assert!(
+        lineage.contains("2 columns have missing values"),
+        "{lineage}"
+    );
+    assert!(
+        lineage.contains("f01") && lineage.contains("f02"),
+        "{lineage}"
+    );
+    assert!(lineage.contains(COMMIT), "{lineage}");
+    let l = w.json(&[
+        "lineage",
+        "fraud-detector@v1.1.0",
+        "--config",
+        "b.yaml",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(l["schema"], "modelgate.lineage/v1");
+    assert_eq!(l["parent"], "v1.0.0");
+    assert_eq!(l["params"]["team"], "fraud");
+    let f01 = l["training_data"]["columns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "f01")
+        .unwrap();
+    let ratio = f01["nulls"].as_f64().unwrap() / f01["count"].as_f64().unwrap();
+    assert!((0.28..0.32).contains(&ratio), "{ratio}");
+    assert_eq!(
+        l["training_data"]["sha256"].as_str().unwrap(),
+        sha256_file(&w.path().join("train-b/holdout.parquet"))
+    );
+
+    // A dry run describes and changes nothing.
+    let out = w.ok(&["promote", "--config", "c.yaml", "--dry-run"]);
+    assert!(
+        out.contains("[dry run] PROMOTED") && out.contains("would"),
+        "{out}"
+    );
+    let show = w.json(&["show", "--config", "a.yaml", "--format", "json"]);
+    assert_eq!(show["versions"].as_array().unwrap().len(), 2);
+    assert_eq!(show["production"], "v1.0.0");
+
+    // The better model is promoted over production.
+    let out = w.ok(&["promote", "--config", "c.yaml"]);
+    assert!(
+        out.contains("PROMOTED fraud-detector v1.2.0 to production (was v1.0.0)"),
+        "{out}"
+    );
+    assert!(out.contains("production is fraud-detector v1.0.0"), "{out}");
+    let history = w.json(&["history", "--config", "a.yaml", "--format", "json"]);
+    let p = history["promotions"].as_array().unwrap();
+    assert_eq!(p.len(), 2);
+    assert_eq!(
+        (p[0]["version"].as_str(), p[1]["version"].as_str()),
+        (Some("v1.0.0"), Some("v1.2.0"))
+    );
+    assert_eq!(p[1]["previous"], "v1.0.0");
+    assert_eq!(p[1]["tag"], "fraud-detector#production#2");
+    let show = w.json(&["show", "--config", "a.yaml", "--format", "json"]);
+    assert_eq!(show["production"], "v1.2.0");
+    let decisions: Vec<&str> = show["versions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["decision"].as_str().unwrap())
+        .collect();
+    assert_eq!(decisions, ["pass", "fail", "pass"]);
+
+    // `run` compares against the registry's production too, read-only.
+    let (code, out, err) = w.run(&["run", "--config", "a.yaml"]);
+    assert_eq!(code, 1, "a is worse than production c:\n{out}\n{err}");
+}
+
+fn sha256_file(p: &Path) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(std::fs::read(p).unwrap()))
+}
+
+#[test]
+fn local_backend_behaves() {
+    let w = world(Backend::Local, "");
+    behaviour(&w);
+    let v = w.path().join("reg/fraud-detector/versions/v1.2.0");
+    for f in [
+        "version.json",
+        "lineage.json",
+        "evaluation.json",
+        "decision.json",
+        "report.md",
+        "artifacts/c.linfa.json",
+    ] {
+        assert!(v.join(f).is_file(), "{f}");
+    }
+    assert_eq!(
+        std::fs::read(v.join("artifacts/c.linfa.json")).unwrap(),
+        std::fs::read(w.path().join("models/c.linfa.json")).unwrap()
+    );
+}
+
+#[test]
+fn github_backend_behaves_and_sends_documented_shapes() {
+    let w = world(
+        Backend::GitHub(FakeGitHub::start()),
+        "promote: { dispatch: { event_type: model-promoted } }\n",
+    );
+    behaviour(&w);
+    let reqs = w.gh().requests();
+    let posts = |p: &str| -> Vec<&fake_github::Request> {
+        reqs.iter()
+            .filter(|r| r.method == "POST" && r.path == format!("/repos/{REPO}{p}"))
+            .collect()
+    };
+    // Annotated tags (GTO reads them), then refs, for versions and promotions.
+    let tags: Vec<String> = posts("/git/tags")
+        .iter()
+        .map(|r| r.json()["tag"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        tags,
+        [
+            "fraud-detector@v1.0.0",
+            "fraud-detector#production#1",
+            "fraud-detector@v1.1.0",
+            "fraud-detector@v1.2.0",
+            "fraud-detector#production#2"
+        ]
+    );
+    for r in posts("/git/tags") {
+        assert_eq!(r.json()["object"], COMMIT);
+        assert_eq!(r.json()["type"], "commit");
+    }
+    let release = posts("/releases")[0].json();
+    assert_eq!(release["tag_name"], "fraud-detector@v1.0.0");
+    assert!(
+        release["body"]
+            .as_str()
+            .unwrap()
+            .contains("modelgate:version")
+    );
+    let uploads: Vec<&fake_github::Request> = reqs
+        .iter()
+        .filter(|r| r.method == "POST" && r.path.ends_with("/assets"))
+        .collect();
+    assert!(uploads.iter().all(|r| r.query.starts_with("name=")));
+    let dispatches = w.gh().with(|s| s.dispatches.clone());
+    assert_eq!(
+        dispatches.len(),
+        2,
+        "one dispatch per promotion, none on re-runs"
+    );
+    let d = &dispatches[1];
+    assert_eq!(d["event_type"], "model-promoted");
+    let p = d["client_payload"].as_object().unwrap();
+    assert!(p.len() <= 10);
+    assert_eq!(p["version"], "v1.2.0");
+    assert_eq!(p["previous_version"], "v1.0.0");
+    assert_eq!(
+        p["sha256"],
+        sha256_file(&w.path().join("models/c.linfa.json")).as_str()
+    );
+    assert!(
+        p["artifact_url"]
+            .as_str()
+            .unwrap()
+            .ends_with("/releases/download/fraud-detector@v1.2.0/c.linfa.json")
+    );
+    // Every release holds each asset once, all uploaded.
+    w.gh().with(|s| {
+        for rel in &s.releases {
+            let names: Vec<&str> = rel["assets"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|a| a["name"].as_str().unwrap())
+                .collect();
+            let mut unique = names.clone();
+            unique.dedup();
+            assert_eq!(names.len(), unique.len(), "{names:?}");
+            assert!(
+                rel["assets"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .all(|a| a["state"] == "uploaded")
+            );
+        }
+    });
+}
+
+/// Promote `c` (first promotion) with a fault, expect failure or success,
+/// then re-run and check the end state has no duplicates.
+fn fault_then_rerun(fault: Fault, first_exit: i32, message: &str) {
+    let w = world(
+        Backend::GitHub(FakeGitHub::start()),
+        "promote: { dispatch: { event_type: model-promoted } }\n",
+    );
+    w.gh().inject(fault);
+    let (code, out, err) = w.run(&["promote", "--config", "c.yaml"]);
+    assert_eq!(code, first_exit, "stdout:\n{out}\nstderr:\n{err}");
+    assert!(
+        err.contains(message) || out.contains(message),
+        "expected `{message}` in\n{out}\n{err}"
+    );
+    let (code, out, err) = w.run(&["promote", "--config", "c.yaml"]);
+    assert_eq!(code, 0, "re-run:\n{out}\n{err}");
+    w.gh().with(|s| {
+        assert_eq!(s.releases.len(), 1);
+        let assets = s.releases[0]["assets"].as_array().unwrap();
+        let mut names: Vec<&str> = assets.iter().map(|a| a["name"].as_str().unwrap()).collect();
+        names.sort_unstable();
+        assert_eq!(
+            names,
+            [
+                "c.linfa.json",
+                "decision.json",
+                "deliveries-1.json",
+                "evaluation.json",
+                "lineage.json",
+                "report.md"
+            ]
+        );
+        assert!(assets.iter().all(|a| a["state"] == "uploaded"));
+        let prod: Vec<&String> = s
+            .refs
+            .keys()
+            .filter(|k| k.contains("#production#"))
+            .collect();
+        assert_eq!(prod, ["refs/tags/fraud-detector#production#1"]);
+        assert_eq!(s.dispatches.len(), 1, "dispatched exactly once");
+    });
+}
+
+#[test]
+fn missing_permission_is_named_and_a_rerun_completes() {
+    fault_then_rerun(Fault::forbidden("POST", "/git/tags"), 2, "contents: write");
+}
+
+#[test]
+fn failure_creating_the_release_then_rerun() {
+    fault_then_rerun(Fault::forbidden("POST", "/releases"), 2, "contents: write");
+}
+
+#[test]
+fn failure_midway_through_uploads_then_rerun() {
+    let w = world(
+        Backend::GitHub(FakeGitHub::start()),
+        "promote: { dispatch: { event_type: model-promoted } }\n",
+    );
+    let mut f = Fault::forbidden("POST", "/assets");
+    f.skip = 2;
+    w.gh().inject(f);
+    let (code, _, err) = w.run(&["promote", "--config", "c.yaml"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("contents: write"), "{err}");
+    // The alias never points at a half-published version.
+    w.gh().with(|s| {
+        assert_eq!(s.releases[0]["assets"].as_array().unwrap().len(), 2);
+        assert!(s.refs.keys().all(|k| !k.contains("#production#")));
+        assert!(s.dispatches.is_empty());
+    });
+    let (code, out, err) = w.run(&["promote", "--config", "c.yaml"]);
+    assert_eq!(code, 0, "{out}\n{err}");
+    w.gh().with(|s| {
+        assert_eq!(s.releases.len(), 1);
+        assert_eq!(s.releases[0]["assets"].as_array().unwrap().len(), 6);
+        assert_eq!(s.dispatches.len(), 1);
+    });
+}
+
+#[test]
+fn half_made_asset_is_deleted_and_retried() {
+    let mut f = Fault::new("POST", "/assets", 502);
+    f.leave_starter = true;
+    fault_then_rerun(f, 0, "cleaning up and retrying");
+}
+
+#[test]
+fn rate_limit_and_server_errors_are_retried() {
+    let mut f = Fault::new("POST", "/releases", 429);
+    f.headers = vec![("retry-after".into(), "1".into())];
+    fault_then_rerun(f, 0, "retrying in 1.0s");
+    fault_then_rerun(Fault::new("GET", "/git/matching-refs", 502), 0, "retrying");
+}
+
+#[test]
+fn dispatch_failure_after_the_alias_moved_is_retried_by_a_rerun() {
+    fault_then_rerun(
+        Fault::forbidden("POST", "/dispatches"),
+        2,
+        "deploy trigger(s) failed",
+    );
+}
+
+#[test]
+fn dry_run_against_github_makes_no_writes() {
+    let w = world(Backend::GitHub(FakeGitHub::start()), "");
+    let out = w.ok(&["promote", "--config", "c.yaml", "--dry-run"]);
+    assert!(
+        out.contains("would call POST /repos/acme/fraud/releases"),
+        "{out}"
+    );
+    assert!(w.gh().requests().iter().all(|r| r.method == "GET"));
+}
+
+#[test]
+fn no_token_is_a_clear_usage_error() {
+    let mut w = world(Backend::Local, "");
+    std::fs::write(
+        w.path().join("gh.yaml"),
+        std::fs::read_to_string(w.path().join("c.yaml"))
+            .unwrap()
+            .replace(
+                "registry: { kind: local, path: reg }",
+                "registry: { kind: github, repository: acme/fraud }",
+            ),
+    )
+    .unwrap();
+    w.extra_env
+        .push(("GITHUB_API_URL".into(), "http://127.0.0.1:9".into()));
+    let (code, _, err) = w.run(&["promote", "--config", "gh.yaml"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("no GitHub token: set GITHUB_TOKEN"), "{err}");
+}
+
+/// A webhook receiver: answers 503 to the first delivery, then 200, and
+/// keeps every request.
+/// Headers (lowercased names) and body of each delivery.
+type Seen = Arc<Mutex<Vec<(Vec<(String, String)>, Vec<u8>)>>>;
+
+fn receiver() -> (String, Seen) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/hooks/modelgate", listener.local_addr().unwrap());
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let s = seen.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut headers = Vec::new();
+            let mut line = String::new();
+            reader.read_line(&mut line).unwrap();
+            loop {
+                let mut h = String::new();
+                if reader.read_line(&mut h).unwrap() == 0 || h == "\r\n" {
+                    break;
+                }
+                if let Some((k, v)) = h.trim_end().split_once(':') {
+                    headers.push((k.trim().to_ascii_lowercase(), v.trim().to_string()));
+                }
+            }
+            let len: usize = headers
+                .iter()
+                .find(|h| h.0 == "content-length")
+                .map_or(0, |h| h.1.parse().unwrap());
+            let mut body = vec![0; len];
+            reader.read_exact(&mut body).unwrap();
+            let n = {
+                let mut v = s.lock().unwrap();
+                v.push((headers, body));
+                v.len()
+            };
+            let status = if n == 1 {
+                "503 Service Unavailable\r\nretry-after: 1"
+            } else {
+                "200 OK"
+            };
+            let mut stream = stream;
+            let _ = write!(
+                stream,
+                "HTTP/1.1 {status}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+            );
+        }
+    });
+    (url, seen)
+}
+
+#[test]
+fn webhooks_are_signed_retried_and_not_repeated() {
+    let (url, seen) = receiver();
+    let mut w = world(
+        Backend::Local,
+        &format!("promote:\n  webhooks:\n    - {{ url: \"{url}\", secret_env: HOOK_SECRET }}\n"),
+    );
+    w.extra_env.push(("HOOK_SECRET".into(), "s3cret".into()));
+    let out = w.ok(&["promote", "--config", "c.yaml"]);
+    assert!(out.contains(&format!("delivered {url} (HTTP 200")), "{out}");
+    let seen_now = seen.lock().unwrap().clone();
+    assert_eq!(seen_now.len(), 2, "one 503, one retry");
+    let (headers, body) = &seen_now[1];
+    let h = |k: &str| {
+        headers
+            .iter()
+            .find(|x| x.0 == k)
+            .map(|x| x.1.clone())
+            .unwrap()
+    };
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(b"s3cret").unwrap();
+    mac.update(format!("{}.", h("x-modelgate-timestamp")).as_bytes());
+    mac.update(body);
+    assert_eq!(
+        h("x-modelgate-signature-256"),
+        format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
+    );
+    assert_eq!(
+        h("x-modelgate-delivery"),
+        seen_now[0]
+            .0
+            .iter()
+            .find(|x| x.0 == "x-modelgate-delivery")
+            .unwrap()
+            .1
+    );
+    let payload: Value = serde_json::from_slice(body).unwrap();
+    assert_eq!(payload["schema"], "modelgate.webhook/v1");
+    assert_eq!(payload["version"], "v1.0.0");
+    // Re-running sends nothing new.
+    w.ok(&["promote", "--config", "c.yaml"]);
+    assert_eq!(seen.lock().unwrap().len(), 2);
+}
