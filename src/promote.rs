@@ -392,6 +392,7 @@ fn fire_triggers(
         promotion: p.number,
         delivered: Vec::new(),
     });
+    let already = record.delivered.len();
     let done = |target: &str, r: &Deliveries| r.delivered.iter().any(|d| d.target == target);
     let print_only = opts.print_triggers || opts.dry_run;
     let mut failures = Vec::new();
@@ -441,7 +442,7 @@ fn fire_triggers(
             Err(e) => failures.push(format!("{e:#}")),
         }
     }
-    if !record.delivered.is_empty() {
+    if record.delivered.len() > already {
         reg.record_deliveries(v, &record)?;
     }
     out.deliveries = record.delivered;

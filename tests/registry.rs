@@ -598,3 +598,32 @@ fn webhooks_are_signed_retried_and_not_repeated() {
     w.ok(&["promote", "--config", "c.yaml"]);
     assert_eq!(seen.lock().unwrap().len(), 2);
 }
+
+#[test]
+fn failure_creating_the_production_tag_then_rerun() {
+    // The first ref is the version tag; fail the second, the alias.
+    let mut f = Fault::forbidden("POST", "/git/refs");
+    f.skip = 1;
+    fault_then_rerun(f, 2, "contents: write");
+}
+
+#[test]
+fn api_calls_per_promotion_are_counted() {
+    let w = world(
+        Backend::GitHub(FakeGitHub::start()),
+        "promote: { dispatch: { event_type: model-promoted } }\n",
+    );
+    w.ok(&["promote", "--config", "a.yaml"]);
+    let first = w.gh().requests().len();
+    w.ok(&["promote", "--config", "c.yaml"]);
+    let second = w.gh().requests().len() - first;
+    w.ok(&["promote", "--config", "c.yaml"]);
+    let rerun = w.gh().requests().len() - first - second;
+    eprintln!("GitHub API calls: first promotion {first}, second {second}, no-op re-run {rerun}");
+    assert!(rerun < second, "a re-run only reads");
+    assert!(
+        w.gh().requests()[first + second..]
+            .iter()
+            .all(|r| r.method == "GET")
+    );
+}
