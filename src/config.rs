@@ -37,6 +37,9 @@ const KNOWN_KEYS: &[&str] = &[
     "memory",
     "with",
     "linfa",
+    "onnx",
+    "xgboost",
+    "lightgbm",
     "features",
     "registry",
     "kind",
@@ -570,17 +573,49 @@ pub struct ArtifactRef {
 pub enum ArtifactFormat {
     /// `modelgate.model.linfa/v1` JSON, written by `modelgate train`.
     Linfa,
+    /// ONNX (skl2onnx, onnxmltools exports).
+    Onnx,
+    /// XGBoost `save_model` JSON or UBJ.
+    Xgboost,
+    /// LightGBM `save_model` text.
+    Lightgbm,
 }
 
 impl ArtifactFormat {
+    pub const ALL: [ArtifactFormat; 4] = [
+        ArtifactFormat::Linfa,
+        ArtifactFormat::Onnx,
+        ArtifactFormat::Xgboost,
+        ArtifactFormat::Lightgbm,
+    ];
+
     pub fn key(self) -> &'static str {
         match self {
             ArtifactFormat::Linfa => "linfa",
+            ArtifactFormat::Onnx => "onnx",
+            ArtifactFormat::Xgboost => "xgboost",
+            ArtifactFormat::Lightgbm => "lightgbm",
         }
     }
 
     pub fn from_key(key: &str) -> Option<ArtifactFormat> {
-        (key == "linfa").then_some(ArtifactFormat::Linfa)
+        Self::ALL.into_iter().find(|f| f.key() == key)
+    }
+
+    /// A guess from the file name, for `--model-file`.
+    pub fn guess(path: &Path) -> Option<ArtifactFormat> {
+        let name = path.file_name()?.to_str()?.to_ascii_lowercase();
+        if name.ends_with(".linfa.json") || name.ends_with(".linfa") {
+            Some(ArtifactFormat::Linfa)
+        } else if name.ends_with(".onnx") {
+            Some(ArtifactFormat::Onnx)
+        } else if name.ends_with(".ubj") || name.ends_with(".json") {
+            Some(ArtifactFormat::Xgboost)
+        } else if name.ends_with(".txt") {
+            Some(ArtifactFormat::Lightgbm)
+        } else {
+            None
+        }
     }
 }
 
@@ -970,7 +1005,8 @@ pub fn valid_repository(repo: &str) -> bool {
     matches!(repo.split_once('/'), Some((o, n)) if ok(o) && ok(n))
 }
 
-const MODEL_KEYS: &str = "`scores`, `linfa`, or `registry: production`";
+const MODEL_KEYS: &str =
+    "`scores`, `onnx`, `xgboost`, `lightgbm`, `linfa`, or `registry: production`";
 
 fn model_ref(file: &Path, key: &str, raw: RawModel, holdout: &HoldoutSpec) -> Result<ModelRef> {
     let given: Vec<&str> = [
@@ -1002,27 +1038,20 @@ fn model_ref(file: &Path, key: &str, raw: RawModel, holdout: &HoldoutSpec) -> Re
         ));
     }
     for (format, a) in [
-        ("onnx", &raw.onnx),
-        ("xgboost", &raw.xgboost),
-        ("lightgbm", &raw.lightgbm),
+        (ArtifactFormat::Linfa, raw.linfa),
+        (ArtifactFormat::Onnx, raw.onnx),
+        (ArtifactFormat::Xgboost, raw.xgboost),
+        (ArtifactFormat::Lightgbm, raw.lightgbm),
     ] {
-        if a.is_some() {
-            return Err(config_error(
-                file,
-                format!(
-                    "{key}.{format}: this build of modelgate cannot score {format} models yet; export scores to a file and use `scores: {{ path: ..., column: ... }}`, or train with `modelgate train` (linfa)"
-                ),
-            ));
+        if let Some(a) = a {
+            let path = resolve(file, &a.path);
+            refuse_pickle(&path)?;
+            return Ok(ModelRef::Artifact(ArtifactRef {
+                format,
+                path,
+                features: raw.features,
+            }));
         }
-    }
-    if let Some(a) = raw.linfa {
-        let path = resolve(file, &a.path);
-        refuse_pickle(&path)?;
-        return Ok(ModelRef::Artifact(ArtifactRef {
-            format: ArtifactFormat::Linfa,
-            path,
-            features: raw.features,
-        }));
     }
     if let Some(alias) = raw.registry {
         if alias != "production" {

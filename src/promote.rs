@@ -18,7 +18,7 @@ use crate::deploy::{self, Event};
 use crate::error::{Error, Result};
 use crate::github::GitHub;
 use crate::lineage::{self, ArtifactDigest, Lineage};
-use crate::model::linear::LinearModel;
+use crate::model::Loaded;
 use crate::registry::{
     self, Bump, Bundle, DELIVERIES_SCHEMA, Deliveries, Delivery, PRODUCTION, PROMOTION_SCHEMA,
     Promotion, Registry, VERSION_SCHEMA, Version, VersionRecord,
@@ -77,7 +77,15 @@ pub fn candidate_artifacts(
     let (path, format) = match (model_file, &config.candidate) {
         (Some(p), _) => {
             refuse_pickle(p)?;
-            let format = LinearModel::load(p).ok().map(|_| ArtifactFormat::Linfa);
+            // A `.json` may be a linfa or an XGBoost model: keep what loads.
+            let format = [
+                ArtifactFormat::guess(p),
+                Some(ArtifactFormat::Linfa),
+                Some(ArtifactFormat::Xgboost),
+            ]
+            .into_iter()
+            .flatten()
+            .find(|f| Loaded::load(*f, p).is_ok());
             (p.to_path_buf(), format)
         }
         (None, ModelRef::Artifact(a)) => (a.path.clone(), Some(a.format)),
@@ -127,6 +135,11 @@ pub fn resolve_production(
                 .as_deref()
                 .and_then(ArtifactFormat::from_key)
                 .unwrap_or(ArtifactFormat::Linfa);
+            // A model file without input names (ONNX) takes the candidate's.
+            let features = match &config.candidate {
+                ModelRef::Artifact(a) => a.features.clone(),
+                _ => None,
+            };
             notes.push(format!(
                 "production is {} {} ({}), sha256 {}",
                 v.model, v.version, p.tag, artifact.sha256
@@ -134,7 +147,7 @@ pub fn resolve_production(
             config.production = Some(ModelRef::Artifact(ArtifactRef {
                 format,
                 path,
-                features: None,
+                features,
             }));
         }
     }

@@ -4,8 +4,10 @@
 //! sha256.
 
 pub mod linear;
+pub mod onnx;
+pub mod trees;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use serde::Serialize;
@@ -15,6 +17,8 @@ use crate::data::{self, Holdout};
 use crate::error::{Error, Result};
 
 use linear::LinearModel;
+use onnx::OnnxModel;
+use trees::Forest;
 
 /// Scores for every holdout row, in holdout order, plus where they came from.
 #[derive(Debug, Clone)]
@@ -67,45 +71,137 @@ impl SourceInfo {
 #[derive(Debug)]
 pub enum Scorer {
     Scores(ScoreSource),
-    Linear {
-        model: Box<LinearModel>,
+    Model {
+        model: Box<Loaded>,
+        format: ArtifactFormat,
         path: PathBuf,
         sha256: String,
+        /// Holdout columns in the model's input order.
         features: Vec<String>,
     },
+}
+
+/// A parsed model file.
+#[derive(Debug)]
+pub enum Loaded {
+    Linear(LinearModel),
+    Trees(Forest),
+    Onnx(OnnxModel),
+}
+
+impl Loaded {
+    /// Reads a model file of a known format.
+    pub fn load(format: ArtifactFormat, path: &Path) -> Result<Loaded> {
+        let bad = |message: String| Error::Model {
+            path: path.to_path_buf(),
+            message,
+        };
+        Ok(match format {
+            ArtifactFormat::Linfa => Loaded::Linear(LinearModel::load(path)?),
+            ArtifactFormat::Onnx => Loaded::Onnx(OnnxModel::load(path).map_err(bad)?),
+            ArtifactFormat::Xgboost => {
+                let bytes =
+                    std::fs::read(path).map_err(|e| Error::io("cannot read model", path, e))?;
+                // JSON text starts `{"`; UBJ starts `{` and a length marker.
+                let json_text = bytes
+                    .iter()
+                    .copied()
+                    .filter(|b| !b.is_ascii_whitespace())
+                    .take(2)
+                    .eq(*b"{\"");
+                let doc = if json_text {
+                    serde_json::from_slice(&bytes)
+                        .map_err(|e| bad(format!("not XGBoost JSON: {e}")))?
+                } else {
+                    trees::ubjson::parse(&bytes)
+                        .map_err(|e| bad(format!("not XGBoost JSON or UBJ: {e}")))?
+                };
+                Loaded::Trees(trees::xgboost::load(&doc).map_err(bad)?)
+            }
+            ArtifactFormat::Lightgbm => {
+                let text = std::fs::read_to_string(path)
+                    .map_err(|e| Error::io("cannot read model", path, e))?;
+                Loaded::Trees(trees::lightgbm::load(&text).map_err(bad)?)
+            }
+        })
+    }
+
+    /// Input names the file itself records, if any.
+    fn own_features(&self) -> Option<Vec<String>> {
+        match self {
+            Loaded::Linear(m) => Some(m.features.clone()),
+            Loaded::Trees(f) => f.feature_names.clone(),
+            Loaded::Onnx(_) => None,
+        }
+    }
+
+    fn n_inputs(&self) -> usize {
+        match self {
+            Loaded::Linear(m) => m.features.len(),
+            Loaded::Trees(f) => f.n_features,
+            Loaded::Onnx(m) => m.n_inputs(),
+        }
+    }
+
+    /// Whether a missing value is a valid input (trees route it).
+    fn takes_missing(&self) -> bool {
+        match self {
+            Loaded::Linear(_) => false,
+            Loaded::Trees(_) => true,
+            Loaded::Onnx(m) => matches!(m, OnnxModel::Trees(_)),
+        }
+    }
 }
 
 impl Scorer {
     pub fn open(model: &ModelRef) -> Result<Scorer> {
         match model {
             ModelRef::Scores(s) => Ok(Scorer::Scores(s.clone())),
-            ModelRef::Artifact(a) => match a.format {
-                ArtifactFormat::Linfa => {
-                    let mut model = LinearModel::load(&a.path)?;
-                    let features = match &a.features {
-                        None => model.features.clone(),
-                        Some(f) if f.len() == model.features.len() => f.clone(),
-                        Some(f) => {
-                            return Err(Error::Model {
-                                path: a.path.clone(),
-                                message: format!(
-                                    "`features` names {} columns but the model has {} inputs ({})",
-                                    f.len(),
-                                    model.features.len(),
-                                    model.features.join(", ")
-                                ),
-                            });
-                        }
-                    };
-                    model.features.clone_from(&features);
-                    Ok(Scorer::Linear {
+            ModelRef::Artifact(a) => {
+                let loaded = Loaded::load(a.format, &a.path)?;
+                let n = loaded.n_inputs();
+                let features = match (&a.features, loaded.own_features()) {
+                    (Some(f), _) => f.clone(),
+                    (None, Some(own)) => own,
+                    (None, None) => {
+                        return Err(Error::Model {
+                            path: a.path.clone(),
+                            message: format!(
+                                "the model takes one tensor of {n} columns without names: list the holdout columns in order in `features:`"
+                            ),
+                        });
+                    }
+                };
+                if features.len() != n {
+                    return Err(Error::Model {
+                        path: a.path.clone(),
+                        message: format!(
+                            "`features` names {} columns but the model has {n} inputs",
+                            features.len()
+                        ),
+                    });
+                }
+                if let Loaded::Linear(m) = &loaded
+                    && m.features != features
+                {
+                    let mut m = m.clone();
+                    m.features.clone_from(&features);
+                    return Ok(Scorer::Model {
                         sha256: data::file_sha256(&a.path)?,
-                        model: Box::new(model),
+                        model: Box::new(Loaded::Linear(m)),
+                        format: a.format,
                         path: a.path.clone(),
                         features,
-                    })
+                    });
                 }
-            },
+                Ok(Scorer::Model {
+                    sha256: data::file_sha256(&a.path)?,
+                    model: Box::new(loaded),
+                    format: a.format,
+                    path: a.path.clone(),
+                    features,
+                })
+            }
             ModelRef::Registry { alias } => Err(Error::Usage(format!(
                 "the registry alias `{alias}` must be resolved before scoring"
             ))),
@@ -117,7 +213,7 @@ impl Scorer {
         match self {
             Scorer::Scores(ScoreSource::Column(c)) => vec![c.clone()],
             Scorer::Scores(ScoreSource::File { .. }) => Vec::new(),
-            Scorer::Linear { features, .. } => features.clone(),
+            Scorer::Model { features, .. } => features.clone(),
         }
     }
 
@@ -147,15 +243,16 @@ impl Scorer {
                     },
                 )
             }
-            Scorer::Linear {
+            Scorer::Model {
                 model,
+                format,
                 path,
                 sha256,
                 features,
             } => (
-                model.score(&holdout.path, &holdout.frame)?,
+                score_model(model, features, holdout, path)?,
                 SourceInfo::Artifact {
-                    format: ArtifactFormat::Linfa,
+                    format: *format,
                     path: path.display().to_string(),
                     sha256: sha256.clone(),
                     features: features.clone(),
@@ -167,5 +264,43 @@ impl Scorer {
             source,
             scoring_ms: start.elapsed().as_secs_f64() * 1e3,
         })
+    }
+}
+
+/// Reads the feature columns (missing values as NaN) and scores them.
+fn score_model(
+    model: &Loaded,
+    features: &[String],
+    holdout: &Holdout,
+    path: &Path,
+) -> Result<Vec<f64>> {
+    let read = || -> Result<Vec<Vec<f64>>> {
+        let mut columns = Vec::with_capacity(features.len());
+        let mut missing = Vec::new();
+        for name in features {
+            let (values, rows) = data::feature_column(&holdout.path, &holdout.frame, name)?;
+            if !rows.is_empty() {
+                missing.push(format!("`{name}` {} rows", rows.len()));
+            }
+            columns.push(values);
+        }
+        if !missing.is_empty() && !model.takes_missing() {
+            return Err(Error::data(
+                &holdout.path,
+                format!(
+                    "missing or non-finite feature values ({}); this model cannot take them. Fill them upstream, or use a tree model, which routes missing values",
+                    missing.join(", ")
+                ),
+            ));
+        }
+        Ok(columns)
+    };
+    match model {
+        Loaded::Linear(m) => m.score(&holdout.path, &holdout.frame),
+        Loaded::Trees(f) => Ok(f.predict(&read()?)),
+        Loaded::Onnx(m) => m.predict(&read()?).map_err(|message| Error::Model {
+            path: path.to_path_buf(),
+            message,
+        }),
     }
 }

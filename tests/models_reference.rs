@@ -1,0 +1,126 @@
+//! Model files scored by modelgate against their own libraries' predictions
+//! (onnxruntime for ONNX, xgboost for XGBoost files, lightgbm for LightGBM
+//! files), recorded by `tests/reference/make_models.py` with the versions in
+//! `requirements-models.txt`. The test rows are regenerated here from the
+//! same SplitMix64 stream, so no Python is needed.
+
+use std::path::{Path, PathBuf};
+
+use modelgate::config::ArtifactFormat;
+use modelgate::model::{Loaded, onnx::OnnxModel};
+use serde_json::Value;
+
+const TOLERANCE: f64 = 1e-5;
+
+struct SplitMix64(u64);
+
+impl SplitMix64 {
+    fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    fn uniform(&mut self) -> f64 {
+        (self.next_u64() >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
+    }
+}
+
+/// `rows()` of make_models.py, column-major.
+fn rows(seed: u64, n: usize, missing: bool) -> Vec<Vec<f64>> {
+    let mut rng = SplitMix64(seed);
+    let mut cols: Vec<Vec<f64>> = (0..8).map(|_| Vec::with_capacity(n)).collect();
+    for _ in 0..n {
+        for (j, col) in cols.iter_mut().enumerate() {
+            let (u, v) = (rng.uniform(), rng.uniform());
+            let mut value = if j == 7 {
+                (u * 6.0).floor()
+            } else {
+                ((u * 4096.0) as i64 - 2048) as f64 / 512.0
+            };
+            if missing && (j == 1 || j == 3) && v < 0.1 {
+                value = f64::NAN;
+            }
+            col.push(value);
+        }
+    }
+    cols
+}
+
+fn dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/reference/models")
+}
+
+fn expected() -> Value {
+    serde_json::from_str(&std::fs::read_to_string(dir().join("expected.json")).unwrap()).unwrap()
+}
+
+#[test]
+fn every_model_file_matches_its_library_within_1e_5() {
+    let doc = expected();
+    let g = &doc["generator"];
+    let n = g["rows"].as_u64().unwrap() as usize;
+    let seed = g["test_seed"].as_u64().unwrap();
+    let clean = rows(seed, n, false);
+    let with_missing = rows(seed, n, true);
+    let mut report = Vec::new();
+    for case in doc["cases"].as_array().unwrap() {
+        let file = case["file"].as_str().unwrap();
+        let format = ArtifactFormat::from_key(case["format"].as_str().unwrap()).unwrap();
+        let width = case["features"].as_array().unwrap().len();
+        let cols = if case["test_missing"].as_bool().unwrap() {
+            &with_missing
+        } else {
+            &clean
+        };
+        let model =
+            Loaded::load(format, &dir().join(file)).unwrap_or_else(|e| panic!("{file}: {e}"));
+        let got = match &model {
+            Loaded::Trees(f) => f.predict(&cols[..width]),
+            Loaded::Onnx(m) => m.predict(&cols[..width]).unwrap(),
+            Loaded::Linear(_) => panic!("{file}: unexpected linear model"),
+        };
+        let want: Vec<f64> = case["expected"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_f64().unwrap())
+            .collect();
+        assert_eq!(got.len(), want.len(), "{file}");
+        let max = got
+            .iter()
+            .zip(&want)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0, f64::max);
+        let engine = match &model {
+            Loaded::Onnx(OnnxModel::Trees(_)) | Loaded::Trees(_) => "native trees",
+            _ => "tract",
+        };
+        report.push(format!(
+            "{file:<18} {engine:<13} max |diff| {max:.2e}  vs {}",
+            case["reference"].as_str().unwrap()
+        ));
+        assert!(
+            max <= TOLERANCE,
+            "{file}: max abs diff {max:e} > {TOLERANCE:e}"
+        );
+    }
+    eprintln!("{}", report.join("\n"));
+    assert_eq!(report.len(), 10, "every case ran");
+}
+
+#[test]
+fn the_models_cover_what_they_claim() {
+    // The LightGBM model really has categorical splits, and the missing-value
+    // test rows really have NaN in the split columns.
+    let text = std::fs::read_to_string(dir().join("lgbm.txt")).unwrap();
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("num_cat=") && l != "num_cat=0")
+    );
+    let m = rows(1, 1000, true);
+    let nan = m[1].iter().filter(|v| v.is_nan()).count();
+    assert!((60..140).contains(&nan), "{nan}");
+}
