@@ -50,8 +50,7 @@ pub struct VersionRun {
     pub config: PathBuf,
     pub options: promote::Options,
     pub format: Format,
-    pub out: Option<PathBuf>,
-    pub junit: Option<PathBuf>,
+    pub sinks: Sinks,
 }
 
 /// `show`, `history` and `lineage`.
@@ -65,10 +64,19 @@ pub struct RegistryQuery {
 #[derive(Debug)]
 pub struct EvaluateRun {
     pub config: PathBuf,
-    pub out: Option<PathBuf>,
     pub format: Format,
-    /// JUnit XML output (`run` only).
+    pub sinks: Sinks,
+}
+
+/// Where a report goes besides stdout.
+#[derive(Debug, Clone, Default)]
+pub struct Sinks {
+    /// Report files; each extension picks its format.
+    pub out: Vec<PathBuf>,
+    /// JUnit XML, one test case per gate.
     pub junit: Option<PathBuf>,
+    /// A sticky pull-request comment.
+    pub comment: bool,
 }
 
 #[derive(Debug)]
@@ -246,42 +254,61 @@ pub fn write_version_run(
     stdout: &mut dyn Write,
 ) -> Result<()> {
     if let Some(d) = &r.decision {
-        if let Some(out) = &run.out {
-            write_atomic(
-                out,
-                report::render_decision(d, Format::from_path(out))?.as_bytes(),
-            )?;
-        }
-        if let Some(junit) = &run.junit {
-            write_atomic(junit, report::junit::render(d).as_bytes())?;
-        }
-        publish_to_actions(d, run.format, stdout)?;
+        deliver(d, &run.sinks, &run.config, run.format, stdout)?;
         if run.format != Format::Json {
             stdout
                 .write_all(report::render_decision(d, run.format)?.as_bytes())
                 .map_err(out_err)?;
         }
     }
+    report::actions::publish_promotion(r)?;
     stdout
         .write_all(report::registry::outcome(r, run.format)?.as_bytes())
         .map_err(out_err)
 }
 
-/// In GitHub Actions: outputs, step summary and annotations.
-fn publish_to_actions(
+/// Sends a decision to its files, JUnit, GitHub Actions (outputs, step
+/// summary, annotations pointing at the gate's line in the config) and the
+/// sticky pull-request comment.
+fn deliver(
     d: &decision::Decision,
+    sinks: &Sinks,
+    config: &Path,
     format: Format,
     stdout: &mut dyn Write,
 ) -> Result<()> {
-    if std::env::var("GITHUB_ACTIONS").as_deref() != Ok("true") {
-        return Ok(());
+    for out in &sinks.out {
+        write_atomic(
+            out,
+            report::render_decision(d, Format::from_path(out))?.as_bytes(),
+        )?;
     }
-    report::actions::publish(d, &report::render_decision(d, Format::Markdown)?)?;
-    // Workflow commands are read from stdout; keep JSON output parseable.
-    if format != Format::Json {
-        for line in report::actions::annotations(d) {
-            writeln!(stdout, "{line}").map_err(out_err)?;
+    if let Some(junit) = &sinks.junit {
+        write_atomic(junit, report::junit::render(d).as_bytes())?;
+    }
+    let markdown = report::render_decision(d, Format::Markdown)?;
+    if std::env::var("GITHUB_ACTIONS").as_deref() == Ok("true") {
+        report::actions::publish(d, &markdown)?;
+        // Workflow commands are read from stdout; keep JSON output parseable.
+        if format != Format::Json {
+            let lines = std::fs::read_to_string(config)
+                .map(|text| report::actions::gate_lines(&text))
+                .unwrap_or_default();
+            // Annotations link to files relative to the repository root.
+            let shown = std::env::var_os("GITHUB_WORKSPACE")
+                .and_then(|w| {
+                    let w = std::fs::canonicalize(w).ok()?;
+                    let c = std::fs::canonicalize(config).ok()?;
+                    c.strip_prefix(w).ok().map(Path::to_path_buf)
+                })
+                .unwrap_or_else(|| config.to_path_buf());
+            for line in report::actions::annotations(d, Some((&shown, &lines))) {
+                writeln!(stdout, "{line}").map_err(out_err)?;
+            }
         }
+    }
+    if sinks.comment {
+        report::comment::post(d, &markdown, config);
     }
     Ok(())
 }
@@ -292,7 +319,7 @@ fn evaluate(run: &EvaluateRun, stdout: &mut dyn Write) -> Result<Outcome> {
         eprintln!("modelgate: {note}");
     }
     let eval = evaluation::evaluate(&config)?;
-    if let Some(out) = &run.out {
+    for out in &run.sinks.out {
         write_atomic(
             out,
             report::render(&eval, Format::from_path(out))?.as_bytes(),
@@ -314,16 +341,7 @@ pub fn run_gates(run: &EvaluateRun, stdout: &mut dyn Write) -> Result<Outcome> {
         eprintln!("modelgate: {note}");
     }
     let d = decision::run(&config)?;
-    if let Some(out) = &run.out {
-        write_atomic(
-            out,
-            report::render_decision(&d, Format::from_path(out))?.as_bytes(),
-        )?;
-    }
-    if let Some(junit) = &run.junit {
-        write_atomic(junit, report::junit::render(&d).as_bytes())?;
-    }
-    publish_to_actions(&d, run.format, stdout)?;
+    deliver(&d, &run.sinks, &run.config, run.format, stdout)?;
     stdout
         .write_all(report::render_decision(&d, run.format)?.as_bytes())
         .map_err(out_err)?;

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::app::{Command, DemoRun, EvaluateRun, GateCommand, RegistryQuery, VersionRun};
+use crate::app::{Command, DemoRun, EvaluateRun, GateCommand, RegistryQuery, Sinks, VersionRun};
 use crate::demo::{DemoData, DemoFormat};
 use crate::error::{Error, Result};
 use crate::registry::{Bump, Version};
@@ -122,12 +122,15 @@ pub struct PromoteArgs {
     /// Print the deploy trigger payloads instead of sending them.
     #[arg(long)]
     pub print_triggers: bool,
-    /// Also write the gate report to this file (.json, .md or text).
+    /// Also write the gate report to this file (.json, .md or text); repeatable.
     #[arg(long)]
-    pub out: Option<PathBuf>,
+    pub out: Vec<PathBuf>,
     /// Also write JUnit XML, one test case per gate.
     #[arg(long)]
     pub junit: Option<PathBuf>,
+    /// Post the report as a sticky pull-request comment (GitHub Actions).
+    #[arg(long)]
+    pub comment: bool,
 }
 
 #[derive(Debug, Args)]
@@ -176,9 +179,9 @@ pub struct EvaluateArgs {
     #[arg(long, short, default_value = "modelgate.yaml")]
     pub config: PathBuf,
     /// Also write the report to this file; its extension picks the format
-    /// (.json, .md, anything else text).
+    /// (.json, .md, anything else text). Repeatable.
     #[arg(long)]
-    pub out: Option<PathBuf>,
+    pub out: Vec<PathBuf>,
     /// Format printed on stdout.
     #[arg(long, value_enum, default_value = "text")]
     pub format: FormatArg,
@@ -191,6 +194,9 @@ pub struct RunArgs {
     /// Also write JUnit XML, one test case per gate.
     #[arg(long)]
     pub junit: Option<PathBuf>,
+    /// Post the report as a sticky pull-request comment (GitHub Actions).
+    #[arg(long)]
+    pub comment: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -293,15 +299,20 @@ impl Cli {
         Ok(match self.command {
             Commands::Evaluate(a) => Command::Evaluate(EvaluateRun {
                 config: a.config,
-                out: a.out,
                 format: a.format.into(),
-                junit: None,
+                sinks: Sinks {
+                    out: a.out,
+                    ..Sinks::default()
+                },
             }),
             Commands::Run(a) => Command::Run(EvaluateRun {
                 config: a.common.config,
-                out: a.common.out,
                 format: a.common.format.into(),
-                junit: a.junit,
+                sinks: Sinks {
+                    out: a.common.out,
+                    junit: a.junit,
+                    comment: a.comment,
+                },
             }),
             Commands::Gate { command } => Command::Gate(match command {
                 GateCommands::List => GateCommand::List,
@@ -356,12 +367,18 @@ impl Cli {
                 out: a.out,
             },
             Commands::Register(a) => Command::Register {
-                run: version_run(a.common, false, None, None)?,
+                run: version_run(a.common, false, Sinks::default())?,
                 params: a.params,
             },
-            Commands::Promote(a) => {
-                Command::Promote(version_run(a.common, a.print_triggers, a.out, a.junit)?)
-            }
+            Commands::Promote(a) => Command::Promote(version_run(
+                a.common,
+                a.print_triggers,
+                Sinks {
+                    out: a.out,
+                    junit: a.junit,
+                    comment: a.comment,
+                },
+            )?),
             Commands::Show(a) => Command::Show(query(a.model, a.config, a.format)),
             Commands::History(a) => Command::History(query(a.model, a.config, a.format)),
             Commands::Lineage(a) => {
@@ -403,12 +420,7 @@ fn query(model: Option<String>, config: PathBuf, format: FormatArg) -> RegistryQ
     }
 }
 
-fn version_run(
-    a: VersionArgs,
-    print_triggers: bool,
-    out: Option<PathBuf>,
-    junit: Option<PathBuf>,
-) -> Result<VersionRun> {
+fn version_run(a: VersionArgs, print_triggers: bool, sinks: Sinks) -> Result<VersionRun> {
     let version = a
         .version
         .map(|v| {
@@ -430,8 +442,7 @@ fn version_run(
             print_triggers,
         },
         format: a.format.into(),
-        out,
-        junit,
+        sinks,
     })
 }
 

@@ -26,12 +26,48 @@ fn escape_property(s: &str) -> String {
     escape_data(s).replace(':', "%3A").replace(',', "%2C")
 }
 
+/// The 1-based line of each gate's `uses:` in the config text, in order,
+/// so annotations can point at the gate that failed.
+pub fn gate_lines(config: &str) -> Vec<usize> {
+    let mut in_gates = false;
+    let mut lines = Vec::new();
+    for (i, line) in config.lines().enumerate() {
+        let trimmed = line.trim_start();
+        if !line.starts_with([' ', '\t', '-']) && !trimmed.is_empty() && !trimmed.starts_with('#') {
+            in_gates = trimmed.starts_with("gates:");
+            continue;
+        }
+        if in_gates
+            && trimmed
+                .trim_start_matches('-')
+                .trim_start()
+                .starts_with("uses:")
+        {
+            lines.push(i + 1);
+        }
+    }
+    lines
+}
+
 /// `::error` lines for blocking gates, then `::warning` lines for warnings
 /// and non-blocking failures; errors before failures, at most ten of each.
-pub fn annotations(d: &Decision) -> Vec<String> {
+/// With the config file and its gate lines, each points at its gate.
+pub fn annotations(d: &Decision, config: Option<(&Path, &[usize])>) -> Vec<String> {
+    let position = |g: &crate::gates::GateResult| -> String {
+        let index = d.gates.iter().position(|x| std::ptr::eq(x, g));
+        match (config, index) {
+            (Some((file, lines)), Some(i)) if i < lines.len() => format!(
+                "file={},line={},",
+                escape_property(&file.display().to_string()),
+                lines[i]
+            ),
+            _ => String::new(),
+        }
+    };
     let line = |kind: &str, g: &crate::gates::GateResult| {
         format!(
-            "::{kind} title={}::{}",
+            "::{kind} {}title={}::{}",
+            position(g),
             escape_property(&format!("modelgate gate {} ({:?})", g.id, g.verdict).to_lowercase()),
             escape_data(&g.summary)
         )
@@ -91,7 +127,9 @@ pub fn publish(d: &Decision, markdown: &str) -> Result<()> {
             &format!("decision={decision}\nblocking={}\n", d.blocking.join(",")),
         )?;
     }
-    if let Some(path) = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|p| !p.is_empty()) {
+    let summary = std::env::var("MODELGATE_SUMMARY").as_deref() != Ok("false");
+    if let Some(path) = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|p| summary && !p.is_empty())
+    {
         append(
             Path::new(&path),
             &truncate_summary(markdown, MAX_SUMMARY_BYTES),
@@ -100,9 +138,40 @@ pub fn publish(d: &Decision, markdown: &str) -> Result<()> {
     Ok(())
 }
 
+/// Writes `promoted`, `version` and `production-version` for `promote` and
+/// `register` when running in GitHub Actions.
+pub fn publish_promotion(r: &crate::promote::Report) -> Result<()> {
+    if std::env::var("GITHUB_ACTIONS").as_deref() != Ok("true") {
+        return Ok(());
+    }
+    let Some(path) = std::env::var_os("GITHUB_OUTPUT").filter(|p| !p.is_empty()) else {
+        return Ok(());
+    };
+    let promoted = r.status == "promoted" || r.status == "already_production";
+    let version = r.version.as_ref().map_or("", |v| v.version.as_str());
+    let production = if promoted && !r.dry_run {
+        version
+    } else {
+        r.previous_production.as_deref().unwrap_or("")
+    };
+    append(
+        Path::new(&path),
+        &format!(
+            "promoted={}\nversion={version}\nproduction-version={production}\n",
+            promoted && !r.dry_run
+        ),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn gate_lines_find_each_uses_under_gates() {
+        let cfg = "model: m\nholdout: { path: h.csv, label: y }\ngates:\n  - uses: builtin:drift\n    with: { a: 1 }\n  # a comment\n  -   uses: ./g.wasm\nreference:\n  uses: nope\n";
+        assert_eq!(gate_lines(cfg), vec![4, 7]);
+    }
 
     #[test]
     fn escaping_follows_the_workflow_command_rules() {

@@ -2,6 +2,7 @@
 //! pull requests and step summaries, and the JSON document itself.
 
 pub mod actions;
+pub mod comment;
 pub mod junit;
 pub mod registry;
 

@@ -88,6 +88,8 @@ pub struct State {
     /// Tag objects by sha.
     pub tags: BTreeMap<String, Value>,
     pub dispatches: Vec<Value>,
+    /// Issue comments on pull request 7 (the only PR the fake knows).
+    pub comments: Vec<Value>,
     pub faults: Vec<Fault>,
     next_id: u64,
 }
@@ -468,6 +470,36 @@ fn handle(req: &Request, state: &Mutex<State>, base: &str) -> Reply {
                 201,
                 json!({"ref": name, "object": {"sha": sha, "type": ty}}),
             )
+        }
+        ("GET", r) if r.starts_with("/issues/") && r.ends_with("/comments") => {
+            reply(200, Value::Array(st.comments.clone()))
+        }
+        ("POST", r) if r.starts_with("/issues/") && r.ends_with("/comments") => {
+            let Some(text) = body["body"].as_str() else {
+                return invalid("body is required");
+            };
+            st.next_id += 1;
+            let c = json!({"id": st.next_id, "body": text,
+                "html_url": format!("https://github.com/{REPO}/pull/7#issuecomment-{}", st.next_id)});
+            st.comments.push(c.clone());
+            reply(201, c)
+        }
+        ("PATCH", r) if r.starts_with("/issues/comments/") => {
+            let id: u64 = r
+                .rsplit('/')
+                .next()
+                .and_then(|s| s.parse().ok())
+                .unwrap_or(0);
+            let Some(text) = body["body"].as_str() else {
+                return invalid("body is required");
+            };
+            match st.comments.iter_mut().find(|c| c["id"] == id) {
+                Some(c) => {
+                    c["body"] = Value::from(text);
+                    reply(200, c.clone())
+                }
+                None => reply(404, json!({"message": "Not Found"})),
+            }
         }
         ("POST", "/dispatches") => {
             let Some(event) = body["event_type"].as_str() else {

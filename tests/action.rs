@@ -1,0 +1,358 @@
+//! The GitHub Action outside GitHub: `action/install.sh` against a release
+//! served on 127.0.0.1 (checksum verified, tool cache reused, tampering
+//! refused, cargo fallback), `action/run.sh` with the real binary writing the
+//! step outputs, and the sticky PR comment against the fake GitHub API.
+
+mod fake_github;
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::{Arc, Mutex};
+
+use fake_github::{FakeGitHub, REPO, TOKEN};
+use tempfile::TempDir;
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn binary() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_modelgate"))
+}
+
+/// Serves `files` by name on 127.0.0.1 and counts the requests.
+fn serve(files: BTreeMap<String, Vec<u8>>) -> (String, Arc<Mutex<Vec<String>>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let hits = Arc::new(Mutex::new(Vec::new()));
+    let h = hits.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut line = String::new();
+            reader.read_line(&mut line).unwrap();
+            loop {
+                let mut header = String::new();
+                if reader.read_line(&mut header).unwrap() == 0 || header == "\r\n" {
+                    break;
+                }
+            }
+            let name = line
+                .split_whitespace()
+                .nth(1)
+                .unwrap_or("/")
+                .trim_start_matches('/')
+                .to_string();
+            h.lock().unwrap().push(name.clone());
+            let mut stream = stream;
+            match files.get(&name) {
+                Some(body) => {
+                    let _ = write!(
+                        stream,
+                        "HTTP/1.1 200 OK\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+                        body.len()
+                    );
+                    let _ = stream.write_all(body);
+                }
+                None => {
+                    let _ = write!(
+                        stream,
+                        "HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+                    );
+                }
+            }
+        }
+    });
+    (url, hits)
+}
+
+const VERSION: &str = "v9.8.7";
+const ARCHIVE: &str = "modelgate-v9.8.7-x86_64-unknown-linux-gnu.tar.gz";
+
+/// A release archive holding `bin/modelgate` (the real binary).
+fn archive(dir: &Path) -> Vec<u8> {
+    let stage = dir.join("stage");
+    std::fs::create_dir_all(stage.join("bin")).unwrap();
+    std::fs::copy(binary(), stage.join("bin/modelgate")).unwrap();
+    let out = dir.join(ARCHIVE);
+    let ok = Command::new("tar")
+        .arg("-czf")
+        .arg(&out)
+        .arg("-C")
+        .arg(&stage)
+        .arg("bin")
+        .status()
+        .unwrap();
+    assert!(ok.success());
+    std::fs::read(out).unwrap()
+}
+
+fn sha256(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(bytes))
+}
+
+fn install(dir: &Path, base: &str, extra: &[(&str, &str)]) -> (i32, String, String) {
+    let mut cmd = Command::new("bash");
+    cmd.arg(repo().join("action/install.sh"))
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap())
+        .env("HOME", dir)
+        .env("RUNNER_OS", "Linux")
+        .env("RUNNER_ARCH", "X64")
+        .env("RUNNER_TOOL_CACHE", dir.join("toolcache"))
+        .env("GITHUB_OUTPUT", dir.join("output"))
+        .env("GITHUB_PATH", dir.join("path"))
+        .env("MODELGATE_VERSION", VERSION)
+        .env("MODELGATE_DOWNLOAD_BASE", base);
+    for (k, v) in extra {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        std::fs::read_to_string(dir.join("output")).unwrap_or_default(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn install_verifies_the_checksum_and_reuses_the_tool_cache() {
+    let t = TempDir::new().unwrap();
+    let tar = archive(t.path());
+    let mut files = BTreeMap::new();
+    files.insert(
+        "checksums.txt".to_string(),
+        format!("{}  {ARCHIVE}\n", sha256(&tar)).into_bytes(),
+    );
+    files.insert(ARCHIVE.to_string(), tar.clone());
+    let (url, hits) = serve(files);
+
+    let (code, output, err) = install(t.path(), &url, &[]);
+    assert_eq!(code, 0, "{err}");
+    let installed = t
+        .path()
+        .join("toolcache/modelgate")
+        .join(VERSION)
+        .join("x86_64-unknown-linux-gnu/bin/modelgate");
+    assert!(
+        output.contains(&format!("path={}", installed.display())),
+        "{output}"
+    );
+    let version = Command::new(&installed).arg("--version").output().unwrap();
+    assert!(String::from_utf8_lossy(&version.stdout).starts_with("modelgate "));
+    assert_eq!(hits.lock().unwrap().len(), 2);
+    assert!(
+        std::fs::read_to_string(t.path().join("path"))
+            .unwrap()
+            .contains("bin")
+    );
+
+    // A later step finds it in the tool cache without downloading.
+    let (code, _, err) = install(t.path(), &url, &[]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("found v9.8.7 in the tool cache"), "{err}");
+    assert_eq!(hits.lock().unwrap().len(), 2);
+}
+
+#[test]
+fn install_refuses_a_tampered_archive() {
+    let t = TempDir::new().unwrap();
+    let tar = archive(t.path());
+    let mut files = BTreeMap::new();
+    files.insert(
+        "checksums.txt".to_string(),
+        format!("{}  {ARCHIVE}\n", sha256(b"something else")).into_bytes(),
+    );
+    files.insert(ARCHIVE.to_string(), tar);
+    let (url, _) = serve(files);
+    let (code, output, err) = install(t.path(), &url, &[]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("checksum mismatch") && err.contains("refusing to install"),
+        "{err}"
+    );
+    assert!(!output.contains("path="));
+    assert!(
+        !t.path()
+            .join("toolcache/modelgate")
+            .join(VERSION)
+            .join("x86_64-unknown-linux-gnu/.complete")
+            .exists()
+    );
+}
+
+#[test]
+fn install_falls_back_to_cargo_without_a_binary_for_the_platform() {
+    let t = TempDir::new().unwrap();
+    let (url, _) = serve(BTreeMap::new());
+    // A stand-in for cargo that records its arguments and "installs".
+    let fake = t.path().join("fake-cargo");
+    std::fs::write(
+        &fake,
+        "#!/usr/bin/env bash\necho \"$@\" > \"$HOME/cargo-args\"\nroot=\"${@: -1}\"\nmkdir -p \"$root/bin\"\nprintf '#!/bin/sh\\necho modelgate 0.0.0\\n' > \"$root/bin/modelgate\"\nchmod +x \"$root/bin/modelgate\"\n",
+    )
+    .unwrap();
+    Command::new("chmod").arg("+x").arg(&fake).status().unwrap();
+    let src = repo();
+    let (code, output, err) = install(
+        t.path(),
+        &url,
+        &[
+            ("CARGO", fake.to_str().unwrap()),
+            ("MODELGATE_SOURCE", src.to_str().unwrap()),
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("building from source"), "{err}");
+    let args = std::fs::read_to_string(t.path().join("cargo-args")).unwrap();
+    assert!(
+        args.starts_with(&format!("install --locked --path {}", src.display())),
+        "{args}"
+    );
+    assert!(output.contains("path="), "{output}");
+}
+
+fn run_action(dir: &Path, command: &str, env: &[(&str, String)]) -> (i32, String) {
+    let mut cmd = Command::new("bash");
+    cmd.arg(repo().join("action/run.sh"))
+        .current_dir(dir)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap())
+        .env("RUNNER_TEMP", dir.join("runner-temp"))
+        .env("GITHUB_OUTPUT", dir.join("output"))
+        .env("GITHUB_STEP_SUMMARY", dir.join("summary.md"))
+        .env("GITHUB_ACTIONS", "true")
+        .env("MODELGATE_CACHE_DIR", dir.join("cache"))
+        .env("MODELGATE_BIN", binary())
+        .env("MODELGATE_COMMAND", command);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
+}
+
+/// Demo data and a config whose last gate blocks (an impossible AUC).
+fn gated_project(dir: &Path, min_auc: f64) {
+    for (out, seed) in [("holdout", "1"), ("ref", "2")] {
+        let ok = Command::new(binary())
+            .args([
+                "demo", "data", "--rows", "20000", "--seed", seed, "--out", out,
+            ])
+            .current_dir(dir)
+            .status()
+            .unwrap();
+        assert!(ok.success());
+    }
+    std::fs::write(
+        dir.join("modelgate.yaml"),
+        format!(
+            "model: fraud-detector\nholdout: {{ path: holdout/holdout.parquet, label: is_fraud }}\n\
+             candidate: {{ scores: {{ column: score_candidate }} }}\n\
+             production: {{ scores: {{ column: score_production }} }}\n\
+             reference: {{ path: ref/holdout.parquet }}\n\
+             gates:\n  - uses: builtin:class-balance\n  - uses: builtin:metric-threshold\n    with: {{ min: {{ roc_auc: {min_auc} }} }}\n"
+        ),
+    )
+    .unwrap();
+}
+
+#[test]
+fn run_script_writes_outputs_and_exits_with_the_decision() {
+    let t = TempDir::new().unwrap();
+    gated_project(t.path(), 0.99);
+    let (code, stdout) = run_action(t.path(), "run", &[("MODELGATE_JUNIT", "junit.xml".into())]);
+    assert_eq!(code, 1, "the gate blocks, so the step fails:\n{stdout}");
+    let output = std::fs::read_to_string(t.path().join("output")).unwrap();
+    for key in [
+        "decision=fail",
+        "blocking=metric-threshold",
+        "decision-json=",
+        "report=",
+    ] {
+        assert!(output.contains(key), "missing {key} in {output}");
+    }
+    // The annotation points at the blocking gate's line in the config.
+    assert!(
+        stdout.contains("::error file=modelgate.yaml,line=8,title="),
+        "{stdout}"
+    );
+    let report = std::fs::read_to_string(t.path().join("runner-temp/modelgate/report.md")).unwrap();
+    assert!(report.contains("metric-threshold"));
+    assert!(t.path().join("junit.xml").is_file());
+    assert!(
+        std::fs::read_to_string(t.path().join("summary.md"))
+            .unwrap()
+            .contains("metric-threshold")
+    );
+
+    // `summary: false` keeps the step summary out.
+    let t = TempDir::new().unwrap();
+    gated_project(t.path(), 0.5);
+    let (code, _) = run_action(t.path(), "run", &[("MODELGATE_SUMMARY", "false".into())]);
+    assert_eq!(code, 0);
+    assert!(!t.path().join("summary.md").exists());
+    assert!(
+        std::fs::read_to_string(t.path().join("output"))
+            .unwrap()
+            .contains("decision=pass")
+    );
+
+    let (code, _) = run_action(t.path(), "deploy", &[]);
+    assert_eq!(code, 2, "an unknown command is a usage error");
+}
+
+#[test]
+fn pr_comment_is_created_once_then_updated_in_place() {
+    let t = TempDir::new().unwrap();
+    gated_project(t.path(), 0.5);
+    let gh = FakeGitHub::start();
+    std::fs::write(
+        t.path().join("event.json"),
+        r#"{"pull_request": {"number": 7}}"#,
+    )
+    .unwrap();
+    let env = [
+        ("MODELGATE_COMMENT", "true".to_string()),
+        ("GITHUB_API_URL", gh.url.clone()),
+        ("GITHUB_TOKEN", TOKEN.to_string()),
+        ("GITHUB_REPOSITORY", REPO.to_string()),
+        (
+            "GITHUB_EVENT_PATH",
+            t.path().join("event.json").display().to_string(),
+        ),
+    ];
+    for _ in 0..2 {
+        let (code, stdout) = run_action(t.path(), "run", &env);
+        assert_eq!(code, 0, "{stdout}");
+        assert!(
+            !stdout.contains("::warning title=modelgate PR comment"),
+            "{stdout}"
+        );
+    }
+    let comments = gh.with(|s| s.comments.clone());
+    assert_eq!(comments.len(), 1, "one sticky comment, edited in place");
+    let body = comments[0]["body"].as_str().unwrap();
+    assert!(body.starts_with("<!-- modelgate:comment model=fraud-detector -->"));
+    assert!(body.contains("metric-threshold"));
+    let edits = gh.requests().iter().filter(|r| r.method == "PATCH").count();
+    assert_eq!(edits, 1);
+
+    // Without the permission: a clear warning, the decision unchanged.
+    gh.inject(fake_github::Fault::forbidden("POST", "/issues/"));
+    gh.state.lock().unwrap().comments.clear();
+    let (code, stdout) = run_action(t.path(), "run", &env);
+    assert_eq!(code, 0);
+    assert!(
+        stdout.contains("::warning title=modelgate PR comment::")
+            && stdout.contains("pull-requests: write"),
+        "{stdout}"
+    );
+}
