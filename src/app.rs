@@ -42,6 +42,9 @@ pub enum Command {
         /// `None` means the current production version.
         version: Option<Version>,
     },
+    Init(crate::init::InitSpec),
+    /// Text computed from the command line itself (schema, completions).
+    Print(String),
 }
 
 /// `register` and `promote`.
@@ -134,6 +137,21 @@ pub fn execute(command: Command, stdout: &mut dyn Write) -> Result<Outcome> {
             Ok(Outcome::Success)
         }
         Command::Demo(run) => crate::demo::story::run(&run, stdout),
+        Command::Print(text) => {
+            stdout.write_all(text.as_bytes()).map_err(out_err)?;
+            Ok(Outcome::Success)
+        }
+        Command::Init(spec) => {
+            for path in crate::init::run(spec)? {
+                writeln!(stdout, "wrote {}", path.display()).map_err(out_err)?;
+            }
+            writeln!(
+                stdout,
+                "next: edit modelgate.yaml (holdout, candidate, gates), replace `acme/modelgate@v1` in the workflows with this action's repository, then `modelgate run`"
+            )
+            .map_err(out_err)?;
+            Ok(Outcome::Success)
+        }
         Command::Train { spec, out } => {
             let t0 = std::time::Instant::now();
             let model = train::train(&spec)?;

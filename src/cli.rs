@@ -50,6 +50,37 @@ pub enum Commands {
     Lineage(LineageArgs),
     /// List the promotions of a model to production.
     History(ShowArgs),
+    /// Scaffold a commented modelgate.yaml and the GitHub workflows.
+    Init(InitArgs),
+    /// Print the JSON Schema of modelgate.yaml (for editor completion).
+    Schema,
+    /// Print a shell completion script.
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// Where to write (modelgate.yaml and .github/workflows/).
+    #[arg(long, default_value = ".")]
+    pub dir: PathBuf,
+    /// The model's registry name.
+    #[arg(long, default_value = "fraud-detector")]
+    pub model: String,
+    /// The holdout file, relative to the config.
+    #[arg(long, default_value = "data/holdout.parquet")]
+    pub holdout: String,
+    /// The label column.
+    #[arg(long, default_value = "is_fraud")]
+    pub label: String,
+    /// Overwrite existing files.
+    #[arg(long)]
+    pub force: bool,
+    /// Ask nothing, even on a terminal.
+    #[arg(long, short)]
+    pub yes: bool,
 }
 
 #[derive(Debug, Args)]
@@ -402,6 +433,24 @@ impl Cli {
                     query: query(Some(model.to_string()), a.config, a.format),
                     version,
                 }
+            }
+            Commands::Init(a) => Command::Init(crate::init::InitSpec {
+                dir: a.dir,
+                model: a.model,
+                holdout: a.holdout,
+                label: a.label,
+                force: a.force,
+                interactive: !a.yes,
+            }),
+            Commands::Schema => Command::Print(
+                serde_json::to_string_pretty(&crate::config::json_schema()).unwrap_or_default()
+                    + "\n",
+            ),
+            Commands::Completions { shell } => {
+                use clap::CommandFactory;
+                let mut out = Vec::new();
+                clap_complete::generate(shell, &mut Cli::command(), "modelgate", &mut out);
+                Command::Print(String::from_utf8_lossy(&out).into_owned())
             }
             Commands::Demo(a) => Command::Demo(DemoRun {
                 dir: a.dir,

@@ -56,25 +56,35 @@ const KNOWN_KEYS: &[&str] = &[
     "params",
 ];
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct RawConfig {
+    /// The model's registry name: letters, digits, `-`, `_` and `.`.
     #[serde(deserialize_with = "model_name")]
     model: String,
+    /// The labelled holdout both models are scored on.
     holdout: RawHoldout,
+    /// The model to gate: `scores`, `onnx`, `xgboost`, `lightgbm` or `linfa`.
     candidate: RawModel,
+    /// What the candidate is compared with; `registry: production` for the registry's alias.
     production: Option<RawModel>,
+    /// Operating threshold and reported false-positive rates.
     #[serde(default)]
     metrics: RawMetrics,
+    /// Reference data for data checks and drift (default `lineage.training_data`).
     reference: Option<RawReference>,
+    /// WebAssembly quality gates, run in a sandbox; any failure blocks promotion.
     #[serde(default)]
     gates: Vec<RawGate>,
+    /// Where versions and the production alias live (default: a local directory).
     registry: Option<RawRegistry>,
+    /// Deploy triggers fired after production moves.
     promote: Option<RawPromote>,
+    /// What each version records about the data and parameters that made it.
     lineage: Option<RawLineage>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct RawRegistry {
     #[serde(default)]
@@ -85,7 +95,7 @@ struct RawRegistry {
 }
 
 /// Which registry backend holds the versions and the production alias.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum RegistryKind {
     /// A directory; the default, and what dry-runs and tests use.
@@ -95,7 +105,7 @@ pub enum RegistryKind {
     Github,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct RawPromote {
     dispatch: Option<RawDispatch>,
@@ -103,48 +113,58 @@ struct RawPromote {
     webhooks: Vec<RawWebhook>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct RawDispatch {
     event_type: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct RawWebhook {
     url: String,
     secret_env: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct RawLineage {
     training_data: Option<DataPath>,
+    /// A map of training parameters, or the path of a JSON/YAML file.
+    #[schemars(with = "Option<serde_json::Value>")]
     params: Option<serde_yaml::Value>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct RawReference {
     path: DataPath,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct RawGate {
     uses: String,
     id: Option<String>,
     #[serde(default)]
     severity: Severity,
+    /// Time limit, e.g. `10s`, `500ms`, `2m` (default 10s).
     #[serde(default, deserialize_with = "duration")]
+    #[schemars(with = "Option<UnitText>")]
     timeout: Option<Duration>,
+    /// Memory limit, e.g. `512MiB`, `1GiB` (default 512MiB).
     #[serde(default, deserialize_with = "byte_size")]
+    #[schemars(with = "Option<UnitText>")]
     memory: Option<u64>,
+    /// The gate's own settings (see `modelgate gate inspect`).
+    #[schemars(with = "Option<serde_json::Map<String, serde_json::Value>>")]
     with: Option<serde_yaml::Value>,
 }
 
 /// Whether a failing gate blocks promotion.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, serde::Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, schemars::JsonSchema, serde::Serialize,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Severity {
     /// A `fail` verdict blocks promotion (the default).
@@ -193,6 +213,15 @@ pub fn parse_byte_size(text: &str) -> Option<u64> {
         .then_some(bytes as u64)
 }
 
+/// In the JSON Schema: a duration or size, as text or a bare number.
+#[derive(schemars::JsonSchema)]
+#[serde(untagged)]
+#[allow(dead_code)] // Only describes the schema; values are parsed by `duration`/`byte_size`.
+enum UnitText {
+    Text(String),
+    Number(f64),
+}
+
 /// A string or number from YAML as text, for the unit parsers.
 fn scalar_text<'de, D: de::Deserializer<'de>>(d: D) -> std::result::Result<String, D::Error> {
     Ok(match serde_yaml::Value::deserialize(d)? {
@@ -222,7 +251,7 @@ fn byte_size<'de, D: de::Deserializer<'de>>(d: D) -> std::result::Result<Option<
     })
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct RawHoldout {
     path: DataPath,
@@ -235,7 +264,7 @@ struct RawHoldout {
 /// A model reference. Only one source key may be set; later formats (ONNX,
 /// trees, linfa, the registry) become further optional keys here and further
 /// variants of [`ModelRef`].
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct RawModel {
     scores: Option<RawScores>,
@@ -248,13 +277,13 @@ struct RawModel {
     features: Option<Vec<String>>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct RawArtifact {
     path: PathBuf,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct RawScores {
     column: String,
@@ -262,7 +291,7 @@ struct RawScores {
     join_on: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct RawMetrics {
     #[serde(default = "default_threshold")]
@@ -289,7 +318,7 @@ fn default_at_fpr() -> Vec<f64> {
 }
 
 /// The value of the label column that marks the positive (fraud) class.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, schemars::JsonSchema)]
 #[serde(untagged)]
 pub enum LabelValue {
     Bool(bool),
@@ -354,6 +383,27 @@ impl<'de> Deserialize<'de> for Threshold {
     }
 }
 
+impl schemars::JsonSchema for Threshold {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Threshold".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "description": "A fixed score threshold, or `{ at_fpr: r }`: each model's threshold at that false-positive rate.",
+            "anyOf": [
+                { "type": "number" },
+                {
+                    "type": "object",
+                    "properties": { "at_fpr": { "type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 1 } },
+                    "required": ["at_fpr"],
+                    "additionalProperties": false
+                }
+            ]
+        })
+    }
+}
+
 /// Checks that a false-positive rate lies strictly inside (0, 1). Done while
 /// parsing, so the error carries the value's line and column.
 fn check_rate<E: de::Error>(v: f64) -> std::result::Result<f64, E> {
@@ -399,6 +449,34 @@ impl<'de> Deserialize<'de> for DataPath {
             ))),
         }
     }
+}
+
+impl schemars::JsonSchema for DataPath {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "DataPath".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "description": "A data file, relative to the config file: .parquet, .csv, .csv.gz, .ndjson or .jsonl.",
+            "type": "string",
+            "pattern": "\\.(parquet|pq|csv|csv\\.gz|ndjson|jsonl|PARQUET|PQ|CSV|CSV\\.GZ|NDJSON|JSONL)$"
+        })
+    }
+}
+
+/// The JSON Schema of `modelgate.yaml`, generated from the types that parse
+/// it, so editors and the parser always agree.
+pub fn json_schema() -> serde_json::Value {
+    let mut schema = serde_json::to_value(schemars::schema_for!(RawConfig)).unwrap_or_default();
+    if let Some(o) = schema.as_object_mut() {
+        o.insert("title".into(), "modelgate.yaml".into());
+        o.insert(
+            "$id".into(),
+            "https://github.com/modelgate/modelgate/modelgate.schema.json".into(),
+        );
+    }
+    schema
 }
 
 /// A registry name, checked while parsing.

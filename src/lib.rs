@@ -19,6 +19,7 @@ pub mod error;
 pub mod evaluation;
 pub mod gates;
 pub mod github;
+pub mod init;
 pub mod lineage;
 pub mod metrics;
 pub mod model;

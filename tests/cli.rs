@@ -518,3 +518,79 @@ fn bad_corrupt_parquet_names_the_file() {
         "{stderr}"
     );
 }
+
+#[test]
+fn init_scaffolds_once_and_never_overwrites_without_force() {
+    let t = TempDir::new().unwrap();
+    modelgate(t.path())
+        .args(["init", "--model", "card-fraud"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("wrote ./modelgate.yaml"));
+    let config = fs::read_to_string(t.path().join("modelgate.yaml")).unwrap();
+    assert!(config.contains("model: card-fraud"));
+    for w in [
+        "modelgate-gate.yml",
+        "modelgate-promote.yml",
+        "modelgate-deploy.yml",
+    ] {
+        assert!(t.path().join(".github/workflows").join(w).is_file(), "{w}");
+    }
+    fs::write(t.path().join("modelgate.yaml"), "edited").unwrap();
+    modelgate(t.path())
+        .arg("init")
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("already exist").and(predicate::str::contains("--force")));
+    assert_eq!(
+        fs::read_to_string(t.path().join("modelgate.yaml")).unwrap(),
+        "edited"
+    );
+    modelgate(t.path())
+        .args(["init", "--force"])
+        .assert()
+        .success();
+    assert!(
+        fs::read_to_string(t.path().join("modelgate.yaml"))
+            .unwrap()
+            .contains("model: fraud-detector")
+    );
+}
+
+#[test]
+fn schema_describes_every_top_level_key_and_completions_print() {
+    let t = TempDir::new().unwrap();
+    let out = modelgate(t.path()).arg("schema").output().unwrap();
+    assert!(out.status.success());
+    let schema: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let props = schema["properties"].as_object().unwrap();
+    for key in [
+        "model",
+        "holdout",
+        "candidate",
+        "production",
+        "metrics",
+        "reference",
+        "gates",
+        "registry",
+        "promote",
+        "lineage",
+    ] {
+        assert!(props.contains_key(key), "{key}");
+    }
+    assert_eq!(
+        schema["additionalProperties"], false,
+        "unknown keys are errors, in the schema too"
+    );
+    assert_eq!(
+        schema["required"],
+        serde_json::json!(["model", "holdout", "candidate"])
+    );
+    for shell in ["bash", "zsh", "fish"] {
+        modelgate(t.path())
+            .args(["completions", shell])
+            .assert()
+            .success()
+            .stdout(predicate::str::contains("promote"));
+    }
+}

@@ -531,14 +531,16 @@ fn github_actions_outputs_summary_annotations_and_junit() {
     let annotations: Vec<&str> = stdout.lines().filter(|l| l.starts_with("::")).collect();
     assert_eq!(annotations.len(), 2, "{stdout}");
     assert!(
-        annotations[0]
-            .starts_with("::error file=modelgate.yaml,line=7,title=modelgate gate missing-values (fail)::"),
+        annotations[0].starts_with(
+            "::error file=modelgate.yaml,line=7,title=modelgate gate missing-values (fail)::"
+        ),
         "{}",
         annotations[0]
     );
     assert!(
-        annotations[1]
-            .starts_with("::warning file=modelgate.yaml,line=8,title=modelgate gate drift (fail)::"),
+        annotations[1].starts_with(
+            "::warning file=modelgate.yaml,line=8,title=modelgate gate drift (fail)::"
+        ),
         "{}",
         annotations[1]
     );
