@@ -273,7 +273,7 @@ pub fn write_version_run(
 ) -> Result<()> {
     if let Some(d) = &r.decision {
         deliver(d, &run.sinks, &run.config, run.format, stdout)?;
-        if run.format != Format::Json {
+        if run.format != Format::Json && !quiet_text(run.format) {
             stdout
                 .write_all(report::render_decision(d, run.format)?.as_bytes())
                 .map_err(out_err)?;
@@ -334,7 +334,7 @@ fn deliver(
 fn evaluate(run: &EvaluateRun, stdout: &mut dyn Write) -> Result<Outcome> {
     let mut config = Config::load(&run.config)?;
     for note in promote::resolve_read_only(&mut config)? {
-        eprintln!("modelgate: {note}");
+        crate::progress::note(&note);
     }
     let eval = evaluation::evaluate(&config)?;
     for out in &run.sinks.out {
@@ -343,10 +343,17 @@ fn evaluate(run: &EvaluateRun, stdout: &mut dyn Write) -> Result<Outcome> {
             report::render(&eval, Format::from_path(out))?.as_bytes(),
         )?;
     }
-    stdout
-        .write_all(report::render(&eval, run.format)?.as_bytes())
-        .map_err(|e| Error::io("cannot write to", "stdout", e))?;
+    if !quiet_text(run.format) {
+        stdout
+            .write_all(report::render(&eval, run.format)?.as_bytes())
+            .map_err(out_err)?;
+    }
     Ok(Outcome::Success)
+}
+
+/// `--quiet` drops text reports; data formats asked for explicitly stay.
+fn quiet_text(format: Format) -> bool {
+    format == Format::Text && crate::progress::level() == crate::progress::Level::Quiet
 }
 
 pub fn out_err(e: std::io::Error) -> Error {
@@ -356,13 +363,15 @@ pub fn out_err(e: std::io::Error) -> Error {
 pub fn run_gates(run: &EvaluateRun, stdout: &mut dyn Write) -> Result<Outcome> {
     let mut config = Config::load(&run.config)?;
     for note in promote::resolve_read_only(&mut config)? {
-        eprintln!("modelgate: {note}");
+        crate::progress::note(&note);
     }
     let d = decision::run(&config)?;
     deliver(&d, &run.sinks, &run.config, run.format, stdout)?;
-    stdout
-        .write_all(report::render_decision(&d, run.format)?.as_bytes())
-        .map_err(out_err)?;
+    if !quiet_text(run.format) {
+        stdout
+            .write_all(report::render_decision(&d, run.format)?.as_bytes())
+            .map_err(out_err)?;
+    }
     Ok(match d.decision {
         decision::Outcome::Pass => Outcome::Success,
         decision::Outcome::Fail => Outcome::Blocked,

@@ -22,6 +22,12 @@ use crate::train::{self, TrainSpec};
 pub struct Cli {
     #[command(subcommand)]
     pub command: Commands,
+    /// Print only errors and requested data (no progress, notes or text report).
+    #[arg(long, short, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// Print each step with its timing on stderr.
+    #[arg(long, short, global = true)]
+    pub verbose: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -325,6 +331,16 @@ fn parse_missing(items: &[String]) -> Result<Vec<(String, f64)>> {
 }
 
 impl Cli {
+    /// How much to say on stderr.
+    pub fn level(&self) -> crate::progress::Level {
+        use crate::progress::Level;
+        match (self.quiet, self.verbose) {
+            (true, _) => Level::Quiet,
+            (_, true) => Level::Verbose,
+            _ => Level::Normal,
+        }
+    }
+
     /// Validates the arguments into a command for the engine.
     pub fn into_command(self) -> Result<Command> {
         Ok(match self.command {

@@ -104,10 +104,18 @@ pub fn run(config: &Config) -> Result<Decision> {
     } else {
         Columns::All
     };
+    crate::progress::step("scoring the holdout and computing metrics");
     let evaluated = evaluation::run(config, which)?;
     let evaluate_ms = ms(t0);
+    crate::progress::done(
+        &format!("evaluated {} rows", evaluated.evaluation.rows),
+        evaluate_ms,
+    );
 
     let t1 = Instant::now();
+    if !config.gates.is_empty() {
+        crate::progress::step("profiling the holdout and reference data");
+    }
     let reference = config
         .reference
         .as_ref()
@@ -119,6 +127,7 @@ pub fn run(config: &Config) -> Result<Decision> {
         profile::profile(&evaluated.holdout.frame, reference.as_ref())
     };
     let profile_ms = ms(t1);
+    crate::progress::done("profiled the data", profile_ms);
 
     let eval = evaluated.evaluation;
     let model_view = |m: &evaluation::ModelEvaluation, scores: Vec<f64>| ModelView {
@@ -155,9 +164,11 @@ pub fn run(config: &Config) -> Result<Decision> {
     });
 
     let t2 = Instant::now();
+    crate::progress::step(&format!("running {} gates", config.gates.len()));
     let prepared = gates::prepare(&config.gates, &run_data)?;
     let results = gates::run_all(&prepared, &run_data)?;
     let gates_ms = ms(t2);
+    crate::progress::done(&format!("ran {} gates", results.len()), gates_ms);
     Ok(decide(
         config.model.clone(),
         eval,

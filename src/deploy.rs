@@ -188,11 +188,11 @@ pub fn webhook(hook: &WebhookSpec, e: &Event) -> Result<Delivery> {
             Err(err) => last = err.to_string(),
         }
         if attempt < WEBHOOK_ATTEMPTS {
-            eprintln!(
-                "modelgate: webhook {}: {last}; retrying in {:.2}s",
+            crate::progress::note(&format!(
+                "webhook {}: {last}; retrying in {:.2}s",
                 hook.url,
                 wait.as_secs_f64()
-            );
+            ));
             std::thread::sleep(wait);
         }
     }

@@ -345,18 +345,18 @@ impl GitHub {
             };
             match (result, wait) {
                 (Ok(r), Some(w)) if attempt < attempts && w <= MAX_WAIT => {
-                    eprintln!(
-                        "modelgate: GitHub {method} {path}: {}; retrying in {:.1}s",
+                    crate::progress::note(&format!(
+                        "GitHub {method} {path}: {}; retrying in {:.1}s",
                         r.message(),
                         w.as_secs_f64()
-                    );
+                    ));
                     std::thread::sleep(w);
                 }
                 (Err(e), Some(w)) if attempt < attempts => {
-                    eprintln!(
-                        "modelgate: GitHub {method} {path}: {e}; retrying in {:.1}s",
+                    crate::progress::note(&format!(
+                        "GitHub {method} {path}: {e}; retrying in {:.1}s",
                         w.as_secs_f64()
-                    );
+                    ));
                     std::thread::sleep(w);
                 }
                 (Ok(r), _) => {

@@ -23,6 +23,7 @@ pub mod init;
 pub mod lineage;
 pub mod metrics;
 pub mod model;
+pub mod progress;
 pub mod promote;
 pub mod registry;
 pub mod report;

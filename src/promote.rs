@@ -352,7 +352,13 @@ pub fn promote(mut config: Config, opts: &Options) -> Result<Report> {
     if let Some(f) = &found {
         to_publish.record = f.clone();
     }
+    crate::progress::step(&format!("publishing {} {version}", config.model));
+    let t = std::time::Instant::now();
     let record = reg.publish(&to_publish)?;
+    crate::progress::done(
+        &format!("published {} {}", record.model, record.version),
+        t.elapsed().as_secs_f64() * 1e3,
+    );
 
     let number = reg
         .promotions(&config.model)?

@@ -581,3 +581,52 @@ fn github_actions_outputs_summary_annotations_and_junit() {
     assert!(!String::from_utf8_lossy(&out.stdout).contains("::error"));
     assert!(!p.join("output.txt").exists());
 }
+
+#[test]
+fn quiet_verbose_and_ci_milestones() {
+    let t = TempDir::new().unwrap();
+    let p = t.path();
+    demo_datasets(p, "5000", &[]);
+    demo_config(
+        p,
+        "  - uses: builtin:class-balance\n    with: { min_positives: 1 }\n",
+    );
+    let out = modelgate(p).args(["run", "-q"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(
+        out.stdout.is_empty() && out.stderr.is_empty(),
+        "quiet means quiet"
+    );
+    let out = modelgate(p)
+        .args(["run", "-q", "--format", "json"])
+        .output()
+        .unwrap();
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        doc["schema"], "modelgate.decision/v1",
+        "requested data still prints"
+    );
+    let out = modelgate(p)
+        .args(["run", "-v", "--format", "json"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("modelgate: evaluated 5000 rows (")
+            && err.contains("modelgate: ran 1 gates ("),
+        "{err}"
+    );
+    serde_json::from_slice::<serde_json::Value>(&out.stdout).expect("stdout stays JSON");
+    let out = modelgate(p).arg("run").env("CI", "true").output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("modelgate: running 1 gates") && !err.contains(" ms)"),
+        "{err}"
+    );
+    let out = modelgate(p).arg("run").output().unwrap();
+    assert!(out.stderr.is_empty(), "piped outside CI: no chatter");
+    assert!(
+        !String::from_utf8_lossy(&out.stdout).contains('\x1b'),
+        "no colour when piped"
+    );
+}

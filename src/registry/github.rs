@@ -185,7 +185,9 @@ impl GitHubRegistry {
                 ) => last = format!("{e:#}"),
                 Err(e) => return Err(e),
             }
-            eprintln!("modelgate: upload of {name} failed ({last}); cleaning up and retrying");
+            crate::progress::note(&format!(
+                "upload of {name} failed ({last}); cleaning up and retrying"
+            ));
         }
         Err(self.err(format!("cannot upload {name}: {last}")))
     }

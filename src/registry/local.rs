@@ -46,10 +46,10 @@ impl LocalRegistry {
             match file.try_lock() {
                 Ok(()) => {}
                 Err(std::fs::TryLockError::WouldBlock) => {
-                    eprintln!(
-                        "modelgate: waiting for another modelgate to release {}",
+                    crate::progress::note(&format!(
+                        "waiting for another modelgate to release {}",
                         path.display()
-                    );
+                    ));
                     file.lock()
                         .map_err(|e| Error::io("cannot lock the registry", &path, e))?;
                 }

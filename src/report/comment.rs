@@ -36,13 +36,13 @@ pub fn pull_request_number() -> Option<u64> {
 /// Posts or updates the comment; reports problems as workflow warnings.
 pub fn post(d: &Decision, markdown: &str, _config: &Path) {
     let Some(pr) = pull_request_number() else {
-        eprintln!("modelgate: --comment: not a pull-request event; no comment posted");
+        crate::progress::note("--comment: not a pull-request event; no comment posted");
         return;
     };
     let result =
         GitHub::from_env(None, "GITHUB_TOKEN").and_then(|gh| upsert(&gh, pr, &d.model, markdown));
     match result {
-        Ok(url) => eprintln!("modelgate: PR comment: {url}"),
+        Ok(url) => crate::progress::note(&format!("PR comment: {url}")),
         Err(e) => println!(
             "::warning title=modelgate PR comment::{}",
             format!("{e:#}").replace('\n', " ")
