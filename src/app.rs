@@ -296,10 +296,11 @@ fn deliver(
     stdout: &mut dyn Write,
 ) -> Result<()> {
     for out in &sinks.out {
-        write_atomic(
-            out,
-            report::render_decision(d, Format::from_path(out))?.as_bytes(),
-        )?;
+        let format = Format::from_path(out);
+        write_atomic(out, report::render_decision(d, format)?.as_bytes())?;
+        if format == Format::Markdown {
+            report::svg::write_beside(out, &d.evaluation)?;
+        }
     }
     if let Some(junit) = &sinks.junit {
         write_atomic(junit, report::junit::render(d).as_bytes())?;
@@ -338,10 +339,11 @@ fn evaluate(run: &EvaluateRun, stdout: &mut dyn Write) -> Result<Outcome> {
     }
     let eval = evaluation::evaluate(&config)?;
     for out in &run.sinks.out {
-        write_atomic(
-            out,
-            report::render(&eval, Format::from_path(out))?.as_bytes(),
-        )?;
+        let format = Format::from_path(out);
+        write_atomic(out, report::render(&eval, format)?.as_bytes())?;
+        if format == Format::Markdown {
+            report::svg::write_beside(out, &eval)?;
+        }
     }
     if !quiet_text(run.format) {
         stdout

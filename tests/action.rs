@@ -286,6 +286,14 @@ fn run_script_writes_outputs_and_exits_with_the_decision() {
     );
     let report = std::fs::read_to_string(t.path().join("runner-temp/modelgate/report.md")).unwrap();
     assert!(report.contains("metric-threshold"));
+    for chart in ["report-roc.svg", "report-pr.svg"] {
+        let svg =
+            std::fs::read_to_string(t.path().join("runner-temp/modelgate").join(chart)).unwrap();
+        assert!(
+            svg.starts_with("<svg") && svg.contains("candidate") && svg.contains("production"),
+            "{chart}"
+        );
+    }
     assert!(t.path().join("junit.xml").is_file());
     assert!(
         std::fs::read_to_string(t.path().join("summary.md"))

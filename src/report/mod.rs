@@ -5,6 +5,7 @@ pub mod actions;
 pub mod comment;
 pub mod junit;
 pub mod registry;
+pub mod svg;
 
 use std::fmt::Write as _;
 use std::path::Path;
