@@ -58,6 +58,9 @@ pub struct Report {
     pub notes: Vec<String>,
     #[serde(skip)]
     pub decision: Option<Decision>,
+    /// The lineage written with the version (in the registry, not repeated here).
+    #[serde(skip)]
+    pub lineage: Option<Lineage>,
 }
 
 impl Report {
@@ -161,7 +164,7 @@ fn bundle(
     version: Version,
     artifacts: Vec<(ArtifactDigest, PathBuf)>,
     parent: Option<String>,
-) -> Result<Bundle> {
+) -> Result<(Bundle, Lineage)> {
     let dir = config.file.parent().unwrap_or(Path::new("."));
     let code = lineage::code(dir);
     let training = lineage::training_data(config)
@@ -196,10 +199,11 @@ fn bundle(
         }),
         url: None,
     };
-    Ok(Bundle {
+    let lineage_json = pretty(&lineage)?;
+    let bundle = Bundle {
         record,
         files: vec![
-            ("lineage.json".into(), pretty(&lineage)?),
+            ("lineage.json".into(), lineage_json),
             (
                 "evaluation.json".into(),
                 d.evaluation.to_json()?.into_bytes(),
@@ -211,7 +215,8 @@ fn bundle(
             ),
         ],
         artifacts,
-    })
+    };
+    Ok((bundle, lineage))
 }
 
 fn pretty<T: Serialize>(value: &T) -> Result<Vec<u8>> {
@@ -263,6 +268,7 @@ fn report_base(config: &Config, reg: &dyn Registry, opts: &Options) -> Report {
         changes: Vec::new(),
         notes: Vec::new(),
         decision: None,
+        lineage: None,
     }
 }
 
@@ -284,13 +290,14 @@ pub fn register(mut config: Config, opts: &Options) -> Result<Report> {
             r
         }
         None => {
-            let b = bundle(
+            let (b, lineage) = bundle(
                 &config,
                 &d,
                 version,
                 artifacts,
                 out.previous_production.clone(),
             )?;
+            out.lineage = Some(lineage);
             reg.publish(&b)?
         }
     };
@@ -339,13 +346,14 @@ pub fn promote(mut config: Config, opts: &Options) -> Result<Report> {
 
     let existing = reg.versions(&config.model)?;
     let (version, found) = choose_version(&existing, &artifacts, opts)?;
-    let b = bundle(
+    let (b, lineage) = bundle(
         &config,
         &d,
         version,
         artifacts,
         out.previous_production.clone(),
     )?;
+    out.lineage = Some(lineage);
     // An existing version is published again: that completes the uploads of
     // an interrupted run, and is a no-op otherwise.
     let mut to_publish = b;

@@ -627,3 +627,43 @@ fn api_calls_per_promotion_are_counted() {
             .all(|r| r.method == "GET")
     );
 }
+
+#[test]
+fn promote_in_github_actions_writes_outputs_and_a_registry_summary() {
+    let mut w = world(Backend::Local, "");
+    w.extra_env.push(("GITHUB_ACTIONS".into(), "true".into()));
+    w.extra_env.push((
+        "GITHUB_OUTPUT".into(),
+        w.path().join("out.txt").display().to_string(),
+    ));
+    w.extra_env.push((
+        "GITHUB_STEP_SUMMARY".into(),
+        w.path().join("summary.md").display().to_string(),
+    ));
+    w.ok(&["promote", "--config", "a.yaml"]);
+    let (code, _, _) = w.run(&["promote", "--config", "b.yaml"]);
+    assert_eq!(code, 1);
+    let outputs = std::fs::read_to_string(w.path().join("out.txt")).unwrap();
+    assert!(
+        outputs.contains("promoted=true\nversion=v1.0.0\nproduction-version=v1.0.0\n"),
+        "{outputs}"
+    );
+    assert!(outputs.contains("decision=fail"), "{outputs}");
+    assert!(
+        outputs.contains("promoted=false\nversion=\nproduction-version=v1.0.0\n"),
+        "{outputs}"
+    );
+    let summary = std::fs::read_to_string(w.path().join("summary.md")).unwrap();
+    assert!(
+        summary.contains("**Promoted** `fraud-detector` v1.0.0 to production (was none)"),
+        "{summary}"
+    );
+    assert!(
+        summary.contains("| training data | `") && summary.contains("missing: no missing values"),
+        "{summary}"
+    );
+    assert!(
+        summary.contains("**Not promoted**: production stays at v1.0.0"),
+        "{summary}"
+    );
+}

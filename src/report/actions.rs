@@ -160,7 +160,16 @@ pub fn publish_promotion(r: &crate::promote::Report) -> Result<()> {
             "promoted={}\nversion={version}\nproduction-version={production}\n",
             promoted && !r.dry_run
         ),
-    )
+    )?;
+    let summary = std::env::var("MODELGATE_SUMMARY").as_deref() != Ok("false");
+    if let Some(path) = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|p| summary && !p.is_empty())
+    {
+        append(
+            Path::new(&path),
+            &crate::report::registry::outcome_markdown(r),
+        )?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -197,10 +197,101 @@ pub fn lineage(l: &Lineage, format: Format) -> Result<String> {
     Ok(s)
 }
 
+/// The registry section of the markdown report: what was published and
+/// moved, with links, the lineage in brief and the deploy triggers.
+pub fn outcome_markdown(r: &promote::Report) -> String {
+    let mut s = String::from("\n### Registry\n\n");
+    let version = r.version.as_ref();
+    let v = version.map_or("-", |v| v.version.as_str());
+    let link = version
+        .and_then(|v| v.url.as_deref())
+        .map(|u| format!(" · [release]({u})"))
+        .unwrap_or_default();
+    let dry = if r.dry_run { " (dry run)" } else { "" };
+    let headline = match r.status {
+        "promoted" => format!(
+            "**Promoted** `{}` {v} to production{dry} (was {}){link}",
+            r.model,
+            r.previous_production.as_deref().unwrap_or("none")
+        ),
+        "already_production" => format!("`{}` {v} is already production{link}", r.model),
+        "registered" => format!("**Registered** `{}` {v}, not promoted{dry}{link}", r.model),
+        _ => format!(
+            "**Not promoted**: production stays at {}",
+            r.previous_production.as_deref().unwrap_or("none")
+        ),
+    };
+    let _ = writeln!(
+        s,
+        "{headline}\n\n| | |\n|---|---|\n| registry | `{}` |",
+        r.registry
+    );
+    if let Some(v) = version {
+        for a in &v.artifacts {
+            let _ = writeln!(
+                s,
+                "| artifact | `{}` sha256 `{}` |",
+                a.name,
+                short(&a.sha256)
+            );
+        }
+    }
+    if let Some(l) = &r.lineage {
+        if let Some(t) = &l.training_data {
+            let missing = t.missing();
+            let m = if missing.is_empty() {
+                "no missing values".to_string()
+            } else {
+                missing
+                    .iter()
+                    .take(5)
+                    .map(|(n, _, ratio)| format!("{n} {:.1}%", ratio * 100.0))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            let _ = writeln!(
+                s,
+                "| training data | `{}` ({} rows, sha256 `{}`); missing: {m} |",
+                t.path,
+                t.rows,
+                short(&t.sha256)
+            );
+        }
+        if let Some(c) = &l.code {
+            let _ = writeln!(
+                s,
+                "| code | {} `{}`{} |",
+                c.repository.as_deref().unwrap_or(""),
+                short(&c.commit),
+                if c.dirty { " (dirty)" } else { "" }
+            );
+        }
+        let _ = writeln!(s, "| parameters | `{}` |", l.params);
+    }
+    for d in &r.deliveries {
+        let _ = writeln!(
+            s,
+            "| deploy trigger | {} → HTTP {} (delivery `{}`) |",
+            d.target, d.status, d.delivery_id
+        );
+    }
+    for t in &r.pending_triggers {
+        let _ = writeln!(
+            s,
+            "| deploy trigger | {} (not sent) |",
+            t["target"].as_str().unwrap_or("?")
+        );
+    }
+    s
+}
+
 /// The outcome of `promote` or `register`.
 pub fn outcome(r: &promote::Report, format: Format) -> Result<String> {
     if format == Format::Json {
         return r.to_json().map(|s| s + "\n");
+    }
+    if format == Format::Markdown {
+        return Ok(outcome_markdown(r));
     }
     let mut s = String::new();
     let prefix = if r.dry_run { "[dry run] " } else { "" };
