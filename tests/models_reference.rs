@@ -102,13 +102,21 @@ fn every_model_file_matches_its_library_within_1e_5() {
             "{file:<18} {engine:<13} max |diff| {max:.2e}  vs {}",
             case["reference"].as_str().unwrap()
         ));
+        let worst: Vec<(usize, f64, f64)> = got
+            .iter()
+            .zip(&want)
+            .enumerate()
+            .filter(|(_, (a, b))| (*a - *b).abs() > TOLERANCE)
+            .map(|(i, (a, b))| (i, *a, *b))
+            .take(3)
+            .collect();
         assert!(
             max <= TOLERANCE,
-            "{file}: max abs diff {max:e} > {TOLERANCE:e}"
+            "{file}: max abs diff {max:e} > {TOLERANCE:e}; first (row, got, want): {worst:?}"
         );
     }
     eprintln!("{}", report.join("\n"));
-    assert_eq!(report.len(), 10, "every case ran");
+    assert_eq!(report.len(), 11, "every case ran");
 }
 
 #[test]

@@ -19,6 +19,7 @@ import sys
 
 import lightgbm
 import numpy as np
+import pandas  # noqa: F401  (xgboost's categorical input; pinned in requirements)
 import onnxruntime
 import skl2onnx
 import sklearn
@@ -140,6 +141,19 @@ def main(out):
     for name in ["xgb.json", "xgb.ubj"]:
         booster.save_model(os.path.join(out, name))
         add(name, "xgboost", seven, True, native, f"xgboost {xgboost.__version__}")
+    # Categorical splits (pandas category dtype): categories listed in a node go right.
+    import pandas as pd
+    def frame(x):
+        df = pd.DataFrame(x, columns=FEATURES)
+        df["f7"] = pd.Categorical(df["f7"].astype("Int64"), categories=range(6))
+        return df
+    xgc = xgboost.XGBClassifier(n_estimators=20, max_depth=4, learning_rate=0.3, random_state=0,
+                                tree_method="hist", enable_categorical=True, max_cat_to_onehot=1)
+    xgc.fit(frame(x_missing), y_missing)
+    xgc.get_booster().save_model(os.path.join(out, "xgb_cat.json"))
+    native = xgc.get_booster().predict(xgboost.DMatrix(frame(t_missing), enable_categorical=True))
+    add("xgb_cat.json", "xgboost", FEATURES, True, native, f"xgboost {xgboost.__version__}")
+
     booster.feature_names = None
     onx = onnxmltools.convert_xgboost(xgb, initial_types=[("input", MlFloat([None, 7]))], target_opset=15)
     path = os.path.join(out, "xgb.onnx")

@@ -186,9 +186,11 @@ fn add_tree(forest: &mut Forest, fields: &[(&str, &str)]) -> Result<(), String> 
                     "categorical split {i} points outside cat_boundaries"
                 ));
             }
+            // LightGBM sends NaN right (false) whatever the missing type.
             Split::Category {
                 start: bits_offset + boundaries[idx],
                 len: boundaries[idx + 1] - boundaries[idx],
+                nan_true: false,
             }
         } else {
             Split::Numeric {

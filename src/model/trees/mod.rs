@@ -50,8 +50,12 @@ pub enum Split {
         missing: Missing,
     },
     /// True child when the integer category is in the bitset
-    /// `bits[start..start + len]` (LightGBM); NaN and negatives go false.
-    Category { start: u32, len: u32 },
+    /// `bits[start..start + len]`; negatives go false, NaN to `nan_true`.
+    Category {
+        start: u32,
+        len: u32,
+        nan_true: bool,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -145,7 +149,7 @@ impl Forest {
                         self.n_features
                     ));
                 }
-                if let Split::Category { start, len } = split
+                if let Split::Category { start, len, .. } = split
                     && (*start + *len) as usize > self.bits.len()
                 {
                     return Err(format!("node {i} has a category set outside the model"));
@@ -245,8 +249,16 @@ impl Forest {
                             threshold,
                             missing,
                         } => numeric(v, cmp, threshold, missing),
-                        Split::Category { start, len } => {
-                            category(v, &self.bits[start as usize..(start + len) as usize])
+                        Split::Category {
+                            start,
+                            len,
+                            nan_true,
+                        } => {
+                            if v.is_nan() {
+                                nan_true
+                            } else {
+                                category(v, &self.bits[start as usize..(start + len) as usize])
+                            }
                         }
                     };
                     i = if go_true { true_child } else { false_child } as usize;

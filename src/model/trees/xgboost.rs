@@ -89,8 +89,9 @@ pub fn load(doc: &Value) -> Result<Forest, String> {
         },
         kind: format!("XGBoost {objective}, {} trees", trees.len()),
     };
+    let recode = category_values(&model["cats"])?;
     for (t, tree) in trees.iter().enumerate() {
-        add_tree(&mut forest, tree).map_err(|e| format!("tree {t}: {e}"))?;
+        add_tree(&mut forest, tree, &recode).map_err(|e| format!("tree {t}: {e}"))?;
     }
     if !forest.tree_weights.is_empty() && forest.tree_weights.len() != forest.roots.len() {
         return Err("dart weight_drop does not have one weight per tree".into());
@@ -141,7 +142,32 @@ fn floats(tree: &Value, key: &str) -> Result<Vec<f64>, String> {
         .collect()
 }
 
-fn add_tree(forest: &mut Forest, tree: &Value) -> Result<(), String> {
+/// Per feature, the category value behind each code, when XGBoost recorded
+/// an encoding (`cats.enc`, since 3.1): splits store codes, the holdout holds
+/// values. Only integer values can be matched; text categories are refused.
+fn category_values(cats: &Value) -> Result<Vec<Option<Vec<i64>>>, String> {
+    let Some(enc) = cats["enc"].as_array() else {
+        return Ok(Vec::new());
+    };
+    enc.iter()
+        .enumerate()
+        .map(|(f, e)| match e["values"].as_array() {
+            None => Ok(None),
+            Some(v) if v.is_empty() => Ok(None),
+            Some(v) => v
+                .iter()
+                .map(|x| {
+                    x.as_i64().filter(|c| *c >= 0).ok_or_else(|| {
+                        format!("categorical feature {f} has category `{x}`; modelgate reads non-negative integer categories, so encode text categories as integers before training")
+                    })
+                })
+                .collect::<Result<Vec<i64>, String>>()
+                .map(Some),
+        })
+        .collect()
+}
+
+fn add_tree(forest: &mut Forest, tree: &Value, recode: &[Option<Vec<i64>>]) -> Result<(), String> {
     let left = ints(tree, "left_children")?;
     let right = ints(tree, "right_children")?;
     let cond = floats(tree, "split_conditions")?;
@@ -155,10 +181,18 @@ fn add_tree(forest: &mut Forest, tree: &Value) -> Result<(), String> {
     {
         return Err("node arrays have different lengths".into());
     }
-    if ints(tree, "split_type").is_ok_and(|s| s.iter().any(|t| *t != 0)) {
-        return Err(
-            "categorical splits are not supported yet; one-hot encode the category or export the model to ONNX".into(),
-        );
+    // Categorical splits: the listed categories go right, others (and
+    // negative values) left, NaN to the default side.
+    let split_type = ints(tree, "split_type").unwrap_or_else(|_| vec![0; n]);
+    let cat_nodes = ints(tree, "categories_nodes").unwrap_or_default();
+    let cat_segments = ints(tree, "categories_segments").unwrap_or_default();
+    let cat_sizes = ints(tree, "categories_sizes").unwrap_or_default();
+    let categories = ints(tree, "categories").unwrap_or_default();
+    if split_type.len() != n
+        || cat_segments.len() != cat_nodes.len()
+        || cat_sizes.len() != cat_nodes.len()
+    {
+        return Err("categorical split arrays have different lengths".into());
     }
     let offset = forest.nodes.len() as u32;
     let child = |c: i64| -> Result<u32, String> {
@@ -172,6 +206,54 @@ fn add_tree(forest: &mut Forest, tree: &Value) -> Result<(), String> {
         if left[i] == -1 {
             forest.nodes.push(Node::Leaf {
                 value: [cond[i], 0.0],
+            });
+        } else if split_type[i] == 1 {
+            let k = cat_nodes
+                .iter()
+                .position(|c| *c == i as i64)
+                .ok_or_else(|| format!("categorical node {i} has no category set"))?;
+            let (start, size) = (cat_segments[k], cat_sizes[k]);
+            let set = usize::try_from(start)
+                .ok()
+                .zip(usize::try_from(size).ok())
+                .and_then(|(s, l)| categories.get(s..s.checked_add(l)?))
+                .ok_or_else(|| format!("categorical node {i} points outside `categories`"))?;
+            let set: Vec<i64> = match recode.get(index[i] as usize).and_then(Option::as_ref) {
+                None => set.to_vec(),
+                Some(values) => set
+                    .iter()
+                    .map(|c| {
+                        usize::try_from(*c)
+                            .ok()
+                            .and_then(|c| values.get(c))
+                            .copied()
+                    })
+                    .collect::<Option<Vec<i64>>>()
+                    .ok_or_else(|| format!("categorical node {i} uses a code without a value"))?,
+            };
+            let max = set.iter().copied().max().unwrap_or(0);
+            if set.iter().any(|c| *c < 0) || max > 1 << 24 {
+                return Err(format!(
+                    "categorical node {i} has categories outside 0..2^24"
+                ));
+            }
+            let words = (max as usize) / 32 + 1;
+            let bits_start = forest.bits.len();
+            forest.bits.resize(bits_start + words, 0);
+            for c in &set {
+                forest.bits[bits_start + (*c as usize) / 32] |= 1 << (c % 32);
+            }
+            forest.nodes.push(Node::Split {
+                feature: u32::try_from(index[i])
+                    .map_err(|_| "negative feature index".to_string())?,
+                split: Split::Category {
+                    start: bits_start as u32,
+                    len: words as u32,
+                    nan_true: default_left[i] == 0,
+                },
+                // In the set: right. Not in it, or negative: left.
+                true_child: child(right[i])?,
+                false_child: child(left[i])?,
             });
         } else {
             forest.nodes.push(Node::Split {
