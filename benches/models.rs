@@ -19,36 +19,12 @@ use serde_json::Value;
 
 const REPEAT: usize = 5;
 
-struct SplitMix64(u64);
-
-impl SplitMix64 {
-    fn uniform(&mut self) -> f64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        ((z ^ (z >> 31)) >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
-    }
-}
+#[path = "../tests/support/splitmix.rs"]
+mod splitmix;
 
 /// make_models.py's `rows(seed, n, True)`, first 7 columns.
 fn rows(seed: u64, n: usize) -> Vec<Vec<f64>> {
-    let mut rng = SplitMix64(seed);
-    let mut cols: Vec<Vec<f64>> = (0..8).map(|_| Vec::with_capacity(n)).collect();
-    for _ in 0..n {
-        for (j, col) in cols.iter_mut().enumerate() {
-            let (u, v) = (rng.uniform(), rng.uniform());
-            let mut x = if j == 7 {
-                (u * 6.0).floor()
-            } else {
-                ((u * 4096.0) as i64 - 2048) as f64 / 512.0
-            };
-            if (j == 1 || j == 3) && v < 0.1 {
-                x = f64::NAN;
-            }
-            col.push(x);
-        }
-    }
+    let mut cols = splitmix::rows(seed, n, true);
     cols.truncate(7);
     cols
 }

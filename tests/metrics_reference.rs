@@ -11,20 +11,9 @@ const REFERENCE: &str = include_str!("reference/metrics_reference.json");
 /// Absolute tolerance, relative for values above 1 (log loss).
 const TOLERANCE: f64 = 1e-9;
 
-struct SplitMix64(u64);
-
-impl SplitMix64 {
-    fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    fn uniform(&mut self) -> f64 {
-        (self.next_u64() >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
-    }
-}
+#[path = "support/splitmix.rs"]
+mod splitmix;
+use splitmix::SplitMix64;
 
 /// Mirrors `generate` in make_reference.py.
 pub fn generate(p: &Value) -> (Vec<f64>, Vec<bool>) {

@@ -194,17 +194,24 @@ fn chart(title: &str, x: &str, y: &str, series: &[(&str, &[CurvePoint])]) -> Str
     out
 }
 
-/// ROC and PR charts of every model.
-fn charts(eval: &Evaluation) -> String {
-    let mut models: Vec<(&str, &crate::metrics::Curves)> =
+/// Each model's ROC and PR curves, named, for the charts.
+pub(crate) type Series<'a> = Vec<(&'static str, &'a [CurvePoint])>;
+
+pub(crate) fn curve_series(eval: &Evaluation) -> (Series<'_>, Series<'_>) {
+    let mut models: Vec<(&'static str, &crate::metrics::Curves)> =
         vec![("candidate", &eval.models.candidate.curves)];
     if let Some(p) = &eval.models.production {
         models.push(("production", &p.curves));
     }
-    let roc: Vec<(&str, &[CurvePoint])> =
-        models.iter().map(|(n, c)| (*n, c.roc.as_slice())).collect();
-    let pr: Vec<(&str, &[CurvePoint])> =
-        models.iter().map(|(n, c)| (*n, c.pr.as_slice())).collect();
+    (
+        models.iter().map(|(n, c)| (*n, c.roc.as_slice())).collect(),
+        models.iter().map(|(n, c)| (*n, c.pr.as_slice())).collect(),
+    )
+}
+
+/// ROC and PR charts of every model.
+fn charts(eval: &Evaluation) -> String {
+    let (roc, pr) = curve_series(eval);
     format!(
         "\n{}\n{}",
         chart("ROC curve", "false-positive rate", "recall", &roc),

@@ -65,14 +65,7 @@ pub fn write_beside(report: &Path, eval: &Evaluation) -> Result<Vec<PathBuf>> {
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_else(|| "report".into());
     let dir = report.parent().unwrap_or(Path::new("."));
-    let mut models = vec![("candidate", &eval.models.candidate.curves)];
-    if let Some(p) = &eval.models.production {
-        models.push(("production", &p.curves));
-    }
-    let roc: Vec<(&str, &[CurvePoint])> =
-        models.iter().map(|(n, c)| (*n, c.roc.as_slice())).collect();
-    let pr: Vec<(&str, &[CurvePoint])> =
-        models.iter().map(|(n, c)| (*n, c.pr.as_slice())).collect();
+    let (roc, pr) = super::curve_series(eval);
     let mut written = Vec::new();
     for (suffix, svg) in [
         (

@@ -30,25 +30,12 @@ from skl2onnx import to_onnx
 from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier
 from sklearn.linear_model import LogisticRegression
 
-MASK = (1 << 64) - 1
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from make_reference import SplitMix64  # noqa: E402  (the same stream as the metric references)
+
 FEATURES = [f"f{j}" for j in range(8)]
 TEST_SEED = 20261126
 TEST_ROWS = 600
-
-
-class SplitMix64:
-    def __init__(self, seed):
-        self.state = seed & MASK
-
-    def next_u64(self):
-        self.state = (self.state + 0x9E3779B97F4A7C15) & MASK
-        z = self.state
-        z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & MASK
-        z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & MASK
-        return z ^ (z >> 31)
-
-    def uniform(self):
-        return (self.next_u64() >> 11) * (1.0 / (1 << 53))
 
 
 def rows(seed, n, missing):
