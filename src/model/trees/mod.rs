@@ -189,14 +189,85 @@ impl Forest {
     pub fn predict(&self, columns: &[Vec<f64>]) -> Vec<f64> {
         let rows = columns.first().map_or(0, Vec::len);
         let mut out = vec![0.0; rows];
+        let flat = self.flatten();
+        let fast = Fast::new(self, &flat);
         out.par_chunks_mut(BLOCK)
             .enumerate()
-            .for_each(|(b, chunk)| self.predict_block(columns, b * BLOCK, chunk));
+            .for_each(|(b, chunk)| {
+                self.predict_block(&flat, fast.as_ref(), columns, b * BLOCK, chunk)
+            });
         out
     }
 
-    fn predict_block(&self, columns: &[Vec<f64>], start: usize, out: &mut [f64]) {
-        let nf = self.n_features;
+    /// The scoring form: fixed-size records, children as a pair indexed by
+    /// the split's outcome, leaf values apart.
+    fn flatten(&self) -> Flat {
+        let mut nodes = Vec::with_capacity(self.nodes.len());
+        let mut leaves = Vec::new();
+        for node in &self.nodes {
+            nodes.push(match *node {
+                Node::Leaf { value } => {
+                    leaves.push(value);
+                    FlatNode {
+                        threshold: 0.0,
+                        feature: 0,
+                        aux: 0,
+                        next: [(leaves.len() - 1) as u32, 0],
+                        kind: K_LEAF,
+                        cmp: 0,
+                        default_true: false,
+                    }
+                }
+                Node::Split {
+                    feature,
+                    split,
+                    true_child,
+                    false_child,
+                } => {
+                    let (kind, cmp, threshold, default_true, aux) = match split {
+                        Split::Numeric {
+                            cmp,
+                            threshold,
+                            missing,
+                        } => {
+                            let (kind, d) = match missing {
+                                Missing::Track(d) => (K_TRACK, d),
+                                Missing::LgbNone => (K_LGB_NONE, false),
+                                Missing::LgbZero { default_true } => (K_LGB_ZERO, default_true),
+                                Missing::LgbNan { default_true } => (K_LGB_NAN, default_true),
+                            };
+                            (kind, cmp as u8, threshold, d, 0)
+                        }
+                        Split::Category {
+                            start,
+                            len,
+                            nan_true,
+                        } => (K_CATEGORY, 0, f64::from(len), nan_true, start),
+                    };
+                    FlatNode {
+                        threshold,
+                        feature,
+                        aux,
+                        next: [false_child, true_child],
+                        kind,
+                        cmp,
+                        default_true,
+                    }
+                }
+            });
+        }
+        Flat { nodes, leaves }
+    }
+
+    fn predict_block(
+        &self,
+        flat: &Flat,
+        fast: Option<&Fast>,
+        columns: &[Vec<f64>],
+        start: usize,
+        out: &mut [f64],
+    ) {
+        let nf = self.n_features.max(1);
         let n = out.len();
         let mut x = vec![0.0f64; n * nf];
         for (j, col) in columns.iter().enumerate().take(nf) {
@@ -206,12 +277,29 @@ impl Forest {
             }
         }
         let mut sums = vec![[0.0f64; 2]; n];
-        for (t, &root) in self.roots.iter().enumerate() {
-            let w = self.tree_weights.get(t).copied().unwrap_or(1.0);
-            for (r, sum) in sums.iter_mut().enumerate() {
-                let leaf = self.leaf(root, &x[r * nf..(r + 1) * nf]);
-                sum[0] += w * leaf[0];
-                sum[1] += w * leaf[1];
+        match fast {
+            Some(f) if f.le => f.accumulate::<true>(self, &x, nf, &mut sums),
+            Some(f) => f.accumulate::<false>(self, &x, nf, &mut sums),
+            None => {
+                for (t, &root) in self.roots.iter().enumerate() {
+                    let w = self.tree_weights.get(t).copied().unwrap_or(1.0);
+                    for (r, sum) in sums.iter_mut().enumerate() {
+                        let row = &x[r * nf..(r + 1) * nf];
+                        let mut i = root as usize;
+                        loop {
+                            let node = &flat.nodes[i];
+                            if node.kind == K_LEAF {
+                                break;
+                            }
+                            i = node.next
+                                [usize::from(self.go_true(node, row[node.feature as usize]))]
+                                as usize;
+                        }
+                        let leaf = flat.leaves[flat.nodes[i].next[0] as usize];
+                        sum[0] += w * leaf[0];
+                        sum[1] += w * leaf[1];
+                    }
+                }
             }
         }
         let trees = self.roots.len().max(1) as f64;
@@ -230,76 +318,232 @@ impl Forest {
         }
     }
 
-    #[inline]
-    fn leaf(&self, root: u32, x: &[f64]) -> [f64; 2] {
-        let mut i = root as usize;
-        loop {
-            match self.nodes[i] {
-                Node::Leaf { value } => return value,
-                Node::Split {
-                    feature,
-                    split,
-                    true_child,
-                    false_child,
-                } => {
-                    let v = x[feature as usize];
-                    let go_true = match split {
-                        Split::Numeric {
-                            cmp,
-                            threshold,
-                            missing,
-                        } => numeric(v, cmp, threshold, missing),
-                        Split::Category {
-                            start,
-                            len,
-                            nan_true,
-                        } => {
-                            if v.is_nan() {
-                                nan_true
-                            } else {
-                                category(v, &self.bits[start as usize..(start + len) as usize])
-                            }
-                        }
-                    };
-                    i = if go_true { true_child } else { false_child } as usize;
+    #[inline(always)]
+    fn go_true(&self, node: &FlatNode, v: f64) -> bool {
+        let t = node.threshold;
+        let compare = |v: f64| match node.cmp {
+            CMP_LT => v < t,
+            CMP_LE => v <= t,
+            CMP_GT => v > t,
+            CMP_GE => v >= t,
+            CMP_EQ => v == t,
+            _ => v != t,
+        };
+        match node.kind {
+            K_TRACK => compare(v) || (node.default_true && v.is_nan()),
+            K_LGB_NONE => compare(if v.is_nan() { 0.0 } else { v }),
+            K_LGB_ZERO => {
+                let v = if v.is_nan() { 0.0 } else { v };
+                if (-LGB_ZERO..=LGB_ZERO).contains(&v) {
+                    node.default_true
+                } else {
+                    compare(v)
+                }
+            }
+            K_LGB_NAN => {
+                if v.is_nan() {
+                    node.default_true
+                } else {
+                    compare(v)
+                }
+            }
+            _ => {
+                if v.is_nan() {
+                    node.default_true
+                } else {
+                    let start = node.aux as usize;
+                    category(v, &self.bits[start..start + t as usize])
                 }
             }
         }
     }
 }
 
-const LGB_ZERO: f64 = 1e-35;
+/// Rows that walk a tree in lockstep on the fast path.
+const LANES: usize = 8;
 
-#[inline]
-fn numeric(v: f64, cmp: Cmp, t: f64, missing: Missing) -> bool {
-    let compare = |v: f64| match cmp {
-        Cmp::Lt => v < t,
-        Cmp::Le => v <= t,
-        Cmp::Gt => v > t,
-        Cmp::Ge => v >= t,
-        Cmp::Eq => v == t,
-        Cmp::Neq => v != t,
-    };
-    match missing {
-        Missing::Track(to_true) => compare(v) || (to_true && v.is_nan()),
-        Missing::LgbNone => compare(if v.is_nan() { 0.0 } else { v }),
-        Missing::LgbZero { default_true } => {
-            let v = if v.is_nan() { 0.0 } else { v };
-            if (-LGB_ZERO..=LGB_ZERO).contains(&v) {
-                default_true
-            } else {
-                compare(v)
+/// The fast path, for forests whose splits are all `x < t` (or all
+/// `x <= t`) with a default side for missing values: XGBoost, most ONNX
+/// exports, and LightGBM without zero-as-missing or categories. Leaves
+/// point at themselves, so every row takes exactly the tree's depth in
+/// steps, with no data-dependent branch: eight rows walk each tree together
+/// and their loads overlap.
+struct Fast {
+    nodes: Vec<FastNode>,
+    /// Leaf values by node index (zero for splits).
+    values: Vec<[f64; 2]>,
+    depth: Vec<u32>,
+    le: bool,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct FastNode {
+    threshold: f64,
+    feature: u32,
+    default_true: bool,
+    next: [u32; 2],
+}
+
+impl Fast {
+    fn new(forest: &Forest, flat: &Flat) -> Option<Fast> {
+        let mut cmp = None;
+        let mut nodes = Vec::with_capacity(flat.nodes.len());
+        let mut values = Vec::with_capacity(flat.nodes.len());
+        for (i, n) in flat.nodes.iter().enumerate() {
+            match n.kind {
+                K_LEAF => {
+                    nodes.push(FastNode {
+                        threshold: f64::NAN,
+                        feature: 0,
+                        default_true: false,
+                        next: [i as u32, i as u32],
+                    });
+                    values.push(flat.leaves[n.next[0] as usize]);
+                    continue;
+                }
+                // LightGBM's None: a missing value is 0, so it goes where 0 goes.
+                K_LGB_NONE | K_TRACK | K_LGB_NAN => {}
+                _ => return None,
             }
-        }
-        Missing::LgbNan { default_true } => {
-            if v.is_nan() {
-                default_true
+            if !matches!(n.cmp, CMP_LT | CMP_LE) || cmp.is_some_and(|c| c != n.cmp) {
+                return None;
+            }
+            cmp = Some(n.cmp);
+            let default_true = if n.kind == K_LGB_NONE {
+                if n.cmp == CMP_LE {
+                    0.0 <= n.threshold
+                } else {
+                    0.0 < n.threshold
+                }
             } else {
-                compare(v)
+                n.default_true
+            };
+            nodes.push(FastNode {
+                threshold: n.threshold,
+                feature: n.feature,
+                default_true,
+                next: n.next,
+            });
+            values.push([0.0, 0.0]);
+        }
+        let depth = forest
+            .roots
+            .iter()
+            .map(|&r| {
+                // Longest path; `validate` guarantees a tree, so this ends.
+                let mut best = 0;
+                let mut stack = vec![(r, 0u32)];
+                while let Some((i, d)) = stack.pop() {
+                    let n = &nodes[i as usize];
+                    if n.next[0] == i {
+                        best = best.max(d);
+                    } else {
+                        stack.push((n.next[0], d + 1));
+                        stack.push((n.next[1], d + 1));
+                    }
+                }
+                best
+            })
+            .collect();
+        Some(Fast {
+            nodes,
+            values,
+            depth,
+            le: cmp == Some(CMP_LE),
+        })
+    }
+
+    fn accumulate<const LE: bool>(
+        &self,
+        forest: &Forest,
+        x: &[f64],
+        nf: usize,
+        sums: &mut [[f64; 2]],
+    ) {
+        let n = sums.len();
+        for (t, &root) in forest.roots.iter().enumerate() {
+            let w = forest.tree_weights.get(t).copied().unwrap_or(1.0);
+            let depth = self.depth[t];
+            let mut r = 0;
+            while r + LANES <= n {
+                let mut idx = [root; LANES];
+                for d in 0..depth {
+                    for (l, i) in idx.iter_mut().enumerate() {
+                        let node = &self.nodes[*i as usize];
+                        let v = x[(r + l) * nf + node.feature as usize];
+                        let below = if LE {
+                            v <= node.threshold
+                        } else {
+                            v < node.threshold
+                        };
+                        let go = below | (node.default_true & v.is_nan());
+                        *i = node.next[usize::from(go)];
+                    }
+                    // Deep, lopsided trees (LightGBM): stop once all lanes are at leaves.
+                    if d % 4 == 3 && idx.iter().all(|&i| self.nodes[i as usize].next[0] == i) {
+                        break;
+                    }
+                }
+                for (l, i) in idx.iter().enumerate() {
+                    let v = self.values[*i as usize];
+                    sums[r + l][0] += w * v[0];
+                    sums[r + l][1] += w * v[1];
+                }
+                r += LANES;
+            }
+            for (row, sum) in sums.iter_mut().enumerate().skip(r) {
+                let mut i = root;
+                for _ in 0..depth {
+                    let node = &self.nodes[i as usize];
+                    let v = x[row * nf + node.feature as usize];
+                    let below = if LE {
+                        v <= node.threshold
+                    } else {
+                        v < node.threshold
+                    };
+                    i = node.next[usize::from(below | (node.default_true & v.is_nan()))];
+                }
+                let v = self.values[i as usize];
+                sum[0] += w * v[0];
+                sum[1] += w * v[1];
             }
         }
     }
 }
+
+const K_TRACK: u8 = 0;
+const K_LGB_NONE: u8 = 1;
+const K_LGB_ZERO: u8 = 2;
+const K_LGB_NAN: u8 = 3;
+const K_CATEGORY: u8 = 4;
+const K_LEAF: u8 = 5;
+
+const CMP_LT: u8 = Cmp::Lt as u8;
+const CMP_LE: u8 = Cmp::Le as u8;
+const CMP_GT: u8 = Cmp::Gt as u8;
+const CMP_GE: u8 = Cmp::Ge as u8;
+const CMP_EQ: u8 = Cmp::Eq as u8;
+
+/// One node in scoring form (32 bytes). For a leaf, `next[0]` indexes
+/// `leaves`; for a category split, `aux` and `threshold` hold the bitset's
+/// start and length.
+#[derive(Debug, Clone, Copy)]
+struct FlatNode {
+    threshold: f64,
+    feature: u32,
+    aux: u32,
+    next: [u32; 2],
+    kind: u8,
+    cmp: u8,
+    default_true: bool,
+}
+
+struct Flat {
+    nodes: Vec<FlatNode>,
+    leaves: Vec<[f64; 2]>,
+}
+
+const LGB_ZERO: f64 = 1e-35;
 
 #[inline]
 fn category(v: f64, bits: &[u32]) -> bool {
@@ -414,6 +658,131 @@ mod tests {
             false_child: 2,
         };
         assert!(f.validate().unwrap_err().contains("feature 3"));
+    }
+
+    /// Random unbalanced forests: the fast path (lockstep, self-looping
+    /// leaves) and the generic path agree with a plain walk, NaN included.
+    #[test]
+    fn fast_and_generic_paths_match_a_plain_walk() {
+        let mut rng = crate::demo::Rng::new(11, 0, 0);
+        for cmp in [Cmp::Lt, Cmp::Le] {
+            let mut nodes = Vec::new();
+            let mut roots = Vec::new();
+            for _ in 0..20 {
+                roots.push(nodes.len() as u32);
+                // Grow a random tree breadth-first up to 31 nodes.
+                let base = nodes.len();
+                let mut queue = vec![(base, 0)];
+                nodes.push(Node::Leaf { value: [0.0, 0.0] });
+                while let Some((i, depth)) = queue.pop() {
+                    if depth < 6 && rng.uniform() < 0.7 {
+                        let (t, f) = (nodes.len(), nodes.len() + 1);
+                        nodes.push(Node::Leaf {
+                            value: [rng.normal(), 0.0],
+                        });
+                        nodes.push(Node::Leaf {
+                            value: [rng.normal(), 0.0],
+                        });
+                        nodes[i] = Node::Split {
+                            feature: (rng.uniform() * 3.0) as u32,
+                            split: Split::Numeric {
+                                cmp,
+                                threshold: rng.normal(),
+                                missing: Missing::Track(rng.uniform() < 0.5),
+                            },
+                            true_child: t as u32,
+                            false_child: f as u32,
+                        };
+                        queue.push((t, depth + 1));
+                        queue.push((f, depth + 1));
+                    } else {
+                        nodes[i] = Node::Leaf {
+                            value: [rng.normal(), 0.0],
+                        };
+                    }
+                }
+            }
+            let mut forest = stump(cmp, Missing::Track(false));
+            forest.nodes = nodes;
+            forest.roots = roots;
+            forest.n_features = 3;
+            forest.validate().unwrap();
+            let n = 1000;
+            let cols: Vec<Vec<f64>> = (0..3)
+                .map(|_| {
+                    (0..n)
+                        .map(|_| {
+                            if rng.uniform() < 0.1 {
+                                f64::NAN
+                            } else {
+                                rng.normal()
+                            }
+                        })
+                        .collect()
+                })
+                .collect();
+            let plain = |r: usize| -> f64 {
+                forest
+                    .roots
+                    .iter()
+                    .map(|&root| {
+                        let mut i = root as usize;
+                        loop {
+                            match forest.nodes[i] {
+                                Node::Leaf { value } => return value[0],
+                                Node::Split {
+                                    feature,
+                                    split:
+                                        Split::Numeric {
+                                            cmp,
+                                            threshold,
+                                            missing: Missing::Track(d),
+                                        },
+                                    true_child,
+                                    false_child,
+                                } => {
+                                    let v = cols[feature as usize][r];
+                                    let below = if cmp == Cmp::Lt {
+                                        v < threshold
+                                    } else {
+                                        v <= threshold
+                                    };
+                                    i = if below || (d && v.is_nan()) {
+                                        true_child
+                                    } else {
+                                        false_child
+                                    } as usize;
+                                }
+                                _ => unreachable!("only numeric tracking splits here"),
+                            }
+                        }
+                    })
+                    .sum()
+            };
+            let fast = forest.predict(&cols);
+            assert!(Fast::new(&forest, &forest.flatten()).is_some());
+            // An unreachable LightGBM zero-as-missing node forces the generic path.
+            let mut generic = forest.clone();
+            generic.nodes.push(Node::Split {
+                feature: 0,
+                split: Split::Numeric {
+                    cmp,
+                    threshold: 0.0,
+                    missing: Missing::LgbZero { default_true: true },
+                },
+                true_child: 0,
+                false_child: 0,
+            });
+            assert!(Fast::new(&generic, &generic.flatten()).is_none());
+            let slow = generic.predict(&cols);
+            for r in 0..n {
+                let want = plain(r);
+                assert!(
+                    (fast[r] - want).abs() < 1e-12 && (slow[r] - want).abs() < 1e-12,
+                    "row {r}"
+                );
+            }
+        }
     }
 
     #[test]
