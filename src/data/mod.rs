@@ -407,6 +407,16 @@ fn check_two_values<K: Display + Ord>(
     ))
 }
 
+/// A numeric column as `f64` values (nulls kept as nulls).
+fn float64(path: &Path, s: &Series, action: &'static str) -> Result<Float64Chunked> {
+    let cast = s
+        .cast(&DataType::Float64)
+        .map_err(|e| Error::polars(action, path, e))?;
+    cast.f64()
+        .cloned()
+        .map_err(|e| Error::polars(action, path, e))
+}
+
 /// Validates a score column: numeric, no nulls, all finite.
 pub fn scores(path: &Path, s: &Series, names: &RowNames) -> Result<Vec<f64>> {
     let name = s.name().to_string();
@@ -419,12 +429,7 @@ pub fn scores(path: &Path, s: &Series, names: &RowNames) -> Result<Vec<f64>> {
             ),
         ));
     }
-    let cast = s
-        .cast(&DataType::Float64)
-        .map_err(|e| Error::polars("cannot read the score column of", path, e))?;
-    let ca = cast
-        .f64()
-        .map_err(|e| Error::polars("cannot read the score column of", path, e))?;
+    let ca = float64(path, s, "cannot read the score column of")?;
     let mut out = Vec::with_capacity(ca.len());
     let (mut nulls, mut nonfinite) = (Vec::new(), Vec::new());
     for (i, v) in ca.iter().enumerate() {
@@ -673,12 +678,7 @@ pub fn feature_column(
             ),
         ));
     }
-    let cast = s
-        .cast(&DataType::Float64)
-        .map_err(|e| Error::polars("cannot read a feature column of", path, e))?;
-    let ca = cast
-        .f64()
-        .map_err(|e| Error::polars("cannot read a feature column of", path, e))?;
+    let ca = float64(path, s, "cannot read a feature column of")?;
     let mut missing = Vec::new();
     let values = ca
         .iter()
