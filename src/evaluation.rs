@@ -31,6 +31,9 @@ pub struct Evaluation {
     /// Candidate minus production, for each metric both have.
     #[serde(skip_serializing_if = "Map::is_empty")]
     pub delta: Map<String, Value>,
+    /// Statistical tests of the deltas: `roc_auc` by DeLong's test.
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub delta_tests: std::collections::BTreeMap<String, crate::stats::DeltaTest>,
     pub timings_ms: Timings,
 }
 
@@ -185,6 +188,12 @@ pub fn run(config: &Config, which: Columns) -> Result<Evaluated> {
         .as_ref()
         .map(|p| delta(&candidate.metrics, &p.metrics))
         .unwrap_or_default();
+    let mut delta_tests = std::collections::BTreeMap::new();
+    if let Some(p) = &production_scores
+        && let Some(t) = crate::stats::delong(&candidate_scores, p, &holdout.labels)
+    {
+        delta_tests.insert("roc_auc".to_string(), t);
+    }
 
     let rows = holdout.rows() as u64;
     let positives = holdout.positives() as u64;
@@ -209,6 +218,7 @@ pub fn run(config: &Config, which: Columns) -> Result<Evaluated> {
             production,
         },
         delta,
+        delta_tests,
         timings_ms: Timings {
             load: load_ms,
             score: score_ms,

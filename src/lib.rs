@@ -28,6 +28,7 @@ pub mod promote;
 pub mod registry;
 pub mod report;
 pub mod sort;
+pub mod stats;
 pub mod train;
 
 pub use error::{Error, Result};

@@ -594,3 +594,38 @@ fn schema_describes_every_top_level_key_and_completions_print() {
             .stdout(predicate::str::contains("promote"));
     }
 }
+
+#[test]
+fn evaluation_carries_a_delong_interval_for_the_auc_delta() {
+    let t = TempDir::new().unwrap();
+    modelgate(t.path())
+        .args(["demo", "data", "--rows", "30000", "--out", "."])
+        .assert()
+        .success();
+    write(
+        t.path(),
+        "modelgate.yaml",
+        &config(
+            "holdout.parquet",
+            "production:\n  scores: { column: score_production }\n",
+        ),
+    );
+    let out = modelgate(t.path())
+        .args(["evaluate", "--format", "json"])
+        .output()
+        .unwrap();
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let test = &doc["delta_tests"]["roc_auc"];
+    assert_eq!(test["method"], "DeLong");
+    let (low, delta, high) = (
+        test["low"].as_f64().unwrap(),
+        test["delta"].as_f64().unwrap(),
+        test["high"].as_f64().unwrap(),
+    );
+    assert!(low < delta && delta < high, "{test}");
+    assert!((delta - doc["delta"]["roc_auc"].as_f64().unwrap()).abs() < 1e-12);
+    let p = test["p_value"].as_f64().unwrap();
+    assert!(p > 0.0 && p < 1.0);
+    let text = modelgate(t.path()).arg("evaluate").output().unwrap();
+    assert!(String::from_utf8_lossy(&text.stdout).contains("(95% CI "));
+}

@@ -97,7 +97,16 @@ fn table_rows(eval: &Evaluation) -> Vec<[String; 4]> {
                 name.clone(),
                 fmt_value(Some(c)),
                 fmt_value(prod.and_then(|p| p.get(name))),
-                fmt_delta(eval.delta.get(name)),
+                match eval.delta_tests.get(name) {
+                    Some(t) => format!(
+                        "{} (95% CI {:+.4} to {:+.4}, p={:.2e})",
+                        fmt_delta(eval.delta.get(name)),
+                        t.low,
+                        t.high,
+                        t.p_value
+                    ),
+                    None => fmt_delta(eval.delta.get(name)),
+                },
             ]
         })
         .collect()
