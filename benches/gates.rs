@@ -79,6 +79,7 @@ fn run_data(rows: usize) -> Arc<RunData> {
         labels: Arc::new(Vec::new()),
         holdout: DatasetView::new(frame, Vec::new()),
         reference: None,
+        delta_tests: Default::default(),
     })
 }
 

@@ -161,6 +161,7 @@ pub fn run(config: &Config) -> Result<Decision> {
         reference: reference
             .zip(reference_profiles)
             .map(|(f, p)| DatasetView::new(f, p)),
+        delta_tests: eval.delta_tests.clone(),
     });
 
     let t2 = Instant::now();

@@ -86,7 +86,10 @@ gates:
   - uses: builtin:metric-threshold
     with: { min: { roc_auc: 0.9 } }
   - uses: builtin:champion-challenger
-    with: { metrics: { average_precision: { min_absolute_change: 0.005 } } }
+    with:
+      metrics:
+        average_precision: { min_absolute_change: 0.005 }
+        roc_auc: { max_p_value: 0.05 }       # significantly better (DeLong)
 ";
 
 /// The files `init` writes, relative to its directory, with their text.

@@ -166,6 +166,24 @@ fn builtin_champion_challenger() {
     let reversed = format!(
         "{{ columns: {{ is_fraud: {LABELS}, score_candidate: {WORSE}, score_production: {GOOD} }} }}"
     );
+    // 400 rows: the candidate ranks by the label plus noise, production by noise alone.
+    let (mut y, mut c, mut p) = (Vec::new(), Vec::new(), Vec::new());
+    for i in 0..400u32 {
+        let noise = f64::from((i * 7919) % 400) / 400.0;
+        let label = i % 5 == 0;
+        y.push(if label { "1" } else { "0" }.to_string());
+        c.push(format!(
+            "{:.4}",
+            0.6 * f64::from(u8::from(label)) + 0.4 * noise
+        ));
+        p.push(format!("{:.4}", f64::from((i * 104_729) % 400) / 400.0));
+    }
+    let big = format!(
+        "{{ columns: {{ is_fraud: [{}], score_candidate: [{}], score_production: [{}] }} }}",
+        y.join(", "),
+        c.join(", "),
+        p.join(", ")
+    );
     gate_test(
         "builtin:champion-challenger",
         &format!(
@@ -191,6 +209,23 @@ fn builtin_champion_challenger() {
     holdout: {data}
     expect: pass
     expect_summary: no production model
+  - name: better but not significantly on 10 rows
+    with: {{ metrics: {{ roc_auc: {{ max_p_value: 0.05 }} }} }}
+    holdout: {data}
+    production: score_production
+    expect: fail
+    expect_summary: p_value[roc_auc]
+  - name: significantly better on 400 rows
+    with: {{ metrics: {{ roc_auc: {{ min_absolute_change: 0.05, max_p_value: 0.01 }} }} }}
+    holdout: {big}
+    production: score_production
+    expect: pass
+  - name: no test for this metric is an error, not a pass
+    with: {{ metrics: {{ average_precision: {{ max_p_value: 0.05 }} }} }}
+    holdout: {data}
+    production: score_production
+    expect: error
+    expect_summary: needs a statistical test
 "
         ),
     );

@@ -63,7 +63,10 @@ gates:
   - uses: builtin:metric-threshold
     with: { min: { roc_auc: 0.8 } }
   - uses: builtin:champion-challenger
-    with: { metrics: { average_precision: { min_absolute_change: 0.005 } } }
+    with:
+      metrics:
+        average_precision: { min_absolute_change: 0.005 }
+        roc_auc: { max_p_value: 0.05 }   # significantly better, by DeLong's test
 ";
 
 /// Per model: features, and the columns blanked in its training data.

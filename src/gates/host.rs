@@ -133,6 +133,8 @@ pub struct RunData {
     pub labels: Arc<Vec<bool>>,
     pub holdout: DatasetView,
     pub reference: Option<DatasetView>,
+    /// Tests of candidate minus production, by metric.
+    pub delta_tests: std::collections::BTreeMap<String, crate::stats::DeltaTest>,
 }
 
 impl RunData {
@@ -156,6 +158,7 @@ impl RunData {
             labels: Arc::new(Vec::new()),
             holdout: DatasetView::new(DataFrame::empty(), Vec::new()),
             reference: None,
+            delta_tests: Default::default(),
         })
     }
 }
@@ -394,6 +397,21 @@ impl modelgate::gate::host::Host for GateState {
             roc: curve(&m.roc),
             pr: curve(&m.pr),
         })
+    }
+
+    fn delta_tests(&mut self) -> Vec<types::DeltaTest> {
+        self.run
+            .delta_tests
+            .iter()
+            .map(|(metric, t)| types::DeltaTest {
+                metric: metric.clone(),
+                method: t.method.to_string(),
+                delta: t.delta,
+                low: t.low,
+                high: t.high,
+                p_value: t.p_value,
+            })
+            .collect()
     }
 
     fn row_count(&mut self, data: types::Dataset) -> Option<u64> {

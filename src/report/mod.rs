@@ -350,9 +350,16 @@ pub fn decision_brief(d: &Decision) -> String {
         let c = fmt_value(e.models.candidate.metrics.get(name));
         let line = match &e.models.production {
             Some(p) => format!(
-                "candidate {c} vs production {} ({})",
+                "candidate {c} vs production {} ({}{})",
                 fmt_value(p.metrics.get(name)),
-                fmt_delta(e.delta.get(name))
+                fmt_delta(e.delta.get(name)),
+                e.delta_tests
+                    .get(name)
+                    .map(|t| format!(
+                        ", 95% CI {:+.4} to {:+.4}, p={:.1e}",
+                        t.low, t.high, t.p_value
+                    ))
+                    .unwrap_or_default()
             ),
             None => format!("candidate {c}"),
         };

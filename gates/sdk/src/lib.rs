@@ -39,8 +39,8 @@ pub mod bindings {
 
 pub use bindings::modelgate::gate::host;
 pub use bindings::modelgate::gate::types::{
-    CategoryCount, ColumnProfile, Comparison, Context, Dataset, Histogram, LogLevel, Metadata,
-    ModelEvaluation, ModelRole, Observation, Outcome, Quantile, Verdict,
+    CategoryCount, ColumnProfile, Comparison, Context, Dataset, DeltaTest, Histogram, LogLevel,
+    Metadata, ModelEvaluation, ModelRole, Observation, Outcome, Quantile, Verdict,
 };
 pub use serde;
 pub use serde_json;
@@ -136,6 +136,15 @@ pub fn metrics(role: ModelRole) -> Option<Metrics> {
                 .collect(),
         )
     })
+}
+
+/// Statistical tests of candidate minus production, by metric (today
+/// `roc_auc`, by DeLong's test); empty without a production model.
+pub fn delta_tests() -> BTreeMap<String, DeltaTest> {
+    host::delta_tests()
+        .into_iter()
+        .map(|t| (t.metric.clone(), t))
+        .collect()
 }
 
 /// Column profiles of a dataset by name, or `None` when not configured.

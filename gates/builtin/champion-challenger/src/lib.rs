@@ -43,6 +43,10 @@ struct MetricRule {
     /// `fail` (default) or `warn`: missing this margin only warns.
     #[serde(default)]
     severity: WithoutProduction,
+    /// Statistical evidence: the improvement must also be significant, with
+    /// a two-sided p-value at most this (for metrics the host tests, today
+    /// `roc_auc` by DeLong's test on the paired holdout).
+    max_p_value: Option<f64>,
 }
 
 struct ChampionChallenger;
@@ -50,8 +54,8 @@ struct ChampionChallenger;
 impl Gate for ChampionChallenger {
     type Config = Config;
     const NAME: &'static str = "champion-challenger";
-    const VERSION: &'static str = "0.1.0";
-    const DESCRIPTION: &'static str = "The candidate must beat production on each configured metric by a minimum absolute and/or relative change, in the metric's better direction.";
+    const VERSION: &'static str = "0.2.0";
+    const DESCRIPTION: &'static str = "The candidate must beat production on each configured metric by a minimum absolute and/or relative change, in the metric's better direction, and optionally with a significant difference (max_p_value; DeLong's test for roc_auc).";
 
     fn config_schema() -> serde_json::Value {
         json!({
@@ -66,7 +70,8 @@ impl Gate for ChampionChallenger {
                         "min_absolute_change": {"type": "number", "minimum": 0, "default": 0},
                         "min_relative_change": {"type": "number", "minimum": 0, "default": 0},
                         "greater_is_better": {"type": "boolean"},
-                        "severity": {"enum": ["fail", "warn"], "default": "fail"}
+                        "severity": {"enum": ["fail", "warn"], "default": "fail"},
+                        "max_p_value": {"type": "number", "exclusiveMinimum": 0, "maximum": 1}
                     }
                 }},
                 "without_production": {"enum": ["pass", "warn", "fail"], "default": "pass"}
@@ -91,6 +96,7 @@ impl Gate for ChampionChallenger {
                 vec![],
             ));
         };
+        let tests = delta_tests();
         let mut obs = Vec::new();
         let mut blocking = false;
         for (name, rule) in &config.metrics {
@@ -113,6 +119,29 @@ impl Gate for ChampionChallenger {
             };
             let o = check(name.clone(), c, cmp, required);
             blocking |= !o.passed && rule.severity != WithoutProduction::Warn;
+            if let Some(alpha) = rule.max_p_value {
+                let t = tests.get(name).ok_or_else(|| {
+                    format!(
+                        "metric `{name}`: max_p_value needs a statistical test, and the host tests only: {}",
+                        tests.keys().cloned().collect::<Vec<_>>().join(", ")
+                    )
+                })?;
+                // Significant, and in the better direction.
+                let better = if greater {
+                    t.delta > 0.0
+                } else {
+                    t.delta < 0.0
+                };
+                let p = if better { t.p_value } else { 1.0 };
+                let s = check(format!("p_value[{name}]"), p, Comparison::Le, alpha).with_detail(
+                    format!(
+                        "{}: delta {:+.6}, 95% CI {:+.6} to {:+.6}",
+                        t.method, t.delta, t.low, t.high
+                    ),
+                );
+                blocking |= !s.passed && rule.severity != WithoutProduction::Warn;
+                obs.push(s);
+            }
             obs.push(o.with_detail(format!(
                 "production {p:.6}, change {:+.6} ({:+.3}%)",
                 c - p,
