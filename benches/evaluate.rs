@@ -10,6 +10,47 @@ use modelgate::demo::DemoData;
 use modelgate::metrics::{self, Sweep};
 use polars::prelude::*;
 
+/// A config over `demo data` output: the two score columns as models.
+const DEMO_CONFIG: &str = "\
+# Over `modelgate demo data` output. Paths are relative to this file.
+model: fraud-detector
+holdout:
+  path: holdout.parquet
+  label: is_fraud
+  id: transaction_id
+  amount: amount
+candidate:
+  scores: { column: score_candidate }
+production:
+  scores: { column: score_production }
+metrics:
+  threshold: 0.5
+  at_fpr: [0.001, 0.01]
+";
+
+/// The six built-in gates, added to [`DEMO_CONFIG`] for the `run` benchmark.
+const DEMO_GATES: &str = "\
+reference:
+  path: reference/holdout.parquet
+gates:
+  - uses: builtin:missing-values
+    with: { max_ratio: 0.01 }
+  - uses: builtin:schema
+    with:
+      columns:
+        amount: { dtype: numeric, min: 0 }
+        merchant_category: { dtype: str }
+        country: { dtype: str }
+  - uses: builtin:class-balance
+    with: { min_rate: 0.001, max_rate: 0.05, min_positives: 100 }
+  - uses: builtin:drift
+    severity: warn
+  - uses: builtin:metric-threshold
+    with: { min: { roc_auc: 0.9, \"recall_at_fpr[0.01]\": 0.4 } }
+  - uses: builtin:champion-challenger
+    with: { metrics: { average_precision: { min_absolute_change: 0.005 }, log_loss: {} } }
+";
+
 fn best_of<T>(runs: usize, mut f: impl FnMut() -> T) -> (f64, T) {
     let mut best = f64::INFINITY;
     let mut last = None;
@@ -95,7 +136,7 @@ fn main() {
         println!("polars read of the 5 columns:   {:>8.1} ms", read_s * 1e3);
 
         let cfg_path = dir.path().join("modelgate.yaml");
-        std::fs::write(&cfg_path, modelgate::app::DEMO_CONFIG).unwrap();
+        std::fs::write(&cfg_path, DEMO_CONFIG).unwrap();
         let config = Config::load(&cfg_path).unwrap();
         let (eval_s, eval) = best_of(3, || modelgate::evaluation::evaluate(&config).unwrap());
         println!(
@@ -110,15 +151,7 @@ fn main() {
         DemoData::new(rows, 8)
             .write(&dir.path().join("reference"))
             .expect("write reference");
-        std::fs::write(
-            &cfg_path,
-            format!(
-                "{}{}",
-                modelgate::app::DEMO_CONFIG,
-                modelgate::app::DEMO_GATES
-            ),
-        )
-        .unwrap();
+        std::fs::write(&cfg_path, format!("{}{}", DEMO_CONFIG, DEMO_GATES)).unwrap();
         let config = Config::load(&cfg_path).unwrap();
         let (run_s, d) = best_of(1, || modelgate::decision::run(&config).unwrap());
         println!(

@@ -439,47 +439,6 @@ fn gate(command: GateCommand, stdout: &mut dyn Write) -> Result<Outcome> {
     }
 }
 
-/// The config the demo writes next to its generated holdout.
-pub const DEMO_CONFIG: &str = "\
-# Written by `modelgate demo`. Paths are relative to this file.
-model: fraud-detector
-holdout:
-  path: holdout.parquet
-  label: is_fraud
-  id: transaction_id
-  amount: amount
-candidate:
-  scores: { column: score_candidate }
-production:
-  scores: { column: score_production }
-metrics:
-  threshold: 0.5
-  at_fpr: [0.001, 0.01]
-";
-
-/// Gates the demo adds to [`DEMO_CONFIG`] for `modelgate demo`.
-pub const DEMO_GATES: &str = "\
-reference:
-  path: reference/holdout.parquet
-gates:
-  - uses: builtin:missing-values
-    with: { max_ratio: 0.01 }
-  - uses: builtin:schema
-    with:
-      columns:
-        amount: { dtype: numeric, min: 0 }
-        merchant_category: { dtype: str }
-        country: { dtype: str }
-  - uses: builtin:class-balance
-    with: { min_rate: 0.001, max_rate: 0.05, min_positives: 100 }
-  - uses: builtin:drift
-    severity: warn
-  - uses: builtin:metric-threshold
-    with: { min: { roc_auc: 0.9, \"recall_at_fpr[0.01]\": 0.4 } }
-  - uses: builtin:champion-challenger
-    with: { metrics: { average_precision: { min_absolute_change: 0.005 }, log_loss: {} } }
-";
-
 /// Writes a file through a temporary sibling and a rename, so a reader never
 /// sees a half-written report.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {

@@ -281,31 +281,50 @@ pub fn register(mut config: Config, opts: &Options) -> Result<Report> {
     let current = resolve_production(&mut config, reg.as_ref(), &mut out.notes)?;
     out.previous_production = current.as_ref().map(|c| c.1.version.clone());
     let d = decision::run(&config)?;
-    let existing = reg.versions(&config.model)?;
-    let (version, found) = choose_version(&existing, &artifacts, opts)?;
-    let record = match found {
-        Some(r) => {
-            out.notes
-                .push(format!("already registered as {}", r.version));
-            r
-        }
-        None => {
-            let (b, lineage) = bundle(
-                &config,
-                &d,
-                version,
-                artifacts,
-                out.previous_production.clone(),
-            )?;
-            out.lineage = Some(lineage);
-            reg.publish(&b)?
-        }
-    };
+    let record = publish_version(&config, reg.as_ref(), &d, artifacts, opts, &mut out)?;
     out.status = "registered";
     out.version = Some(record);
     out.decision = Some(d);
     out.changes = reg.changes().take();
     Ok(out)
+}
+
+/// Publishes the candidate's version with its evidence: the existing
+/// version with the same artifacts, or a new one. Publishing an existing
+/// version again completes the uploads of an interrupted run and is a no-op
+/// otherwise.
+fn publish_version(
+    config: &Config,
+    reg: &dyn Registry,
+    d: &Decision,
+    artifacts: Vec<(ArtifactDigest, PathBuf)>,
+    opts: &Options,
+    out: &mut Report,
+) -> Result<VersionRecord> {
+    let existing = reg.versions(&config.model)?;
+    let (version, found) = choose_version(&existing, &artifacts, opts)?;
+    let (mut b, lineage) = bundle(
+        config,
+        d,
+        version,
+        artifacts,
+        out.previous_production.clone(),
+    )?;
+    if let Some(f) = found {
+        out.notes
+            .push(format!("already registered as {}", f.version));
+        b.record = f;
+    } else {
+        out.lineage = Some(lineage);
+    }
+    crate::progress::step(&format!("publishing {} {version}", config.model));
+    let t = std::time::Instant::now();
+    let record = reg.publish(&b)?;
+    crate::progress::done(
+        &format!("published {} {}", record.model, record.version),
+        t.elapsed().as_secs_f64() * 1e3,
+    );
+    Ok(record)
 }
 
 /// `modelgate promote`.
@@ -344,29 +363,7 @@ pub fn promote(mut config: Config, opts: &Options) -> Result<Report> {
         return Ok(out);
     }
 
-    let existing = reg.versions(&config.model)?;
-    let (version, found) = choose_version(&existing, &artifacts, opts)?;
-    let (b, lineage) = bundle(
-        &config,
-        &d,
-        version,
-        artifacts,
-        out.previous_production.clone(),
-    )?;
-    out.lineage = Some(lineage);
-    // An existing version is published again: that completes the uploads of
-    // an interrupted run, and is a no-op otherwise.
-    let mut to_publish = b;
-    if let Some(f) = &found {
-        to_publish.record = f.clone();
-    }
-    crate::progress::step(&format!("publishing {} {version}", config.model));
-    let t = std::time::Instant::now();
-    let record = reg.publish(&to_publish)?;
-    crate::progress::done(
-        &format!("published {} {}", record.model, record.version),
-        t.elapsed().as_secs_f64() * 1e3,
-    );
+    let record = publish_version(&config, reg.as_ref(), &d, artifacts, opts, &mut out)?;
 
     let number = reg
         .promotions(&config.model)?
