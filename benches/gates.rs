@@ -95,6 +95,10 @@ fn spec(uses: &str, source: GateSource, with: serde_json::Value) -> GateSpec {
     }
 }
 
+#[expect(
+    unsafe_code,
+    reason = "set_var is unsafe in edition 2024; the bench points the compile cache at a temp dir"
+)]
 fn main() {
     let cache = tempfile::tempdir().expect("temp dir");
     // SAFETY: still single-threaded here; no other thread reads the environment yet.

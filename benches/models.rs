@@ -19,7 +19,7 @@ use serde_json::Value;
 
 const REPEAT: usize = 5;
 
-#[path = "../tests/support/splitmix.rs"]
+#[path = "../tests/splitmix.rs"]
 mod splitmix;
 
 /// make_models.py's `rows(seed, n, True)`, first 7 columns.

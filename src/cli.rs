@@ -1,14 +1,17 @@
-//! The command line: clap types only. They are turned into validated
-//! [`crate::app::Command`]s before anything runs, so the engine never sees
-//! clap and every argument error is a usage error (exit 2).
+//! The command line: clap types, and their validation into the arguments
+//! of the [`crate::commands`] functions before anything runs, so the engine
+//! never sees clap and every argument error is a usage error (exit 2).
+//! `main` parses and dispatches.
 
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::app::{Command, DemoRun, EvaluateRun, GateCommand, RegistryQuery, Sinks, VersionRun};
+use crate::commands::{DemoRun, RegistryQuery, Sinks, VersionRun};
+use crate::config::LabelValue;
 use crate::demo::{DemoData, DemoFormat};
 use crate::error::{Error, Result};
+use crate::init::InitSpec;
 use crate::registry::{Bump, Version};
 use crate::report::Format;
 use crate::train::{self, TrainSpec};
@@ -340,140 +343,147 @@ impl Cli {
             _ => Level::Normal,
         }
     }
+}
 
-    /// Validates the arguments into a command for the engine.
-    pub fn into_command(self) -> Result<Command> {
-        Ok(match self.command {
-            Commands::Evaluate(a) => Command::Evaluate(EvaluateRun {
-                config: a.config,
-                format: a.format.into(),
-                sinks: Sinks {
-                    out: a.out,
-                    ..Sinks::default()
+impl EvaluateArgs {
+    pub fn sinks(&self) -> Sinks {
+        Sinks {
+            out: self.out.clone(),
+            ..Sinks::default()
+        }
+    }
+}
+
+impl RunArgs {
+    pub fn sinks(&self) -> Sinks {
+        Sinks {
+            out: self.common.out.clone(),
+            junit: self.junit.clone(),
+            comment: self.comment,
+        }
+    }
+}
+
+/// Checks a name for `gate new` and picks its directory.
+pub fn gate_new_target(name: &str, dir: Option<PathBuf>) -> Result<PathBuf> {
+    let valid = !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && name.starts_with(|c: char| c.is_ascii_lowercase());
+    if !valid {
+        return Err(Error::Usage(format!(
+            "gate new {name}: a gate name uses lowercase letters, digits and `-`, starting with a letter"
+        )));
+    }
+    Ok(dir.unwrap_or_else(|| PathBuf::from(name)))
+}
+
+impl DemoDataArgs {
+    pub fn data(&self) -> Result<DemoData> {
+        let mut data = DemoData::new(self.rows, self.seed);
+        data.missing = parse_missing(&self.missing)?;
+        data.drift = self.drift;
+        data.format = match self.format {
+            DataFormatArg::Parquet => DemoFormat::Parquet,
+            DataFormatArg::Csv => DemoFormat::Csv,
+        };
+        Ok(data)
+    }
+}
+
+impl DemoArgs {
+    pub fn run(&self) -> DemoRun {
+        DemoRun {
+            dir: self.dir.clone(),
+            rows: self.rows,
+            seed: self.seed,
+        }
+    }
+}
+
+impl TrainArgs {
+    pub fn spec(self) -> Result<TrainSpec> {
+        Ok(TrainSpec {
+            data: self.data,
+            label: self.label,
+            positive: self.positive.map(|p| match p.parse::<i64>() {
+                Ok(i) => LabelValue::Int(i),
+                Err(_) => match p.as_str() {
+                    "true" => LabelValue::Bool(true),
+                    "false" => LabelValue::Bool(false),
+                    _ => LabelValue::Text(p),
                 },
             }),
-            Commands::Run(a) => Command::Run(EvaluateRun {
-                config: a.common.config,
-                format: a.common.format.into(),
-                sinks: Sinks {
-                    out: a.common.out,
-                    junit: a.junit,
-                    comment: a.comment,
-                },
-            }),
-            Commands::Gate { command } => Command::Gate(match command {
-                GateCommands::List => GateCommand::List,
-                GateCommands::Inspect { uses } => GateCommand::Inspect { uses },
-                GateCommands::Test { uses, cases } => GateCommand::Test { uses, cases },
-                GateCommands::New { name, dir } => {
-                    let valid = !name.is_empty()
-                        && name
-                            .chars()
-                            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
-                        && name.starts_with(|c: char| c.is_ascii_lowercase());
-                    if !valid {
-                        return Err(Error::Usage(format!(
-                            "gate new {name}: a gate name uses lowercase letters, digits and `-`, starting with a letter"
-                        )));
-                    }
-                    GateCommand::New {
-                        dir: dir.unwrap_or_else(|| PathBuf::from(&name)),
-                        name,
-                    }
-                }
-            }),
-            Commands::Demo(DemoArgs {
-                data: Some(DemoCommands::Data(a)),
-                ..
-            }) => {
-                let mut data = DemoData::new(a.rows, a.seed);
-                data.missing = parse_missing(&a.missing)?;
-                data.drift = a.drift;
-                data.format = match a.format {
-                    DataFormatArg::Parquet => DemoFormat::Parquet,
-                    DataFormatArg::Csv => DemoFormat::Csv,
-                };
-                Command::DemoData { data, out: a.out }
-            }
-            Commands::Train(a) => Command::Train {
-                spec: TrainSpec {
-                    data: a.data,
-                    label: a.label,
-                    positive: a.positive.map(|p| match p.parse::<i64>() {
-                        Ok(i) => crate::config::LabelValue::Int(i),
-                        Err(_) => match p.as_str() {
-                            "true" => crate::config::LabelValue::Bool(true),
-                            "false" => crate::config::LabelValue::Bool(false),
-                            _ => crate::config::LabelValue::Text(p),
-                        },
-                    }),
-                    features: a.features,
-                    exclude: a.exclude,
-                    params: train::parse_params(&a.params)?,
-                },
-                out: a.out,
-            },
-            Commands::Register(a) => Command::Register {
-                run: version_run(a.common, false, Sinks::default())?,
-                params: a.params,
-            },
-            Commands::Promote(a) => Command::Promote(version_run(
-                a.common,
-                a.print_triggers,
-                Sinks {
-                    out: a.out,
-                    junit: a.junit,
-                    comment: a.comment,
-                },
-            )?),
-            Commands::Show(a) => Command::Show(query(a.model, a.config, a.format)),
-            Commands::History(a) => Command::History(query(a.model, a.config, a.format)),
-            Commands::Lineage(a) => {
-                let (model, version) = a.reference.split_once('@').ok_or_else(|| {
-                    Error::Usage(format!(
-                        "lineage {}: expected <model>@<version>, e.g. fraud-detector@v1.2.0",
-                        a.reference
-                    ))
-                })?;
-                let version = if version == "production" {
-                    None
-                } else {
-                    Some(Version::parse(version).ok_or_else(|| {
-                        Error::Usage(format!(
-                            "lineage {}: `{version}` is not a version like v1.2.0 (or `production`)",
-                            a.reference
-                        ))
-                    })?)
-                };
-                Command::Lineage {
-                    query: query(Some(model.to_string()), a.config, a.format),
-                    version,
-                }
-            }
-            Commands::Init(a) => Command::Init(crate::init::InitSpec {
-                dir: a.dir,
-                model: a.model,
-                holdout: a.holdout,
-                label: a.label,
-                force: a.force,
-                interactive: !a.yes,
-            }),
-            Commands::Schema => Command::Print(
-                serde_json::to_string_pretty(&crate::config::json_schema()).unwrap_or_default()
-                    + "\n",
-            ),
-            Commands::Completions { shell } => {
-                use clap::CommandFactory;
-                let mut out = Vec::new();
-                clap_complete::generate(shell, &mut Cli::command(), "modelgate", &mut out);
-                Command::Print(String::from_utf8_lossy(&out).into_owned())
-            }
-            Commands::Demo(a) => Command::Demo(DemoRun {
-                dir: a.dir,
-                rows: a.rows,
-                seed: a.seed,
-            }),
+            features: self.features,
+            exclude: self.exclude,
+            params: train::parse_params(&self.params)?,
         })
+    }
+}
+
+impl PromoteArgs {
+    pub fn run(self) -> Result<VersionRun> {
+        version_run(
+            self.common,
+            self.print_triggers,
+            Sinks {
+                out: self.out,
+                junit: self.junit,
+                comment: self.comment,
+            },
+        )
+    }
+}
+
+impl RegisterArgs {
+    pub fn run(self) -> Result<VersionRun> {
+        version_run(self.common, false, Sinks::default())
+    }
+}
+
+impl ShowArgs {
+    pub fn query(self) -> RegistryQuery {
+        query(self.model, self.config, self.format)
+    }
+}
+
+impl LineageArgs {
+    /// The query and the version (`None` for production).
+    pub fn query(self) -> Result<(RegistryQuery, Option<Version>)> {
+        let (model, version) = self.reference.split_once('@').ok_or_else(|| {
+            Error::Usage(format!(
+                "lineage {}: expected <model>@<version>, e.g. fraud-detector@v1.2.0",
+                self.reference
+            ))
+        })?;
+        let version = if version == "production" {
+            None
+        } else {
+            Some(Version::parse(version).ok_or_else(|| {
+                Error::Usage(format!(
+                    "lineage {}: `{version}` is not a version like v1.2.0 (or `production`)",
+                    self.reference
+                ))
+            })?)
+        };
+        Ok((
+            query(Some(model.to_string()), self.config.clone(), self.format),
+            version,
+        ))
+    }
+}
+
+impl InitArgs {
+    pub fn spec(self) -> InitSpec {
+        InitSpec {
+            dir: self.dir,
+            model: self.model,
+            holdout: self.holdout,
+            label: self.label,
+            force: self.force,
+            interactive: !self.yes,
+        }
     }
 }
 

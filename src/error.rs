@@ -47,6 +47,14 @@ pub enum Error {
     #[error("{path}: {message}")]
     Model { path: PathBuf, message: String },
 
+    /// A model file breaks its format, or uses what modelgate does not score.
+    #[error("{path}")]
+    ModelFormat {
+        path: PathBuf,
+        #[source]
+        source: crate::model::error::FormatError,
+    },
+
     /// The registry is unreachable, inconsistent or refuses a change.
     #[error("registry {location}: {message}")]
     Registry { location: String, message: String },
@@ -73,9 +81,24 @@ pub enum Error {
         source: serde_json::Error,
     },
 
-    /// A gate could not be set up (before any gate ran).
-    #[error("{0}")]
-    Gate(String),
+    /// A gate could not be set up or described (before any gate ran).
+    #[error(transparent)]
+    Gate(#[from] crate::gates::GateError),
+
+    /// A gate named by its `uses` could not be described.
+    #[error("{uses}: {}", error.describe())]
+    GateNamed {
+        uses: String,
+        error: crate::gates::GateError,
+    },
+
+    /// A `gate test` case could not run.
+    #[error("case `{case}`")]
+    GateCase {
+        case: String,
+        #[source]
+        source: Box<Error>,
+    },
 
     /// A command-line argument is invalid in a way clap cannot see.
     #[error("{0}")]
@@ -120,6 +143,23 @@ impl Error {
             path: path.into(),
             source,
         }
+    }
+}
+
+impl Error {
+    /// Whether this error is a write to a closed pipe (`modelgate history |
+    /// head -1`), which ends a command quietly rather than as an error.
+    pub fn is_broken_pipe(&self) -> bool {
+        let mut source: Option<&(dyn std::error::Error + 'static)> = Some(self);
+        while let Some(e) = source {
+            if let Some(io) = e.downcast_ref::<std::io::Error>()
+                && io.kind() == std::io::ErrorKind::BrokenPipe
+            {
+                return true;
+            }
+            source = e.source();
+        }
+        false
     }
 }
 

@@ -65,16 +65,21 @@ impl Response {
 
     /// GitHub's `message`, plus the codes of its `errors` list.
     pub fn message(&self) -> String {
-        let v: serde_json::Value = serde_json::from_slice(&self.body).unwrap_or_default();
-        let mut m = v["message"].as_str().unwrap_or("").to_string();
-        if let Some(errors) = v["errors"].as_array() {
-            let codes: Vec<String> = errors
-                .iter()
-                .filter_map(|e| e["code"].as_str().or(e.as_str()).map(str::to_string))
-                .collect();
-            if !codes.is_empty() {
-                m = format!("{m} ({})", codes.join(", "));
-            }
+        // An error body that is not GitHub's shape (a proxy's HTML page)
+        // still gets the status line below.
+        let body: ErrorBody = serde_json::from_slice(&self.body).unwrap_or_default();
+        let mut m = body.message;
+        let codes: Vec<String> = body
+            .errors
+            .into_iter()
+            .filter_map(|e| match e {
+                ErrorItem::Object { code } => code,
+                ErrorItem::Text(t) => Some(t),
+                ErrorItem::Other(_) => None,
+            })
+            .collect();
+        if !codes.is_empty() {
+            m = format!("{m} ({})", codes.join(", "));
         }
         if m.is_empty() {
             format!("HTTP {}", self.status)
@@ -90,6 +95,24 @@ impl Response {
             text.contains("already_exists") || text.contains("already exists")
         }
     }
+}
+
+/// GitHub's error body ("Basic Error" and "Validation Error").
+#[derive(Debug, Default, serde::Deserialize)]
+struct ErrorBody {
+    #[serde(default)]
+    message: String,
+    #[serde(default)]
+    errors: Vec<ErrorItem>,
+}
+
+/// One entry of `errors`: an object with a `code`, or a bare message.
+#[derive(Debug, serde::Deserialize)]
+#[serde(untagged)]
+enum ErrorItem {
+    Object { code: Option<String> },
+    Text(String),
+    Other(serde::de::IgnoredAny),
 }
 
 /// One HTTP call as [`GitHub::send`] makes it.

@@ -6,8 +6,8 @@
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
-use crate::app::write_atomic;
 use crate::error::{Error, Result};
+use crate::fs::write_atomic;
 
 /// What to scaffold.
 #[derive(Debug, Clone)]

@@ -4,12 +4,17 @@
 //! Data flows one way: [`config`] → [`data`] → [`model`] → [`metrics`] →
 //! [`evaluation`] → [`gates`] → [`decision`] → [`report`], and for
 //! promotion → [`registry`] (with [`lineage`]) → [`deploy`]. [`train`] makes
-//! linfa models; [`github`] is the REST client. The binary is a thin shell
-//! over [`app`].
+//! linfa models; [`github`] is the REST client; [`fs`] is the bottom floor.
+//!
+//! On top sits the command layer: [`cli`] (clap types and their validation)
+//! and [`commands`] (one function per command, returning an
+//! [`commands::ExitStatus`]). The binary parses and dispatches. No module
+//! below the command layer imports `cli` or `commands`; a unit test in
+//! `commands` reads every `use` line to keep it so.
 
-pub mod app;
 pub mod cache;
 pub mod cli;
+pub mod commands;
 pub mod config;
 pub mod data;
 pub mod decision;
@@ -17,6 +22,7 @@ pub mod demo;
 pub mod deploy;
 pub mod error;
 pub mod evaluation;
+pub mod fs;
 pub mod gates;
 pub mod github;
 pub mod init;

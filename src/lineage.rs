@@ -118,7 +118,7 @@ pub fn params(config: &Config) -> Result<serde_json::Value> {
         LineageParams::File(p) => {
             let text = std::fs::read_to_string(p)
                 .map_err(|e| Error::io("cannot read lineage.params", p, e))?;
-            serde_yaml::from_str::<serde_json::Value>(&text)
+            serde_norway::from_str::<serde_json::Value>(&text)
                 .map_err(|e| Error::data(p, format!("lineage.params: not JSON or YAML: {e}")))
         }
         LineageParams::None => {

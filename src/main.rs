@@ -1,11 +1,13 @@
-//! The `modelgate` binary: parse, run, map the result to an exit code.
+//! The `modelgate` binary: parse, dispatch to one command function, map its
+//! [`ExitStatus`] or error to the exit code. A closed stdout (`modelgate
+//! history | head -1`) ends the command quietly with 0, as ripgrep does.
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
-use clap::Parser;
-use modelgate::app::{self, ERROR_EXIT_CODE};
-use modelgate::cli::Cli;
+use clap::{CommandFactory, Parser};
+use modelgate::cli::{self, Cli, Commands, DemoArgs, DemoCommands, GateCommands};
+use modelgate::commands::{self, ExitStatus};
 use modelgate::progress;
 
 fn main() -> ExitCode {
@@ -14,15 +16,55 @@ fn main() -> ExitCode {
     let stdout = std::io::stdout();
     let color = progress::color_enabled(stdout.is_terminal());
     let mut out = progress::LineWriter::new(stdout.lock(), color);
-    let result = cli
-        .into_command()
-        .and_then(|command| app::execute(command, &mut out));
+    let result = dispatch(cli.command, &mut out);
     drop(out);
     match result {
-        Ok(outcome) => ExitCode::from(outcome.exit_code()),
+        Ok(status) => status.into(),
+        Err(e) if e.is_broken_pipe() => ExitStatus::Success.into(),
         Err(e) => {
             eprintln!("error: {:#}", anyhow::Error::new(e));
-            ExitCode::from(ERROR_EXIT_CODE)
+            ExitStatus::Error.into()
         }
+    }
+}
+
+fn dispatch(command: Commands, out: &mut dyn Write) -> modelgate::Result<ExitStatus> {
+    match command {
+        Commands::Evaluate(a) => commands::evaluate(&a.config, a.format.into(), &a.sinks(), out),
+        Commands::Run(a) => {
+            commands::run(&a.common.config, a.common.format.into(), &a.sinks(), out)
+        }
+        Commands::Gate { command } => match command {
+            GateCommands::List => commands::gate_list(out),
+            GateCommands::Inspect { uses } => commands::gate_inspect(&uses, out),
+            GateCommands::Test { uses, cases } => commands::gate_test(&uses, &cases, out),
+            GateCommands::New { name, dir } => {
+                let dir = cli::gate_new_target(&name, dir)?;
+                commands::gate_new(&name, &dir, out)
+            }
+        },
+        Commands::Demo(DemoArgs {
+            data: Some(DemoCommands::Data(a)),
+            ..
+        }) => commands::demo_data(&a.data()?, &a.out, out),
+        Commands::Demo(a) => commands::demo(&a.run(), out),
+        Commands::Train(a) => {
+            let target = a.out.clone();
+            commands::train(&a.spec()?, &target, out)
+        }
+        Commands::Register(a) => {
+            let params = a.params.clone();
+            commands::register(&a.run()?, params, out)
+        }
+        Commands::Promote(a) => commands::promote(&a.run()?, out),
+        Commands::Show(a) => commands::show(&a.query(), out),
+        Commands::History(a) => commands::history(&a.query(), out),
+        Commands::Lineage(a) => {
+            let (query, version) = a.query()?;
+            commands::lineage(&query, version, out)
+        }
+        Commands::Init(a) => commands::init(a.spec(), out),
+        Commands::Schema => commands::schema(out),
+        Commands::Completions { shell } => commands::completions(shell, &mut Cli::command(), out),
     }
 }

@@ -275,7 +275,7 @@ pub fn evaluate(scores: &[f64], labels: &[bool], spec: &MetricsSpec) -> Result<M
             for metric in ["log_loss", "brier"] {
                 not_applicable.push(NotApplicable {
                     metric,
-                    reason: reason.clone(),
+                    reason: reason.to_string(),
                 });
             }
             (None, None)
@@ -402,9 +402,24 @@ pub fn at_fpr(s: &Sweep, target: f64) -> AtFpr {
     at_fpr_point(s, target)
 }
 
+/// Why log loss and Brier score do not apply: scores outside [0, 1].
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "scores are not probabilities: {outside} of {rows} lie outside [0, 1] (range {lo} to {hi})"
+)]
+struct NotProbabilities {
+    outside: usize,
+    rows: usize,
+    lo: f64,
+    hi: f64,
+}
+
 /// Log loss (clipped as scikit-learn) and Brier score, or why they do not
 /// apply.
-fn probability_metrics(scores: &[f64], labels: &[bool]) -> std::result::Result<(f64, f64), String> {
+fn probability_metrics(
+    scores: &[f64],
+    labels: &[bool],
+) -> std::result::Result<(f64, f64), NotProbabilities> {
     let outside = scores.iter().filter(|s| !(0.0..=1.0).contains(*s)).count();
     if outside > 0 {
         let (lo, hi) = scores
@@ -412,10 +427,12 @@ fn probability_metrics(scores: &[f64], labels: &[bool]) -> std::result::Result<(
             .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), s| {
                 (lo.min(*s), hi.max(*s))
             });
-        return Err(format!(
-            "scores are not probabilities: {outside} of {} lie outside [0, 1] (range {lo} to {hi})",
-            scores.len()
-        ));
+        return Err(NotProbabilities {
+            outside,
+            rows: scores.len(),
+            lo,
+            hi,
+        });
     }
     let (mut ll, mut br) = (Sum::default(), Sum::default());
     for (s, y) in scores.iter().zip(labels) {

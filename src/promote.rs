@@ -23,7 +23,6 @@ use crate::registry::{
     self, Bump, Bundle, DELIVERIES_SCHEMA, Deliveries, Delivery, PRODUCTION, PROMOTION_SCHEMA,
     Promotion, Registry, VERSION_SCHEMA, Version, VersionRecord,
 };
-use crate::report::{self, Format};
 
 pub const SCHEMA: &str = "modelgate.promotion-run/v1";
 
@@ -46,8 +45,7 @@ pub struct Report {
     pub model: String,
     pub registry: String,
     pub dry_run: bool,
-    /// `promoted`, `already_production`, `blocked` or `registered`.
-    pub status: &'static str,
+    pub status: Status,
     pub version: Option<VersionRecord>,
     pub previous_production: Option<String>,
     pub promotion: Option<Promotion>,
@@ -62,6 +60,24 @@ pub struct Report {
     #[serde(skip)]
     pub lineage: Option<Lineage>,
 }
+
+/// How a `promote` or `register` ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// A gate blocked: nothing was registered or promoted.
+    Blocked,
+    /// The version was registered (by `register`, whatever the decision).
+    Registered,
+    /// The version became production.
+    Promoted,
+    /// These artifacts were already production; only unfinished triggers ran.
+    AlreadyProduction,
+}
+
+/// Renders a decision as the markdown evidence stored with a version. The
+/// command layer supplies it, so this module needs no report renderer.
+pub type Evidence<'a> = &'a dyn Fn(&Decision) -> Result<String>;
 
 impl Report {
     pub fn to_json(&self) -> Result<String> {
@@ -164,6 +180,7 @@ fn bundle(
     version: Version,
     artifacts: Vec<(ArtifactDigest, PathBuf)>,
     parent: Option<String>,
+    evidence: Evidence,
 ) -> Result<(Bundle, Lineage)> {
     let dir = config.file.parent().unwrap_or(Path::new("."));
     let code = lineage::code(dir);
@@ -209,10 +226,7 @@ fn bundle(
                 d.evaluation.to_json()?.into_bytes(),
             ),
             ("decision.json".into(), d.to_json()?.into_bytes()),
-            (
-                "report.md".into(),
-                report::render_decision(d, Format::Markdown)?.into_bytes(),
-            ),
+            ("report.md".into(), evidence(d)?.into_bytes()),
         ],
         artifacts,
     };
@@ -259,7 +273,7 @@ fn report_base(config: &Config, reg: &dyn Registry, opts: &Options) -> Report {
         model: config.model.clone(),
         registry: reg.location(),
         dry_run: opts.dry_run,
-        status: "blocked",
+        status: Status::Blocked,
         version: None,
         previous_production: None,
         promotion: None,
@@ -274,15 +288,23 @@ fn report_base(config: &Config, reg: &dyn Registry, opts: &Options) -> Report {
 
 /// `modelgate register`: evaluates and gates for the evidence, then
 /// publishes the version whatever the decision, without promoting it.
-pub fn register(mut config: Config, opts: &Options) -> Result<Report> {
+pub fn register(mut config: Config, opts: &Options, evidence: Evidence) -> Result<Report> {
     let reg = registry::open(&config.registry, opts.dry_run)?;
     let mut out = report_base(&config, reg.as_ref(), opts);
     let artifacts = candidate_artifacts(&config, opts.model_file.as_deref())?;
     let current = resolve_production(&mut config, reg.as_ref(), &mut out.notes)?;
     out.previous_production = current.as_ref().map(|c| c.1.version.clone());
     let d = decision::run(&config)?;
-    let record = publish_version(&config, reg.as_ref(), &d, artifacts, opts, &mut out)?;
-    out.status = "registered";
+    let record = publish_version(
+        &config,
+        reg.as_ref(),
+        &d,
+        artifacts,
+        opts,
+        evidence,
+        &mut out,
+    )?;
+    out.status = Status::Registered;
     out.version = Some(record);
     out.decision = Some(d);
     out.changes = reg.changes().take();
@@ -299,6 +321,7 @@ fn publish_version(
     d: &Decision,
     artifacts: Vec<(ArtifactDigest, PathBuf)>,
     opts: &Options,
+    evidence: Evidence,
     out: &mut Report,
 ) -> Result<VersionRecord> {
     let existing = reg.versions(&config.model)?;
@@ -309,6 +332,7 @@ fn publish_version(
         version,
         artifacts,
         out.previous_production.clone(),
+        evidence,
     )?;
     if let Some(f) = found {
         out.notes
@@ -328,7 +352,7 @@ fn publish_version(
 }
 
 /// `modelgate promote`.
-pub fn promote(mut config: Config, opts: &Options) -> Result<Report> {
+pub fn promote(mut config: Config, opts: &Options, evidence: Evidence) -> Result<Report> {
     let reg = registry::open(&config.registry, opts.dry_run)?;
     let mut out = report_base(&config, reg.as_ref(), opts);
     let artifacts = candidate_artifacts(&config, opts.model_file.as_deref())?;
@@ -342,7 +366,7 @@ pub fn promote(mut config: Config, opts: &Options) -> Result<Report> {
             "{} {} is already production ({}); nothing to gate or publish",
             v.model, v.version, p.tag
         ));
-        out.status = "already_production";
+        out.status = Status::AlreadyProduction;
         out.previous_production = p.previous.clone();
         fire_triggers(&config, reg.as_ref(), &p, &v, opts, &mut out)?;
         out.version = Some(v);
@@ -363,7 +387,15 @@ pub fn promote(mut config: Config, opts: &Options) -> Result<Report> {
         return Ok(out);
     }
 
-    let record = publish_version(&config, reg.as_ref(), &d, artifacts, opts, &mut out)?;
+    let record = publish_version(
+        &config,
+        reg.as_ref(),
+        &d,
+        artifacts,
+        opts,
+        evidence,
+        &mut out,
+    )?;
 
     let number = reg
         .promotions(&config.model)?
@@ -385,7 +417,7 @@ pub fn promote(mut config: Config, opts: &Options) -> Result<Report> {
         decision: d.summary.clone(),
     };
     reg.record_promotion(&promotion, &record)?;
-    out.status = "promoted";
+    out.status = Status::Promoted;
     out.decision = Some(d);
     fire_triggers(&config, reg.as_ref(), &promotion, &record, opts, &mut out)?;
     out.version = Some(record);

@@ -208,7 +208,7 @@ pub fn write(model: &LinearModel, out: &Path) -> Result<()> {
         what: "the model",
         source,
     })?;
-    crate::app::write_atomic(out, format!("{json}\n").as_bytes())
+    crate::fs::write_atomic(out, format!("{json}\n").as_bytes())
 }
 
 #[cfg(test)]

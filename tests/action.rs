@@ -3,67 +3,26 @@
 //! refused, cargo fallback), `action/run.sh` with the real binary writing the
 //! step outputs, and the sticky PR comment against the fake GitHub API.
 
-mod fake_github;
-
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Write};
-use std::net::TcpListener;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::sync::{Arc, Mutex};
 
-use fake_github::{FakeGitHub, REPO, TOKEN};
 use tempfile::TempDir;
 
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
+use crate::fake_github::{FakeGitHub, REPO, TOKEN};
+use crate::util::{binary, demo_data, repo, sha256};
 
-fn binary() -> PathBuf {
-    PathBuf::from(env!("CARGO_BIN_EXE_modelgate"))
-}
-
-/// Serves `files` by name on 127.0.0.1 and counts the requests.
+/// Serves `files` by name on 127.0.0.1 and records the requested names.
 fn serve(files: BTreeMap<String, Vec<u8>>) -> (String, Arc<Mutex<Vec<String>>>) {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
     let hits = Arc::new(Mutex::new(Vec::new()));
     let h = hits.clone();
-    std::thread::spawn(move || {
-        for stream in listener.incoming().flatten() {
-            let mut reader = BufReader::new(stream.try_clone().unwrap());
-            let mut line = String::new();
-            reader.read_line(&mut line).unwrap();
-            loop {
-                let mut header = String::new();
-                if reader.read_line(&mut header).unwrap() == 0 || header == "\r\n" {
-                    break;
-                }
-            }
-            let name = line
-                .split_whitespace()
-                .nth(1)
-                .unwrap_or("/")
-                .trim_start_matches('/')
-                .to_string();
-            h.lock().unwrap().push(name.clone());
-            let mut stream = stream;
-            match files.get(&name) {
-                Some(body) => {
-                    let _ = write!(
-                        stream,
-                        "HTTP/1.1 200 OK\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
-                        body.len()
-                    );
-                    let _ = stream.write_all(body);
-                }
-                None => {
-                    let _ = write!(
-                        stream,
-                        "HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
-                    );
-                }
-            }
+    let url = crate::http::serve(move |req| {
+        let name = req.path.trim_start_matches('/').to_string();
+        h.lock().unwrap().push(name.clone());
+        match files.get(&name) {
+            Some(body) => (200, Vec::new(), body.clone()),
+            None => (404, Vec::new(), Vec::new()),
         }
     });
     (url, hits)
@@ -90,9 +49,18 @@ fn archive(dir: &Path) -> Vec<u8> {
     std::fs::read(out).unwrap()
 }
 
-fn sha256(bytes: &[u8]) -> String {
-    use sha2::Digest;
-    hex::encode(sha2::Sha256::digest(bytes))
+/// Serves a release: the archive and a checksums file listing the
+/// archive's sha256, or that of `checksum_of` to simulate tampering.
+fn release(dir: &Path, checksum_of: Option<&[u8]>) -> (String, Arc<Mutex<Vec<String>>>) {
+    let tar = archive(dir);
+    let sum = sha256(checksum_of.unwrap_or(&tar));
+    let mut files = BTreeMap::new();
+    files.insert(
+        "checksums.txt".to_string(),
+        format!("{sum}  {ARCHIVE}\n").into_bytes(),
+    );
+    files.insert(ARCHIVE.to_string(), tar);
+    serve(files)
 }
 
 fn install(dir: &Path, base: &str, extra: &[(&str, &str)]) -> (i32, String, String) {
@@ -122,14 +90,7 @@ fn install(dir: &Path, base: &str, extra: &[(&str, &str)]) -> (i32, String, Stri
 #[test]
 fn install_verifies_the_checksum_and_reuses_the_tool_cache() {
     let t = TempDir::new().unwrap();
-    let tar = archive(t.path());
-    let mut files = BTreeMap::new();
-    files.insert(
-        "checksums.txt".to_string(),
-        format!("{}  {ARCHIVE}\n", sha256(&tar)).into_bytes(),
-    );
-    files.insert(ARCHIVE.to_string(), tar.clone());
-    let (url, hits) = serve(files);
+    let (url, hits) = release(t.path(), None);
 
     let (code, output, err) = install(t.path(), &url, &[]);
     assert_eq!(code, 0, "{err}");
@@ -161,14 +122,7 @@ fn install_verifies_the_checksum_and_reuses_the_tool_cache() {
 #[test]
 fn install_refuses_a_tampered_archive() {
     let t = TempDir::new().unwrap();
-    let tar = archive(t.path());
-    let mut files = BTreeMap::new();
-    files.insert(
-        "checksums.txt".to_string(),
-        format!("{}  {ARCHIVE}\n", sha256(b"something else")).into_bytes(),
-    );
-    files.insert(ARCHIVE.to_string(), tar);
-    let (url, _) = serve(files);
+    let (url, _) = release(t.path(), Some(b"something else"));
     let (code, output, err) = install(t.path(), &url, &[]);
     assert_eq!(code, 1);
     assert!(
@@ -241,16 +195,8 @@ fn run_action(dir: &Path, command: &str, env: &[(&str, String)]) -> (i32, String
 
 /// Demo data and a config whose last gate blocks (an impossible AUC).
 fn gated_project(dir: &Path, min_auc: f64) {
-    for (out, seed) in [("holdout", "1"), ("ref", "2")] {
-        let ok = Command::new(binary())
-            .args([
-                "demo", "data", "--rows", "20000", "--seed", seed, "--out", out,
-            ])
-            .current_dir(dir)
-            .status()
-            .unwrap();
-        assert!(ok.success());
-    }
+    demo_data(dir, "holdout", 20000, 1, &[]);
+    demo_data(dir, "ref", 20000, 2, &[]);
     std::fs::write(
         dir.join("modelgate.yaml"),
         format!(
@@ -354,7 +300,7 @@ fn pr_comment_is_created_once_then_updated_in_place() {
     assert_eq!(edits, 1);
 
     // Without the permission: a clear warning, the decision unchanged.
-    gh.inject(fake_github::Fault::forbidden("POST", "/issues/"));
+    gh.inject(crate::fake_github::Fault::forbidden("POST", "/issues/"));
     gh.state.lock().unwrap().comments.clear();
     let (code, stdout) = run_action(t.path(), "run", &env);
     assert_eq!(code, 0);

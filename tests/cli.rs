@@ -5,16 +5,10 @@ use std::fs;
 use std::io::Write;
 use std::path::Path;
 
-use assert_cmd::Command;
-use predicates::prelude::*;
 use serde_json::Value;
 use tempfile::TempDir;
 
-fn modelgate(dir: &Path) -> Command {
-    let mut cmd = Command::cargo_bin("modelgate").unwrap();
-    cmd.env_clear().current_dir(dir);
-    cmd
-}
+use crate::util::{demo_data, modelgate};
 
 fn config(holdout: &str, extra: &str) -> String {
     format!(
@@ -42,54 +36,45 @@ fn good_rows() -> Vec<(i64, &'static str, &'static str, &'static str)> {
     ]
 }
 
+/// A temp dir with `h.csv` (this text) and a `modelgate.yaml` reading it,
+/// with `extra` config appended.
+fn csv_project(holdout_csv: &str, extra: &str) -> TempDir {
+    let t = TempDir::new().unwrap();
+    write(t.path(), "h.csv", holdout_csv);
+    write(t.path(), "modelgate.yaml", &config("h.csv", extra));
+    t
+}
+
+/// Production scores from `s.csv`, joined on the holdout's id.
+const PRODUCTION_FROM_FILE: &str = "production:\n  scores: { path: s.csv, column: p }\n";
+
 fn write(dir: &Path, name: &str, text: &str) {
-    fs::write(dir.join(name), text).unwrap();
+    crate::util::write(&dir.join(name), text);
 }
 
 /// Runs evaluate and asserts exit 2 with a one-line error containing `needles`.
 fn expect_error(dir: &Path, needles: &[&str]) {
-    let out = modelgate(dir)
+    let mut test = modelgate(dir)
         .args(["evaluate", "--config", "modelgate.yaml"])
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "stderr: {stderr}");
-    assert!(out.stdout.is_empty(), "nothing on stdout on error");
-    assert_eq!(
-        stderr.trim_end().lines().count(),
-        1,
-        "one-line error, got: {stderr}"
-    );
-    assert!(!stderr.contains("panicked"), "{stderr}");
+        .fails_with_one_line();
     for n in needles {
-        assert!(stderr.contains(n), "expected `{n}` in: {stderr}");
+        test = test.stderr_has(*n);
     }
+    test.run();
 }
 
 fn evaluate_json(dir: &Path) -> Value {
-    let out = modelgate(dir)
+    modelgate(dir)
         .args(["evaluate", "--config", "modelgate.yaml", "--format", "json"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
+        .run()
+        .json()
 }
 
 #[test]
 fn evaluate_csv_reports_both_models_in_every_format() {
-    let t = TempDir::new().unwrap();
-    write(t.path(), "h.csv", &csv(&good_rows()));
-    write(
-        t.path(),
-        "modelgate.yaml",
-        &config(
-            "h.csv",
-            "production:\n  scores: { column: score_production }\n",
-        ),
+    let t = csv_project(
+        &csv(&good_rows()),
+        "production:\n  scores: { column: score_production }\n",
     );
     let doc = evaluate_json(t.path());
     assert_eq!(doc["schema"], "modelgate.evaluation/v1");
@@ -115,31 +100,22 @@ fn evaluate_csv_reports_both_models_in_every_format() {
             "--out",
             "report.md",
         ])
-        .assert()
-        .success()
-        .stdout(predicate::str::contains("candidate").and(predicate::str::contains("production")))
-        .stdout(predicate::str::contains("roc_auc"));
+        .stdout_has("candidate")
+        .stdout_has("production")
+        .stdout_has("roc_auc")
+        .run();
     let md = fs::read_to_string(t.path().join("report.md")).unwrap();
     assert!(md.contains("| `roc_auc` |"), "{md}");
 }
 
 #[test]
 fn external_score_file_joins_by_id() {
-    let t = TempDir::new().unwrap();
-    write(t.path(), "h.csv", &csv(&good_rows()));
+    let t = csv_project(&csv(&good_rows()), PRODUCTION_FROM_FILE);
     // Same scores as the holdout's candidate column, shuffled.
     write(
         t.path(),
         "s.csv",
         "transaction_id,p\n4,0.8\n1,0.1\n5,0.2\n3,0.35\n2,0.4\n",
-    );
-    write(
-        t.path(),
-        "modelgate.yaml",
-        &config(
-            "h.csv",
-            "production:\n  scores: { path: s.csv, column: p }\n",
-        ),
     );
     let doc = evaluate_json(t.path());
     let c = &doc["models"]["candidate"]["metrics"];
@@ -177,15 +153,13 @@ fn ndjson_and_gzipped_csv_holdouts_read_the_same() {
 
 #[test]
 fn scores_outside_unit_interval_mark_probability_metrics_not_applicable() {
-    let t = TempDir::new().unwrap();
     let rows = vec![
         (1, "0", "-2.5", "0"),
         (2, "1", "3.0", "0"),
         (3, "0", "1.5", "0"),
         (4, "1", "0.5", "0"),
     ];
-    write(t.path(), "h.csv", &csv(&rows));
-    write(t.path(), "modelgate.yaml", &config("h.csv", ""));
+    let t = csv_project(&csv(&rows), "");
     let doc = evaluate_json(t.path());
     let cand = &doc["models"]["candidate"];
     assert!(cand["metrics"]["log_loss"].is_null());
@@ -199,39 +173,21 @@ fn scores_outside_unit_interval_mark_probability_metrics_not_applicable() {
 fn demo_data_is_reproducible_byte_for_byte() {
     let t = TempDir::new().unwrap();
     for dir in ["a", "b"] {
-        modelgate(t.path())
-            .args([
-                "demo", "data", "--rows", "70000", "--seed", "11", "--out", dir,
-            ])
-            .assert()
-            .success();
+        demo_data(t.path(), dir, 70000, 11, &[]);
     }
     let a = fs::read(t.path().join("a/holdout.parquet")).unwrap();
     let b = fs::read(t.path().join("b/holdout.parquet")).unwrap();
     assert!(a.len() > 1000);
     assert!(a == b, "same seed must give identical bytes");
-    modelgate(t.path())
-        .args([
-            "demo", "data", "--rows", "70000", "--seed", "12", "--out", "c",
-        ])
-        .assert()
-        .success();
+    demo_data(t.path(), "c", 70000, 12, &[]);
     assert!(fs::read(t.path().join("c/holdout.parquet")).unwrap() != a);
 }
 
 #[test]
 fn demo_tells_the_story_on_a_local_registry() {
     let t = TempDir::new().unwrap();
-    let out = modelgate(t.path())
-        .args(["demo", "--rows", "60000"])
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = modelgate(t.path()).args(["demo", "--rows", "60000"]).run();
+    let stdout = out.stdout;
     // Model 1 becomes production, Model 2 is blocked by its training data's
     // missing values (named), Model 3 is promoted over Model 1.
     for needle in [
@@ -272,27 +228,20 @@ fn demo_tells_the_story_on_a_local_registry() {
     // A second run starts again from an empty registry and tells the same story.
     modelgate(t.path())
         .args(["demo", "--rows", "60000"])
-        .assert()
-        .success()
-        .stdout(predicate::str::contains("PROMOTED fraud-detector v1.2.0"));
+        .stdout_has("PROMOTED fraud-detector v1.2.0")
+        .run();
 }
 
 #[test]
 fn demo_data_missing_scores_are_rejected_with_ids() {
     let t = TempDir::new().unwrap();
-    modelgate(t.path())
-        .args([
-            "demo",
-            "data",
-            "--rows",
-            "5000",
-            "--out",
-            ".",
-            "--missing",
-            "score_candidate=0.01",
-        ])
-        .assert()
-        .success();
+    demo_data(
+        t.path(),
+        ".",
+        5000,
+        7,
+        &["--missing", "score_candidate=0.01"],
+    );
     write(t.path(), "modelgate.yaml", &config("holdout.parquet", ""));
     expect_error(
         t.path(),
@@ -307,20 +256,21 @@ fn demo_data_missing_scores_are_rejected_with_ids() {
 #[test]
 fn demo_data_csv_and_bad_missing_spec() {
     let t = TempDir::new().unwrap();
-    modelgate(t.path())
-        .args([
-            "demo", "data", "--rows", "1000", "--out", "d", "--format", "csv", "--drift", "0.5",
-        ])
-        .assert()
-        .success();
+    demo_data(
+        t.path(),
+        "d",
+        1000,
+        7,
+        &["--format", "csv", "--drift", "0.5"],
+    );
     let text = fs::read_to_string(t.path().join("d/holdout.csv")).unwrap();
     assert_eq!(text.lines().count(), 1001);
     assert!(text.starts_with("transaction_id,amount,f01,"));
     modelgate(t.path())
         .args(["demo", "data", "--out", "d", "--missing", "nope=0.1"])
-        .assert()
-        .code(2)
-        .stderr(predicate::str::contains("nope"));
+        .status(2)
+        .stderr_has("nope")
+        .run();
 }
 
 #[test]
@@ -328,9 +278,9 @@ fn usage_errors_exit_2() {
     let t = TempDir::new().unwrap();
     modelgate(t.path())
         .args(["evaluate", "--format", "xml"])
-        .assert()
-        .code(2);
-    modelgate(t.path()).arg("frobnicate").assert().code(2);
+        .status(2)
+        .run();
+    modelgate(t.path()).arg("frobnicate").status(2).run();
 }
 
 // ---- bad input: each gets exit 2 and a one-line error naming the culprit ----
@@ -360,13 +310,7 @@ fn bad_unknown_extension() {
 
 #[test]
 fn bad_missing_label_column_lists_columns() {
-    let t = TempDir::new().unwrap();
-    write(
-        t.path(),
-        "h.csv",
-        &csv(&good_rows()).replace("is_fraud", "fraud_flag"),
-    );
-    write(t.path(), "modelgate.yaml", &config("h.csv", ""));
+    let t = csv_project(&csv(&good_rows()).replace("is_fraud", "fraud_flag"), "");
     expect_error(
         t.path(),
         &[
@@ -380,11 +324,9 @@ fn bad_missing_label_column_lists_columns() {
 
 #[test]
 fn bad_non_binary_label() {
-    let t = TempDir::new().unwrap();
     let mut rows = good_rows();
     rows[2].1 = "2";
-    write(t.path(), "h.csv", &csv(&rows));
-    write(t.path(), "modelgate.yaml", &config("h.csv", ""));
+    let t = csv_project(&csv(&rows), "");
     expect_error(
         t.path(),
         &["h.csv", "is_fraud", "not binary", "transaction_id 3"],
@@ -393,12 +335,10 @@ fn bad_non_binary_label() {
 
 #[test]
 fn bad_nan_and_null_scores() {
-    let t = TempDir::new().unwrap();
     let mut rows = good_rows();
     rows[1].2 = "NaN";
     rows[3].2 = "";
-    write(t.path(), "h.csv", &csv(&rows));
-    write(t.path(), "modelgate.yaml", &config("h.csv", ""));
+    let t = csv_project(&csv(&rows), "");
     expect_error(
         t.path(),
         &[
@@ -412,40 +352,27 @@ fn bad_nan_and_null_scores() {
 
 #[test]
 fn bad_empty_holdout() {
-    let t = TempDir::new().unwrap();
-    write(t.path(), "h.csv", &csv(&[]));
-    write(t.path(), "modelgate.yaml", &config("h.csv", ""));
+    let t = csv_project(&csv(&[]), "");
     expect_error(t.path(), &["h.csv", "no rows"]);
 }
 
 #[test]
 fn bad_single_class_holdout() {
-    let t = TempDir::new().unwrap();
     let rows: Vec<_> = good_rows()
         .into_iter()
         .map(|(i, _, c, p)| (i, "0", c, p))
         .collect();
-    write(t.path(), "h.csv", &csv(&rows));
-    write(t.path(), "modelgate.yaml", &config("h.csv", ""));
+    let t = csv_project(&csv(&rows), "");
     expect_error(t.path(), &["h.csv", "single class", "0 positives"]);
 }
 
 #[test]
 fn bad_join_unmatched_ids() {
-    let t = TempDir::new().unwrap();
-    write(t.path(), "h.csv", &csv(&good_rows()));
+    let t = csv_project(&csv(&good_rows()), PRODUCTION_FROM_FILE);
     write(
         t.path(),
         "s.csv",
         "transaction_id,p\n4,0.8\n1,0.1\n5,0.2\n3,0.35\n",
-    );
-    write(
-        t.path(),
-        "modelgate.yaml",
-        &config(
-            "h.csv",
-            "production:\n  scores: { path: s.csv, column: p }\n",
-        ),
     );
     expect_error(
         t.path(),
@@ -459,20 +386,14 @@ fn bad_join_unmatched_ids() {
 
 #[test]
 fn bad_join_duplicate_ids() {
-    let t = TempDir::new().unwrap();
-    write(t.path(), "h.csv", &csv(&good_rows()));
+    let t = csv_project(
+        &csv(&good_rows()),
+        "production:\n  scores: { path: s.csv, column: p, join_on: tx }\n",
+    );
     write(
         t.path(),
         "s.csv",
         "tx,p\n4,0.8\n1,0.1\n5,0.2\n3,0.35\n2,0.4\n2,0.5\n",
-    );
-    write(
-        t.path(),
-        "modelgate.yaml",
-        &config(
-            "h.csv",
-            "production:\n  scores: { path: s.csv, column: p, join_on: tx }\n",
-        ),
     );
     expect_error(t.path(), &["s.csv", "`tx` is not unique", "tx 2"]);
 }
@@ -486,13 +407,7 @@ fn bad_yaml_syntax_points_at_line() {
 
 #[test]
 fn bad_unknown_key_suggests_fix() {
-    let t = TempDir::new().unwrap();
-    write(t.path(), "h.csv", &csv(&good_rows()));
-    write(
-        t.path(),
-        "modelgate.yaml",
-        &config("h.csv", "metrics:\n  treshold: 0.3\n"),
-    );
+    let t = csv_project(&csv(&good_rows()), "metrics:\n  treshold: 0.3\n");
     expect_error(
         t.path(),
         &[
@@ -507,16 +422,11 @@ fn bad_corrupt_parquet_names_the_file() {
     let t = TempDir::new().unwrap();
     write(t.path(), "h.parquet", "this is not parquet");
     write(t.path(), "modelgate.yaml", &config("h.parquet", ""));
-    let out = modelgate(t.path())
+    modelgate(t.path())
         .args(["evaluate", "--config", "modelgate.yaml"])
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{stderr}");
-    assert!(
-        stderr.contains("h.parquet") && !stderr.contains("panicked"),
-        "{stderr}"
-    );
+        .fails_with_one_line()
+        .stderr_has("h.parquet")
+        .run();
 }
 
 #[test]
@@ -524,9 +434,8 @@ fn init_scaffolds_once_and_never_overwrites_without_force() {
     let t = TempDir::new().unwrap();
     modelgate(t.path())
         .args(["init", "--model", "card-fraud"])
-        .assert()
-        .success()
-        .stdout(predicate::str::contains("wrote ./modelgate.yaml"));
+        .stdout_has("wrote ./modelgate.yaml")
+        .run();
     let config = fs::read_to_string(t.path().join("modelgate.yaml")).unwrap();
     assert!(config.contains("model: card-fraud"));
     for w in [
@@ -539,17 +448,15 @@ fn init_scaffolds_once_and_never_overwrites_without_force() {
     fs::write(t.path().join("modelgate.yaml"), "edited").unwrap();
     modelgate(t.path())
         .arg("init")
-        .assert()
-        .code(2)
-        .stderr(predicate::str::contains("already exist").and(predicate::str::contains("--force")));
+        .status(2)
+        .stderr_has("already exist")
+        .stderr_has("--force")
+        .run();
     assert_eq!(
         fs::read_to_string(t.path().join("modelgate.yaml")).unwrap(),
         "edited"
     );
-    modelgate(t.path())
-        .args(["init", "--force"])
-        .assert()
-        .success();
+    modelgate(t.path()).args(["init", "--force"]).run();
     assert!(
         fs::read_to_string(t.path().join("modelgate.yaml"))
             .unwrap()
@@ -560,9 +467,7 @@ fn init_scaffolds_once_and_never_overwrites_without_force() {
 #[test]
 fn schema_describes_every_top_level_key_and_completions_print() {
     let t = TempDir::new().unwrap();
-    let out = modelgate(t.path()).arg("schema").output().unwrap();
-    assert!(out.status.success());
-    let schema: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let schema = modelgate(t.path()).arg("schema").run().json();
     let props = schema["properties"].as_object().unwrap();
     for key in [
         "model",
@@ -589,19 +494,15 @@ fn schema_describes_every_top_level_key_and_completions_print() {
     for shell in ["bash", "zsh", "fish"] {
         modelgate(t.path())
             .args(["completions", shell])
-            .assert()
-            .success()
-            .stdout(predicate::str::contains("promote"));
+            .stdout_has("promote")
+            .run();
     }
 }
 
 #[test]
 fn evaluation_carries_a_delong_interval_for_the_auc_delta() {
     let t = TempDir::new().unwrap();
-    modelgate(t.path())
-        .args(["demo", "data", "--rows", "30000", "--out", "."])
-        .assert()
-        .success();
+    demo_data(t.path(), ".", 30000, 7, &[]);
     write(
         t.path(),
         "modelgate.yaml",
@@ -610,11 +511,10 @@ fn evaluation_carries_a_delong_interval_for_the_auc_delta() {
             "production:\n  scores: { column: score_production }\n",
         ),
     );
-    let out = modelgate(t.path())
+    let doc = modelgate(t.path())
         .args(["evaluate", "--format", "json"])
-        .output()
-        .unwrap();
-    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+        .run()
+        .json();
     let test = &doc["delta_tests"]["roc_auc"];
     assert_eq!(test["method"], "DeLong");
     let (low, delta, high) = (
@@ -626,6 +526,39 @@ fn evaluation_carries_a_delong_interval_for_the_auc_delta() {
     assert!((delta - doc["delta"]["roc_auc"].as_f64().unwrap()).abs() < 1e-12);
     let p = test["p_value"].as_f64().unwrap();
     assert!(p > 0.0 && p < 1.0);
-    let text = modelgate(t.path()).arg("evaluate").output().unwrap();
-    assert!(String::from_utf8_lossy(&text.stdout).contains("(95% CI "));
+    modelgate(t.path())
+        .arg("evaluate")
+        .stdout_has("(95% CI ")
+        .run();
+}
+
+/// `modelgate history | head -1`: a reader that goes away is not an error.
+#[test]
+fn a_closed_stdout_ends_quietly_with_exit_0() {
+    let t = TempDir::new().unwrap();
+    modelgate(t.path()).args(["demo", "--rows", "5000"]).run();
+    for args in [
+        &[
+            "history",
+            "fraud-detector",
+            "--config",
+            ".modelgate/demo/model-3.yaml",
+        ][..],
+        &["schema"],
+    ] {
+        // The read end is closed before the child starts: every write fails
+        // with EPIPE, whatever the pipe's buffer size.
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
+        let out = std::process::Command::new(crate::util::binary())
+            .args(args)
+            .current_dir(t.path())
+            .env_clear()
+            .stdout(writer)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {stderr}");
+        assert!(stderr.is_empty(), "{args:?}: {stderr}");
+    }
 }

@@ -5,35 +5,20 @@
 use std::fs;
 use std::path::Path;
 
-use assert_cmd::Command;
-use predicates::prelude::*;
 use serde_json::Value;
 use tempfile::TempDir;
 
-fn modelgate(dir: &Path) -> Command {
-    let mut cmd = Command::cargo_bin("modelgate").unwrap();
-    cmd.env_clear()
-        .current_dir(dir)
-        .env("MODELGATE_CACHE_DIR", dir.join("cache"));
-    cmd
-}
+use crate::util::{demo_data, modelgate};
 
 /// Runs `gate test` and asserts every case matched.
 fn gate_test(uses: &str, cases: &str) {
     let t = TempDir::new().unwrap();
     fs::write(t.path().join("cases.yaml"), cases).unwrap();
-    let out = modelgate(t.path())
+    let stdout = modelgate(t.path())
         .args(["gate", "test", uses, "--cases", "cases.yaml"])
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "stdout: {stdout}\nstderr: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(stdout.contains(" 0 failed"), "{stdout}");
+        .stdout_has(" 0 failed")
+        .run()
+        .stdout;
     for verdict in ["pass", "warn", "fail"] {
         assert!(
             stdout.contains(&format!("(expected {verdict}")),
@@ -304,23 +289,25 @@ fn gate_test_exits_1_when_an_expectation_is_wrong() {
             "--cases",
             "cases.yaml",
         ])
-        .assert()
-        .code(1)
-        .stdout(predicate::str::contains(
-            "FAIL wrong expectation: pass (expected fail)",
-        ));
+        .status(1)
+        .stdout_has("FAIL wrong expectation: pass (expected fail)")
+        .run();
 }
 
 /// Writes a reference (`ref/`) and a holdout (`.`) of `rows` demo rows;
 /// `holdout_args` go to the holdout only (e.g. `--missing amount=0.5`).
-fn demo_datasets(dir: &Path, rows: &str, holdout_args: &[&str]) {
-    for (out, extra) in [("ref", &[][..]), (".", holdout_args)] {
-        modelgate(dir)
-            .args(["demo", "data", "--rows", rows, "--out", out])
-            .args(extra)
-            .assert()
-            .success();
-    }
+fn demo_datasets(dir: &Path, rows: usize, holdout_args: &[&str]) {
+    demo_data(dir, "ref", rows, 7, &[]);
+    demo_data(dir, ".", rows, 7, holdout_args);
+}
+
+/// `run --format json`, expecting `status`; the decision document.
+fn run_json(dir: &Path, status: i32) -> Value {
+    modelgate(dir)
+        .args(["run", "--format", "json"])
+        .status(status)
+        .run()
+        .json()
 }
 
 fn demo_config(dir: &Path, gates: &str) {
@@ -339,40 +326,11 @@ fn demo_config(dir: &Path, gates: &str) {
 fn run_blocks_on_missing_values_and_passes_on_clean_data() {
     let t = TempDir::new().unwrap();
     let p = t.path();
-    modelgate(p)
-        .args([
-            "demo", "data", "--rows", "20000", "--out", "ref", "--seed", "1",
-        ])
-        .assert()
-        .success();
-    modelgate(p)
-        .args([
-            "demo",
-            "data",
-            "--rows",
-            "20000",
-            "--out",
-            ".",
-            "--seed",
-            "2",
-            "--missing",
-            "f07=0.2",
-        ])
-        .assert()
-        .success();
+    demo_data(p, "ref", 20000, 1, &[]);
+    demo_data(p, ".", 20000, 2, &["--missing", "f07=0.2"]);
     let gates = "  - uses: builtin:missing-values\n    with: { max_ratio: 0.01 }\n  - uses: builtin:class-balance\n    with: { min_positives: 20 }\n  - uses: builtin:drift\n    severity: warn\n  - uses: builtin:metric-threshold\n    with: { min: { roc_auc: 0.8 } }\n";
     demo_config(p, gates);
-    let out = modelgate(p)
-        .args(["run", "--format", "json"])
-        .output()
-        .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let d: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let d = run_json(p, 1);
     assert_eq!(d["schema"], "modelgate.decision/v1");
     assert_eq!(d["decision"], "fail");
     assert_eq!(d["blocking"], serde_json::json!(["missing-values"]));
@@ -387,19 +345,12 @@ fn run_blocks_on_missing_values_and_passes_on_clean_data() {
     assert_eq!(d["evaluation"]["schema"], "modelgate.evaluation/v1");
 
     // Clean data: nothing blocks, exit 0, and the markdown report is written.
-    modelgate(p)
-        .args([
-            "demo", "data", "--rows", "20000", "--out", ".", "--seed", "2",
-        ])
-        .assert()
-        .success();
+    demo_data(p, ".", 20000, 2, &[]);
     modelgate(p)
         .args(["run", "--out", "decision.md"])
-        .assert()
-        .code(0)
-        .stdout(predicate::str::contains(
-            "PASS: `fraud-detector` may be promoted",
-        ));
+        .status(0)
+        .stdout_has("PASS: `fraud-detector` may be promoted")
+        .run();
     let md = fs::read_to_string(p.join("decision.md")).unwrap();
     assert!(md.contains("| `missing-values` | ✅ pass |"), "{md}");
 }
@@ -408,14 +359,9 @@ fn run_blocks_on_missing_values_and_passes_on_clean_data() {
 fn warn_severity_failures_do_not_block_but_errors_do() {
     let t = TempDir::new().unwrap();
     let p = t.path();
-    demo_datasets(p, "5000", &["--missing", "amount=0.5"]);
+    demo_datasets(p, 5000, &["--missing", "amount=0.5"]);
     demo_config(p, "  - uses: builtin:missing-values\n    severity: warn\n");
-    let out = modelgate(p)
-        .args(["run", "--format", "json"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(0));
-    let d: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let d = run_json(p, 0);
     assert_eq!(d["gates"][0]["verdict"], "fail");
     assert_eq!(d["gates"][0]["blocking"], false);
 
@@ -423,12 +369,7 @@ fn warn_severity_failures_do_not_block_but_errors_do() {
         p,
         "  - uses: builtin:metric-threshold\n    severity: warn\n    with: { min: { no_such_metric: 1 } }\n",
     );
-    let out = modelgate(p)
-        .args(["run", "--format", "json"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1), "an erroring gate fails closed");
-    let d: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let d = run_json(p, 1);
     assert_eq!(d["gates"][0]["verdict"], "error");
 }
 
@@ -436,31 +377,33 @@ fn warn_severity_failures_do_not_block_but_errors_do() {
 fn config_errors_before_gates_exit_2() {
     let t = TempDir::new().unwrap();
     let p = t.path();
-    demo_datasets(p, "3000", &[]);
+    demo_datasets(p, 3000, &[]);
     demo_config(p, "  - uses: builtin:no-such-gate\n");
-    modelgate(p).arg("run").assert().code(2).stderr(
-        predicate::str::contains("unknown built-in gate `builtin:no-such-gate`")
-            .and(predicate::str::contains("drift")),
-    );
+    modelgate(p)
+        .arg("run")
+        .status(2)
+        .stderr_has("unknown built-in gate `builtin:no-such-gate`")
+        .stderr_has("drift")
+        .run();
     demo_config(p, "  - uses: ./missing.wasm\n");
     modelgate(p)
         .arg("run")
-        .assert()
-        .code(2)
-        .stderr(predicate::str::contains("missing.wasm"));
+        .status(2)
+        .stderr_has("missing.wasm")
+        .run();
     demo_config(p, "  - uses: builtin:drift\n  - uses: builtin:drift\n");
     modelgate(p)
         .arg("run")
-        .assert()
-        .code(2)
-        .stderr(predicate::str::contains("two gates have the id `drift`"));
+        .status(2)
+        .stderr_has("two gates have the id `drift`")
+        .run();
 }
 
 #[test]
 fn core_module_and_garbage_are_errors_not_passes() {
     let t = TempDir::new().unwrap();
     let p = t.path();
-    demo_datasets(p, "3000", &[]);
+    demo_datasets(p, 3000, &[]);
     // The smallest valid core module: magic and version 1.
     fs::write(p.join("core.wasm"), b"\0asm\x01\0\0\0").unwrap();
     fs::write(p.join("junk.wasm"), b"#!/bin/sh\necho pass\n").unwrap();
@@ -468,12 +411,7 @@ fn core_module_and_garbage_are_errors_not_passes() {
         p,
         "  - uses: ./core.wasm\n  - uses: ./junk.wasm\n  - uses: builtin:class-balance\n    with: { min_positives: 1 }\n",
     );
-    let out = modelgate(p)
-        .args(["run", "--format", "json"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    let d: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let d = run_json(p, 1);
     assert_eq!(d["gates"][0]["verdict"], "error");
     assert!(
         d["gates"][0]["summary"]
@@ -497,9 +435,8 @@ fn core_module_and_garbage_are_errors_not_passes() {
 #[test]
 fn gate_list_and_inspect() {
     let t = TempDir::new().unwrap();
-    let out = modelgate(t.path()).args(["gate", "list"]).output().unwrap();
-    assert!(out.status.success());
-    let text = String::from_utf8_lossy(&out.stdout);
+    let out = modelgate(t.path()).args(["gate", "list"]).status(0).run();
+    let text = out.stdout.clone();
     for name in [
         "missing-values",
         "schema",
@@ -510,15 +447,21 @@ fn gate_list_and_inspect() {
     ] {
         assert!(text.contains(&format!("builtin:{name}")), "{text}");
     }
-    modelgate(t.path())
+    let inspect = modelgate(t.path())
         .args(["gate", "inspect", "builtin:champion-challenger"])
-        .assert()
-        .success()
-        .stdout(
-            predicate::str::contains("min_absolute_change")
-                .and(predicate::str::contains("modelgate:gate/host@0.1.0"))
-                .and(predicate::str::is_match("sha256: +[0-9a-f]{64}").unwrap()),
-        );
+        .stdout_has("min_absolute_change")
+        .stdout_has("modelgate:gate/host@0.1.0")
+        .run()
+        .stdout;
+    let sha = inspect
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("sha256:"))
+        .map(str::trim)
+        .unwrap_or_default();
+    assert!(
+        sha.len() == 64 && sha.bytes().all(|b| b.is_ascii_hexdigit()),
+        "{inspect}"
+    );
 }
 
 #[test]
@@ -526,8 +469,7 @@ fn compile_cache_is_written_and_reused() {
     let t = TempDir::new().unwrap();
     modelgate(t.path())
         .args(["gate", "inspect", "builtin:schema"])
-        .assert()
-        .success();
+        .run();
     let entries: Vec<_> = fs::read_dir(t.path().join("cache/gates"))
         .unwrap()
         .collect();
@@ -537,8 +479,7 @@ fn compile_cache_is_written_and_reused() {
     fs::write(&path, b"garbage").unwrap();
     modelgate(t.path())
         .args(["gate", "inspect", "builtin:schema"])
-        .assert()
-        .success();
+        .run();
     assert!(
         fs::metadata(&path).unwrap().len() > 1000,
         "rewritten after the corrupt read"
@@ -549,7 +490,7 @@ fn compile_cache_is_written_and_reused() {
 fn github_actions_outputs_summary_annotations_and_junit() {
     let t = TempDir::new().unwrap();
     let p = t.path();
-    demo_datasets(p, "5000", &["--missing", "amount=0.3"]);
+    demo_datasets(p, 5000, &["--missing", "amount=0.3"]);
     demo_config(
         p,
         "  - uses: builtin:missing-values\n  - uses: builtin:drift\n    severity: warn\n    with: { psi_fail: 0.0, ks_fail: 0.0 }\n  - uses: builtin:class-balance\n    with: { min_positives: 1 }\n",
@@ -559,10 +500,9 @@ fn github_actions_outputs_summary_annotations_and_junit() {
         .env("GITHUB_ACTIONS", "true")
         .env("GITHUB_OUTPUT", p.join("output.txt"))
         .env("GITHUB_STEP_SUMMARY", p.join("summary.md"))
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    let stdout = String::from_utf8_lossy(&out.stdout);
+        .status(1)
+        .run();
+    let stdout = out.stdout.clone();
     let annotations: Vec<&str> = stdout.lines().filter(|l| l.starts_with("::")).collect();
     assert_eq!(annotations.len(), 2, "{stdout}");
     assert!(
@@ -611,9 +551,9 @@ fn github_actions_outputs_summary_annotations_and_junit() {
     let out = modelgate(p)
         .arg("run")
         .env("GITHUB_OUTPUT", p.join("output.txt"))
-        .output()
-        .unwrap();
-    assert!(!String::from_utf8_lossy(&out.stdout).contains("::error"));
+        .any_status()
+        .run();
+    assert!(!out.stdout.contains("::error"));
     assert!(!p.join("output.txt").exists());
 }
 
@@ -621,47 +561,43 @@ fn github_actions_outputs_summary_annotations_and_junit() {
 fn quiet_verbose_and_ci_milestones() {
     let t = TempDir::new().unwrap();
     let p = t.path();
-    demo_datasets(p, "5000", &[]);
+    demo_datasets(p, 5000, &[]);
     demo_config(
         p,
         "  - uses: builtin:class-balance\n    with: { min_positives: 1 }\n",
     );
-    let out = modelgate(p).args(["run", "-q"]).output().unwrap();
-    assert_eq!(out.status.code(), Some(0));
+    let out = modelgate(p).args(["run", "-q"]).status(0).run();
     assert!(
         out.stdout.is_empty() && out.stderr.is_empty(),
         "quiet means quiet"
     );
     let out = modelgate(p)
         .args(["run", "-q", "--format", "json"])
-        .output()
-        .unwrap();
-    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        .any_status()
+        .run();
+    let doc: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
     assert_eq!(
         doc["schema"], "modelgate.decision/v1",
         "requested data still prints"
     );
     let out = modelgate(p)
         .args(["run", "-v", "--format", "json"])
-        .output()
-        .unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
+        .any_status()
+        .run();
+    let err = out.stderr.clone();
     assert!(
         err.contains("modelgate: evaluated 5000 rows (")
             && err.contains("modelgate: ran 1 gates ("),
         "{err}"
     );
-    serde_json::from_slice::<serde_json::Value>(&out.stdout).expect("stdout stays JSON");
-    let out = modelgate(p).arg("run").env("CI", "true").output().unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
+    serde_json::from_str::<serde_json::Value>(&out.stdout).expect("stdout stays JSON");
+    let out = modelgate(p).arg("run").env("CI", "true").any_status().run();
+    let err = out.stderr.clone();
     assert!(
         err.contains("modelgate: running 1 gates") && !err.contains(" ms)"),
         "{err}"
     );
-    let out = modelgate(p).arg("run").output().unwrap();
+    let out = modelgate(p).arg("run").any_status().run();
     assert!(out.stderr.is_empty(), "piped outside CI: no chatter");
-    assert!(
-        !String::from_utf8_lossy(&out.stdout).contains('\x1b'),
-        "no colour when piped"
-    );
+    assert!(!out.stdout.contains('\x1b'), "no colour when piped");
 }

@@ -9,11 +9,10 @@ use std::path::{Path, PathBuf};
 use std::process::Command as Process;
 use std::sync::OnceLock;
 
-use assert_cmd::Command;
 use serde_json::Value;
 use tempfile::TempDir;
 
-const REPO: &str = env!("CARGO_MANIFEST_DIR");
+use crate::util::{demo_data, modelgate, repo, write};
 
 /// (crate name, body of `evaluate`).
 const HOSTILE: &[(&str, &str)] = &[
@@ -42,31 +41,26 @@ const HOSTILE: &[(&str, &str)] = &[
     ),
 ];
 
-fn write(path: &Path, text: &str) {
-    fs::create_dir_all(path.parent().unwrap()).unwrap();
-    fs::write(path, text).unwrap();
-}
-
 /// Builds the hostile gates once per test run; returns the release dir.
 fn build() -> &'static PathBuf {
     static OUT: OnceLock<PathBuf> = OnceLock::new();
     OUT.get_or_init(|| {
         let root = Path::new(env!("CARGO_TARGET_TMPDIR")).join("hostile-gates");
-        let sdk = Path::new(REPO).join("gates/sdk");
-        let wit = fs::read_to_string(Path::new(REPO).join("gates/wit/gate.wit")).unwrap();
+        let sdk = repo().join("gates/sdk");
+        let wit = fs::read_to_string(repo().join("gates/wit/gate.wit")).unwrap();
         let mut members = vec!["\"wit-v2\"".to_string()];
         for (name, body) in HOSTILE {
             members.push(format!("\"{name}\""));
             write(
                 &root.join(name).join("Cargo.toml"),
-                &format!(
+                format!(
                     "[package]\nname = \"{name}\"\nversion = \"0.1.0\"\nedition = \"2024\"\n[lib]\ncrate-type = [\"cdylib\"]\n\
                      [dependencies]\nmodelgate-gate-sdk = {{ path = {sdk:?} }}\n"
                 ),
             );
             write(
                 &root.join(name).join("src/lib.rs"),
-                &format!(
+                format!(
                     "use modelgate_gate_sdk::*;\nstruct G;\nimpl Gate for G {{\n type Config = serde_json::Value;\n\
                      const NAME: &'static str = \"{name}\";\n const VERSION: &'static str = \"0.0.1\";\n\
                      const DESCRIPTION: &'static str = \"hostile\";\n\
@@ -78,7 +72,7 @@ fn build() -> &'static PathBuf {
             );
         }
         // A gate built against a future, incompatible version of the WIT.
-        write(&root.join("wit-v2/wit/gate.wit"), &wit.replace("@0.1.0", "@0.2.0"));
+        write(&root.join("wit-v2/wit/gate.wit"), wit.replace("@0.1.0", "@0.2.0"));
         write(
             &root.join("wit-v2/Cargo.toml"),
             "[package]\nname = \"wit-v2\"\nversion = \"0.1.0\"\nedition = \"2024\"\n[lib]\ncrate-type = [\"cdylib\"]\n\
@@ -93,7 +87,7 @@ fn build() -> &'static PathBuf {
         );
         write(
             &root.join("Cargo.toml"),
-            &format!(
+            format!(
                 "[workspace]\nresolver = \"3\"\nmembers = [{}]\n[profile.release]\nopt-level = 1\npanic = \"abort\"\n",
                 members.join(", ")
             ),
@@ -116,17 +110,7 @@ fn hostile_gates_end_as_errors_and_the_run_goes_on() {
     let out_dir = build();
     let t = TempDir::new().unwrap();
     let p = t.path();
-    let mg = || {
-        let mut c = Command::cargo_bin("modelgate").unwrap();
-        c.env_clear()
-            .current_dir(p)
-            .env("MODELGATE_CACHE_DIR", p.join("cache"))
-            .env("GITHUB_TOKEN", "ghs_secret_that_must_not_leak");
-        c
-    };
-    mg().args(["demo", "data", "--rows", "5000", "--out", "."])
-        .assert()
-        .success();
+    demo_data(p, ".", 5000, 7, &[]);
     // A listener on loopback, so "denied" means the sandbox, not an empty port.
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
@@ -155,10 +139,12 @@ fn hostile_gates_end_as_errors_and_the_run_goes_on() {
         v2 = gate("wit-v2"),
     );
     fs::write(p.join("modelgate.yaml"), config).unwrap();
-    let out = mg().args(["run", "--format", "json"]).output().unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "stderr: {stderr}");
-    let d: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let d = modelgate(p)
+        .env("GITHUB_TOKEN", "ghs_secret_that_must_not_leak")
+        .args(["run", "--format", "json"])
+        .status(1)
+        .run()
+        .json();
     let by_id = |id: &str| -> &Value {
         d["gates"]
             .as_array()
@@ -174,6 +160,20 @@ fn hostile_gates_end_as_errors_and_the_run_goes_on() {
         assert_eq!(by_id(id)["verdict"], "error", "{id}: {}", by_id(id));
         assert_eq!(by_id(id)["blocking"], true);
     }
+    // The kind of each failure is a field, not a prefix to parse.
+    for (id, kinds) in [
+        ("spin", &["timeout"][..]),
+        ("hog", &["memory"]),
+        ("crash", &["trap"]),
+        ("recurse", &["stack_overflow", "trap"]),
+        ("flood", &["bad_outcome"]),
+        ("snoop", &["reported"]),
+        ("wit_v2", &["load"]),
+    ] {
+        let kind = by_id(id)["error_kind"].as_str().unwrap_or("(none)");
+        assert!(kinds.contains(&kind), "{id}: error_kind {kind}");
+    }
+    assert!(by_id("class-balance").get("error_kind").is_none());
     assert!(
         summary("spin").contains("timeout") && summary("spin").contains("1s"),
         "{}",
@@ -232,15 +232,11 @@ fn hostile_gates_end_as_errors_and_the_run_goes_on() {
 fn scaffolded_gate_builds_and_passes_its_own_cases() {
     let t = TempDir::new().unwrap();
     let p = t.path();
-    let mg = || {
-        let mut c = Command::cargo_bin("modelgate").unwrap();
-        c.env_clear()
-            .current_dir(p)
-            .env("MODELGATE_CACHE_DIR", p.join("cache"));
-        c
-    };
-    mg().args(["gate", "new", "my-gate"]).assert().success();
-    mg().args(["gate", "new", "my-gate"]).assert().code(2);
+    modelgate(p).args(["gate", "new", "my-gate"]).run();
+    modelgate(p)
+        .args(["gate", "new", "my-gate"])
+        .fails_with_one_line()
+        .run();
     let target = Path::new(env!("CARGO_TARGET_TMPDIR")).join("hostile-gates/target");
     let status = Process::new(env!("CARGO"))
         .args([
@@ -263,18 +259,10 @@ fn scaffolded_gate_builds_and_passes_its_own_cases() {
         .expect("cargo runs");
     assert!(status.success(), "the scaffolded gate does not build");
     let wasm = target.join("wasm32-wasip2/release/my_gate.wasm");
-    let out = mg()
+    modelgate(p)
         .args(["gate", "test"])
         .arg(&wasm)
         .args(["--cases", "my-gate/cases.yaml"])
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{stdout}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(stdout.contains("2 passed, 0 failed"), "{stdout}");
+        .stdout_has("2 passed, 0 failed")
+        .run();
 }

@@ -11,9 +11,7 @@ const REFERENCE: &str = include_str!("reference/metrics_reference.json");
 /// Absolute tolerance, relative for values above 1 (log loss).
 const TOLERANCE: f64 = 1e-9;
 
-#[path = "support/splitmix.rs"]
-mod splitmix;
-use splitmix::SplitMix64;
+use crate::splitmix::SplitMix64;
 
 /// Mirrors `generate` in make_reference.py.
 pub fn generate(p: &Value) -> (Vec<f64>, Vec<bool>) {

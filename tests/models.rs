@@ -6,18 +6,12 @@ use std::fmt::Write as _;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use assert_cmd::Command;
-use serde_json::Value;
 use tempfile::TempDir;
 
-fn models() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/reference/models")
-}
+use crate::util::{Test, modelgate, repo, sha256_file};
 
-fn modelgate(dir: &Path) -> Command {
-    let mut cmd = Command::cargo_bin("modelgate").unwrap();
-    cmd.env_clear().current_dir(dir);
-    cmd
+fn models() -> PathBuf {
+    repo().join("tests/reference/models")
 }
 
 /// A CSV holdout: f0-f6 on the reference grid, category f7, a label, a text
@@ -62,21 +56,9 @@ fn config(dir: &Path, candidate: &str, production: &str) {
     .unwrap();
 }
 
-fn evaluate(dir: &Path) -> (i32, String, String) {
-    let out = modelgate(dir)
-        .args(["evaluate", "--format", "json"])
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
-fn sha256(p: &Path) -> String {
-    use sha2::Digest;
-    hex::encode(sha2::Sha256::digest(fs::read(p).unwrap()))
+/// `evaluate --format json`, to be finished with expectations and `run`.
+fn evaluate(dir: &Path) -> Test {
+    modelgate(dir).args(["evaluate", "--format", "json"])
 }
 
 #[test]
@@ -92,13 +74,11 @@ fn native_files_score_and_bind_the_evaluation_to_their_bytes() {
             m.join("lgbm.txt").display()
         ),
     );
-    let (code, out, err) = evaluate(t.path());
-    assert_eq!(code, 0, "{err}");
-    let doc: Value = serde_json::from_str(&out).unwrap();
+    let doc = evaluate(t.path()).run().json();
     let c = &doc["models"]["candidate"]["source"];
     assert_eq!(c["kind"], "artifact");
     assert_eq!(c["format"], "xgboost");
-    assert_eq!(c["sha256"], sha256(&m.join("xgb.ubj")).as_str());
+    assert_eq!(c["sha256"], sha256_file(&m.join("xgb.ubj")).as_str());
     assert_eq!(
         c["features"].as_array().unwrap().len(),
         7,
@@ -123,12 +103,10 @@ fn onnx_needs_features_and_takes_them_by_name() {
         &format!("{{ onnx: {{ path: {} }} }}", rf.display()),
         "",
     );
-    let (code, _, err) = evaluate(t.path());
-    assert_eq!(code, 2);
-    assert!(
-        err.contains("list the holdout columns in order in `features:`"),
-        "{err}"
-    );
+    evaluate(t.path())
+        .fails_with_one_line()
+        .stderr_has("list the holdout columns in order in `features:`")
+        .run();
 
     // Columns in another order in the file are fine: matching is by name.
     config(
@@ -142,9 +120,7 @@ fn onnx_needs_features_and_takes_them_by_name() {
             models().join("lr.onnx").display()
         ),
     );
-    let (code, out, err) = evaluate(t.path());
-    assert_eq!(code, 0, "{err}");
-    let doc: Value = serde_json::from_str(&out).unwrap();
+    let doc = evaluate(t.path()).run().json();
     assert_eq!(doc["models"]["candidate"]["source"]["format"], "onnx");
     assert!(
         doc["models"]["production"]["metrics"]["roc_auc"]
@@ -208,13 +184,10 @@ fn wrong_inputs_are_clear_errors() {
     ];
     for (candidate, needle) in cases {
         config(t.path(), &candidate, "");
-        let (code, out, err) = evaluate(t.path());
-        assert_eq!(code, 2, "{candidate}: {out}");
-        assert!(
-            err.contains(needle),
-            "{candidate}: expected `{needle}` in {err}"
-        );
-        assert_eq!(err.trim_end().lines().count(), 1, "one line: {err}");
+        evaluate(t.path())
+            .fails_with_one_line()
+            .stderr_has(needle)
+            .run();
     }
 }
 
@@ -230,6 +203,5 @@ fn trees_route_missing_values() {
         ),
         "",
     );
-    let (code, _, err) = evaluate(t.path());
-    assert_eq!(code, 0, "{err}");
+    evaluate(t.path()).run();
 }

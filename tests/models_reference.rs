@@ -4,7 +4,7 @@
 //! `requirements-models.txt`. The test rows are regenerated here from the
 //! same SplitMix64 stream, so no Python is needed.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use modelgate::config::ArtifactFormat;
 use modelgate::model::{Loaded, onnx::OnnxModel};
@@ -12,12 +12,10 @@ use serde_json::Value;
 
 const TOLERANCE: f64 = 1e-5;
 
-#[path = "support/splitmix.rs"]
-mod splitmix;
-use splitmix::rows;
+use crate::splitmix::rows;
 
 fn dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/reference/models")
+    crate::util::repo().join("tests/reference/models")
 }
 
 fn expected() -> Value {

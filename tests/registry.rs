@@ -3,18 +3,15 @@
 //! backend (octocrab talking to a fake GitHub on 127.0.0.1), then GitHub
 //! request shapes, fault injection with re-runs, and signed webhooks.
 
-mod fake_github;
-
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpListener;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
-use assert_cmd::Command;
-use fake_github::{FakeGitHub, Fault, REPO, TOKEN};
 use hmac::{Hmac, KeyInit, Mac};
 use serde_json::Value;
 use tempfile::TempDir;
+
+use crate::fake_github::{FakeGitHub, Fault, REPO, TOKEN};
+use crate::util::{Test, demo_data, modelgate, sha256_file};
 
 const COMMIT: &str = "0123456789abcdef0123456789abcdef01234567";
 
@@ -34,40 +31,30 @@ impl World {
         self.dir.path()
     }
 
-    fn cmd(&self) -> Command {
-        let mut cmd = Command::cargo_bin("modelgate").unwrap();
-        cmd.env_clear()
-            .current_dir(self.path())
-            .env("MODELGATE_CACHE_DIR", self.path().join("cache"))
-            .env("GITHUB_SHA", COMMIT);
+    /// The binary in this world: its directory, the commit, and for the
+    /// GitHub backend the fake's URL, token and repository.
+    fn cmd(&self) -> Test {
+        let mut t = modelgate(self.path()).env("GITHUB_SHA", COMMIT);
         if let Backend::GitHub(gh) = &self.backend {
-            cmd.env("GITHUB_API_URL", &gh.url)
+            t = t
+                .env("GITHUB_API_URL", &gh.url)
                 .env("GITHUB_TOKEN", TOKEN)
                 .env("GITHUB_REPOSITORY", REPO);
         }
-        for (k, v) in &self.extra_env {
-            cmd.env(k, v);
-        }
-        cmd
+        t.envs(self.extra_env.iter().map(|(k, v)| (k, v)))
+            .stdout_lacks(TOKEN)
+            .stderr_lacks(TOKEN)
     }
 
     /// Runs and returns (exit code, stdout, stderr), checking the token
     /// never appears in the output.
     fn run(&self, args: &[&str]) -> (i32, String, String) {
-        let out = self.cmd().args(args).output().unwrap();
-        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-        assert!(
-            !stdout.contains(TOKEN) && !stderr.contains(TOKEN),
-            "the token leaked into the output"
-        );
-        (out.status.code().unwrap_or(-1), stdout, stderr)
+        let out = self.cmd().args(args).any_status().run();
+        (out.status, out.stdout, out.stderr)
     }
 
     fn ok(&self, args: &[&str]) -> String {
-        let (code, out, err) = self.run(args);
-        assert_eq!(code, 0, "{args:?}\nstdout:\n{out}\nstderr:\n{err}");
-        out
+        self.cmd().args(args).run().stdout
     }
 
     fn json(&self, args: &[&str]) -> Value {
@@ -91,22 +78,16 @@ fn world(backend: Backend, promote: &str) -> World {
         extra_env: Vec::new(),
     };
     for (out, seed, extra) in [
-        ("holdout", "1", &[][..]),
-        ("train-a", "2", &[][..]),
+        ("holdout", 1, &[][..]),
+        ("train-a", 2, &[][..]),
         (
             "train-b",
-            "3",
+            3,
             &["--missing", "f01=0.3", "--missing", "f02=0.2"][..],
         ),
-        ("train-c", "4", &[][..]),
+        ("train-c", 4, &[][..]),
     ] {
-        w.cmd()
-            .args([
-                "demo", "data", "--rows", "20000", "--seed", seed, "--out", out,
-            ])
-            .args(extra)
-            .assert()
-            .success();
+        demo_data(w.path(), out, 20000, seed, extra);
     }
     for (m, features) in [
         ("a", "f01,f02"),
@@ -253,11 +234,6 @@ fn behaviour(w: &World) {
     assert_eq!(code, 1, "a is worse than production c:\n{out}\n{err}");
 }
 
-fn sha256_file(p: &Path) -> String {
-    use sha2::Digest;
-    hex::encode(sha2::Sha256::digest(std::fs::read(p).unwrap()))
-}
-
 #[test]
 fn local_backend_behaves() {
     let w = world(Backend::Local, "");
@@ -287,7 +263,7 @@ fn github_backend_behaves_and_sends_documented_shapes() {
     );
     behaviour(&w);
     let reqs = w.gh().requests();
-    let posts = |p: &str| -> Vec<&fake_github::Request> {
+    let posts = |p: &str| -> Vec<&crate::fake_github::Request> {
         reqs.iter()
             .filter(|r| r.method == "POST" && r.path == format!("/repos/{REPO}{p}"))
             .collect()
@@ -319,7 +295,7 @@ fn github_backend_behaves_and_sends_documented_shapes() {
             .unwrap()
             .contains("modelgate:version")
     );
-    let uploads: Vec<&fake_github::Request> = reqs
+    let uploads: Vec<&crate::fake_github::Request> = reqs
         .iter()
         .filter(|r| r.method == "POST" && r.path.ends_with("/assets"))
         .collect();
@@ -510,49 +486,27 @@ fn no_token_is_a_clear_usage_error() {
 type Seen = Arc<Mutex<Vec<(Vec<(String, String)>, Vec<u8>)>>>;
 
 fn receiver() -> (String, Seen) {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}/hooks/modelgate", listener.local_addr().unwrap());
     let seen = Arc::new(Mutex::new(Vec::new()));
     let s = seen.clone();
-    std::thread::spawn(move || {
-        for stream in listener.incoming().flatten() {
-            let mut reader = BufReader::new(stream.try_clone().unwrap());
-            let mut headers = Vec::new();
-            let mut line = String::new();
-            reader.read_line(&mut line).unwrap();
-            loop {
-                let mut h = String::new();
-                if reader.read_line(&mut h).unwrap() == 0 || h == "\r\n" {
-                    break;
-                }
-                if let Some((k, v)) = h.trim_end().split_once(':') {
-                    headers.push((k.trim().to_ascii_lowercase(), v.trim().to_string()));
-                }
-            }
-            let len: usize = headers
-                .iter()
-                .find(|h| h.0 == "content-length")
-                .map_or(0, |h| h.1.parse().unwrap());
-            let mut body = vec![0; len];
-            reader.read_exact(&mut body).unwrap();
-            let n = {
-                let mut v = s.lock().unwrap();
-                v.push((headers, body));
-                v.len()
-            };
-            let status = if n == 1 {
-                "503 Service Unavailable\r\nretry-after: 1"
-            } else {
-                "200 OK"
-            };
-            let mut stream = stream;
-            let _ = write!(
-                stream,
-                "HTTP/1.1 {status}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
-            );
+    let base = crate::http::serve(move |req| {
+        let headers = req
+            .headers
+            .iter()
+            .map(|(k, v)| (k.to_ascii_lowercase(), v.clone()))
+            .collect();
+        let n = {
+            let mut v = s.lock().unwrap();
+            v.push((headers, req.body.clone()));
+            v.len()
+        };
+        // The first delivery meets a 503 with retry-after, to be retried.
+        if n == 1 {
+            (503, vec![("retry-after".into(), "1".into())], Vec::new())
+        } else {
+            (200, Vec::new(), Vec::new())
         }
     });
-    (url, seen)
+    (format!("{base}/hooks/modelgate"), seen)
 }
 
 #[test]

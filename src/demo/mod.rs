@@ -6,8 +6,6 @@
 //! seeding a xoshiro256++ stream) rather than taken from `rand`, whose value
 //! streams may change between releases: a seed must mean the same data forever.
 
-pub mod story;
-
 use std::fs::File;
 use std::io::BufWriter;
 use std::path::{Path, PathBuf};

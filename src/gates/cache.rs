@@ -23,6 +23,10 @@ fn engine_hash(engine: &Engine) -> u64 {
 
 /// The compiled component, from the cache when possible. A cache that cannot
 /// be read or written is only a lost speed-up, never an error.
+#[expect(
+    unsafe_code,
+    reason = "loading a precompiled component is unsafe in wasmtime's API; see SAFETY below"
+)]
 pub fn load_or_compile(engine: &Engine, sha256: &str, bytes: &[u8]) -> wasmtime::Result<Component> {
     let Some(dir) = cache_dir() else {
         return Component::from_binary(engine, bytes);
@@ -39,13 +43,8 @@ pub fn load_or_compile(engine: &Engine, sha256: &str, bytes: &[u8]) -> wasmtime:
     }
     let component = Component::from_binary(engine, bytes)?;
     if let Ok(serialized) = component.serialize() {
-        let tmp = dir.join(format!(".{sha256}.{}.tmp", std::process::id()));
-        let written = std::fs::create_dir_all(&dir)
-            .and_then(|_| std::fs::write(&tmp, serialized))
-            .and_then(|_| std::fs::rename(&tmp, &path));
-        if written.is_err() {
-            let _ = std::fs::remove_file(&tmp);
-        }
+        // Renamed into place only when complete; a failure is a lost speed-up.
+        let _ = crate::fs::write_atomic(&path, &serialized);
     }
     Ok(component)
 }

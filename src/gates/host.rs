@@ -15,11 +15,8 @@ use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use crate::data::profile::ColumnProfile;
 use crate::metrics::CurvePoint;
 
-wasmtime::component::bindgen!({
-    path: "gates/wit",
-    world: "gate",
-});
-
+use super::wit::latest::modelgate;
+pub use super::wit::latest::{Gate, GatePre};
 use modelgate::gate::types;
 
 /// Most rows one read call may ask for; larger requests get this many.
@@ -47,55 +44,53 @@ impl DatasetView {
     }
 
     /// The column as f64 with missing values as NaN, cast once and shared.
-    fn numeric(&self, column: &str) -> Result<Arc<Vec<f64>>, String> {
-        let mut cache = self
-            .numeric
-            .lock()
-            .map_err(|_| "internal error: cache poisoned".to_string())?;
+    fn numeric(&self, column: &str) -> Result<Arc<Vec<f64>>, ReadError> {
+        let mut cache = self.numeric.lock().map_err(|_| ReadError::Poisoned)?;
         if let Some(v) = cache.get(column) {
             return Ok(v.clone());
         }
         let s = self
             .frame
             .column(column)
-            .map_err(|_| format!("no column `{column}`"))?
+            .map_err(|_| ReadError::NoColumn(column.to_string()))?
             .as_materialized_series();
         if !(s.dtype().is_integer() || s.dtype().is_float() || s.dtype().is_bool()) {
-            return Err(format!(
-                "column `{column}` has type {}; read it with read-text",
-                s.dtype()
-            ));
+            return Err(ReadError::NotNumeric {
+                column: column.to_string(),
+                dtype: s.dtype().to_string(),
+            });
         }
-        let cast = s.cast(&DataType::Float64).map_err(|e| e.to_string())?;
-        let v: Vec<f64> = cast
-            .f64()
-            .map_err(|e| e.to_string())?
-            .iter()
-            .map(|x| x.unwrap_or(f64::NAN))
-            .collect();
+        let cast = s.cast(&DataType::Float64)?;
+        let v: Vec<f64> = cast.f64()?.iter().map(|x| x.unwrap_or(f64::NAN)).collect();
         let v = Arc::new(v);
         cache.insert(column.to_string(), v.clone());
         Ok(v)
     }
 
-    fn text(&self, column: &str, offset: u64, len: u32) -> Result<Vec<Option<String>>, String> {
+    fn text(&self, column: &str, offset: u64, len: u32) -> Result<Vec<Option<String>>, ReadError> {
         let s = self
             .frame
             .column(column)
-            .map_err(|_| format!("no column `{column}`"))?
+            .map_err(|_| ReadError::NoColumn(column.to_string()))?
             .as_materialized_series();
         let (start, n) = window(s.len(), offset, len);
-        let slice = s
-            .slice(start as i64, n)
-            .cast(&DataType::String)
-            .map_err(|e| e.to_string())?;
-        Ok(slice
-            .str()
-            .map_err(|e| e.to_string())?
-            .iter()
-            .map(|v| v.map(str::to_string))
-            .collect())
+        let slice = s.slice(start as i64, n).cast(&DataType::String)?;
+        Ok(slice.str()?.iter().map(|v| v.map(str::to_string)).collect())
     }
+}
+
+/// Why a read failed; the guest receives its text as the WIT's
+/// `result<_, string>` error.
+#[derive(Debug, thiserror::Error)]
+enum ReadError {
+    #[error("no column `{0}`")]
+    NoColumn(String),
+    #[error("column `{column}` has type {dtype}; read it with read-text")]
+    NotNumeric { column: String, dtype: String },
+    #[error("{0}")]
+    Polars(#[from] PolarsError),
+    #[error("internal error: cache poisoned")]
+    Poisoned,
 }
 
 /// The `[start, start + n)` window of a read, clamped to the data.
@@ -433,7 +428,8 @@ impl modelgate::gate::host::Host for GateState {
         let d = self
             .dataset(data)
             .ok_or("the reference dataset is not configured")?;
-        Ok(slice_of(&d.numeric(&column)?, offset, len))
+        let v = d.numeric(&column).map_err(|e| e.to_string())?;
+        Ok(slice_of(&v, offset, len))
     }
 
     fn read_text(
@@ -446,7 +442,7 @@ impl modelgate::gate::host::Host for GateState {
         let d = self
             .dataset(data)
             .ok_or("the reference dataset is not configured")?;
-        d.text(&column, offset, len)
+        d.text(&column, offset, len).map_err(|e| e.to_string())
     }
 
     fn read_scores(

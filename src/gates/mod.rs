@@ -5,9 +5,10 @@
 
 pub mod builtin;
 mod cache;
+mod error;
 pub mod host;
 pub mod scaffold;
-pub mod testing;
+pub mod wit;
 
 use std::collections::HashSet;
 use std::path::Path;
@@ -22,7 +23,10 @@ use wasmtime::{Engine, Store};
 
 use crate::config::{GateSource, GateSpec, Severity};
 use crate::error::{Error, Result};
+use error::first_line;
+pub use error::{BoxError, ErrorKind, GateError};
 use host::{Gate, GatePre, GateState, LogLine, RunData};
+pub use wit::WIT_VERSION;
 
 /// How often the epoch ticks; timeouts are rounded up to it.
 const EPOCH_TICK: Duration = Duration::from_millis(10);
@@ -86,6 +90,9 @@ pub struct GateResult {
     pub uses: String,
     pub severity: Severity,
     pub verdict: Verdict,
+    /// Why the gate could not decide, when `verdict` is `error`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error_kind: Option<ErrorKind>,
     pub summary: String,
     pub observations: Vec<Observation>,
     pub duration_ms: f64,
@@ -123,11 +130,13 @@ fn engine_config() -> wasmtime::Config {
 impl GateEngine {
     /// The shared engine, created on first use.
     pub fn global() -> Result<&'static GateEngine> {
+        // The failure is kept as text: a wasmtime error is not `Clone`, and
+        // every later call must report the same failure.
         static ENGINE: OnceLock<std::result::Result<GateEngine, String>> = OnceLock::new();
         ENGINE
             .get_or_init(|| GateEngine::new().map_err(|e| format!("{e:#}")))
             .as_ref()
-            .map_err(|e| Error::Gate(format!("cannot start the WebAssembly engine: {e}")))
+            .map_err(|e| Error::Gate(GateError::Engine(e.clone())))
     }
 
     fn new() -> wasmtime::Result<GateEngine> {
@@ -154,33 +163,50 @@ impl GateEngine {
     /// Compiles (or loads from the cache) and links a component. Errors name
     /// the gate and say what is wrong: a core module, a missing import, a
     /// WIT mismatch.
-    pub fn load(&self, label: &str, bytes: &[u8]) -> std::result::Result<LoadedGate, String> {
+    pub fn load(&self, label: &str, bytes: &[u8]) -> std::result::Result<LoadedGate, GateError> {
+        let label = label.to_string();
         if bytes.starts_with(b"\0asm\x01\0\0\0") {
-            return Err(format!(
-                "{label} is a core WebAssembly module, not a component; build it for wasm32-wasip2 \
-                 (or wrap it with `wasm-tools component new`)"
-            ));
+            return Err(GateError::CoreModule { label });
         }
         if !bytes.starts_with(b"\0asm") {
-            return Err(format!(
-                "{label} is not a WebAssembly component (bad magic number)"
-            ));
+            return Err(GateError::NotComponent { label });
         }
         let sha256 = hex::encode(Sha256::digest(bytes));
-        let component = cache::load_or_compile(&self.engine, &sha256, bytes)
-            .map_err(|e| format!("{label} does not compile: {e:#}"))?;
-        let pre = self.linker.instantiate_pre(&component).map_err(|e| {
-            let e = format!("{e:#}");
-            let hint = if e.contains("modelgate:gate/") {
-                " (built against another version of the modelgate:gate WIT; this host provides 0.1.0)"
-            } else {
-                ""
-            };
-            format!("{label} needs an import the host does not provide{hint}: {}", first_line(&e))
-        })?;
-        let pre = GatePre::new(pre).map_err(|e| {
-            format!("{label} does not implement the modelgate:gate@0.1.0 world (built against another WIT version?): {e:#}")
-        })?;
+        let component = match cache::load_or_compile(&self.engine, &sha256, bytes) {
+            Ok(c) => c,
+            Err(e) => {
+                return Err(GateError::Compile {
+                    label,
+                    source: e.into(),
+                });
+            }
+        };
+        let pre = match self.linker.instantiate_pre(&component) {
+            Ok(pre) => pre,
+            Err(e) => {
+                let hint = if format!("{e:#}").contains("modelgate:gate/") {
+                    format!(
+                        " (built against another version of the modelgate:gate WIT; this host provides {WIT_VERSION})"
+                    )
+                } else {
+                    String::new()
+                };
+                return Err(GateError::MissingImport {
+                    label,
+                    hint,
+                    source: e.into(),
+                });
+            }
+        };
+        let pre = match GatePre::new(pre) {
+            Ok(pre) => pre,
+            Err(e) => {
+                return Err(GateError::World {
+                    label,
+                    source: e.into(),
+                });
+            }
+        };
         let imports = component
             .component_type()
             .imports(&self.engine)
@@ -218,18 +244,18 @@ impl LoadedGate {
         &self,
         engine: &GateEngine,
         run: Arc<RunData>,
-    ) -> std::result::Result<Metadata, String> {
+    ) -> std::result::Result<Metadata, GateError> {
         let (state, _stdio) = GateState::new(run, String::new(), "{}".into(), 64 << 20);
         let mut store = engine.store(state, Duration::from_secs(10));
         let gate = self
             .pre
             .instantiate(&mut store)
-            .map_err(|e| format!("cannot instantiate: {e:#}"))?;
+            .map_err(|e| GateError::Instantiate { source: e.into() })?;
         let m = gate
             .call_metadata(&mut store)
-            .map_err(|e| format!("metadata() failed: {e:#}"))?;
+            .map_err(|e| GateError::Metadata { source: e.into() })?;
         let config_schema = serde_json::from_str(&m.config_schema)
-            .map_err(|e| format!("metadata() returned a config schema that is not JSON: {e}"))?;
+            .map_err(|source| GateError::ConfigSchema { source })?;
         Ok(Metadata {
             name: m.name,
             version: m.version,
@@ -245,10 +271,10 @@ pub fn gate_bytes(source: &GateSource) -> Result<std::borrow::Cow<'static, [u8]>
         GateSource::Builtin(name) => builtin::find(name)
             .map(|b| std::borrow::Cow::Borrowed(b.bytes))
             .ok_or_else(|| {
-                Error::Gate(format!(
-                    "unknown built-in gate `builtin:{name}`; built-ins: {}",
-                    builtin::names()
-                ))
+                Error::Gate(GateError::UnknownBuiltin {
+                    name: name.clone(),
+                    known: builtin::names(),
+                })
             }),
         GateSource::File(path) => std::fs::read(path)
             .map(std::borrow::Cow::Owned)
@@ -260,7 +286,7 @@ pub fn gate_bytes(source: &GateSource) -> Result<std::borrow::Cow<'static, [u8]>
 pub struct PreparedGate {
     pub spec: GateSpec,
     pub id: String,
-    loaded: std::result::Result<LoadedGate, String>,
+    loaded: std::result::Result<LoadedGate, GateError>,
 }
 
 /// Loads every configured gate. A gate that fails to load becomes an error
@@ -290,10 +316,7 @@ pub fn prepare(specs: &[GateSpec], run: &Arc<RunData>) -> Result<Vec<PreparedGat
     let mut seen = HashSet::new();
     for p in &prepared {
         if !seen.insert(p.id.clone()) {
-            return Err(Error::Gate(format!(
-                "two gates have the id `{}`; give one of them an `id:` in the config",
-                p.id
-            )));
+            return Err(Error::Gate(GateError::DuplicateId { id: p.id.clone() }));
         }
     }
     Ok(prepared)
@@ -324,6 +347,7 @@ fn run_one(engine: &GateEngine, gate: &PreparedGate, run: Arc<RunData>) -> GateR
         uses: spec.uses.clone(),
         severity: spec.severity,
         verdict: Verdict::Error,
+        error_kind: None,
         summary: String::new(),
         observations: Vec::new(),
         duration_ms: 0.0,
@@ -331,8 +355,12 @@ fn run_one(engine: &GateEngine, gate: &PreparedGate, run: Arc<RunData>) -> GateR
         log: Vec::new(),
         sha256: String::new(),
     };
+    let mut failure = None;
     match &gate.loaded {
-        Err(e) => result.summary = e.clone(),
+        Err(e) => {
+            result.error_kind = Some(e.kind());
+            result.summary = e.describe();
+        }
         Ok(loaded) => {
             result.sha256 = loaded.sha256.clone();
             let (state, stdio) = GateState::new(
@@ -363,14 +391,16 @@ fn run_one(engine: &GateEngine, gate: &PreparedGate, run: Arc<RunData>) -> GateR
                         result.summary = summary;
                         result.observations = observations;
                     }
-                    Err(e) => result.summary = e,
+                    Err(e) => failure = Some(e),
                 },
-                Ok(Err(message)) => {
-                    result.summary = format!("the gate reported an error: {message}")
-                }
-                Err(trap) => result.summary = describe_trap(&trap, spec, store.data().limits.hit),
+                Ok(Err(message)) => failure = Some(GateError::Reported(message)),
+                Err(trap) => failure = Some(classify_trap(trap, spec, store.data().limits.hit)),
             }
         }
+    }
+    if let Some(e) = failure {
+        result.error_kind = Some(e.kind());
+        result.summary = e.describe();
     }
     result.blocking = matches!(
         (result.verdict, spec.severity),
@@ -381,36 +411,26 @@ fn run_one(engine: &GateEngine, gate: &PreparedGate, run: Arc<RunData>) -> GateR
 }
 
 /// Names the limit or fault behind a trap.
-fn describe_trap(e: &wasmtime::Error, spec: &GateSpec, memory_hit: Option<usize>) -> String {
-    if let Some(trap) = e.downcast_ref::<wasmtime::Trap>() {
-        match trap {
-            wasmtime::Trap::Interrupt => {
-                return format!(
-                    "timeout: the gate ran longer than its limit of {}",
-                    fmt_duration(spec.timeout)
-                );
-            }
-            wasmtime::Trap::StackOverflow => {
-                return "trap: stack overflow (too deep recursion)".to_string();
-            }
-            _ => {}
+fn classify_trap(e: wasmtime::Error, spec: &GateSpec, memory_hit: Option<usize>) -> GateError {
+    match e.downcast_ref::<wasmtime::Trap>() {
+        Some(wasmtime::Trap::Interrupt) => {
+            return GateError::Timeout {
+                limit: fmt_duration(spec.timeout),
+            };
         }
+        Some(wasmtime::Trap::StackOverflow) => return GateError::StackOverflow,
+        _ => {}
     }
     if memory_hit.is_some() {
-        return format!(
-            "memory limit: the gate tried to grow its memory beyond its limit of {} MiB",
-            spec.memory >> 20
-        );
+        return GateError::Memory {
+            limit_mib: spec.memory >> 20,
+        };
     }
     let cause = e.root_cause().to_string();
-    format!(
-        "trap: {} (a panic's message, if any, is in the gate log)",
-        first_line(cause.trim_start_matches("wasm trap: "))
-    )
-}
-
-fn first_line(s: &str) -> String {
-    s.lines().next().unwrap_or(s).to_string()
+    GateError::Trap {
+        message: first_line(cause.trim_start_matches("wasm trap: ")),
+        source: e.into(),
+    }
 }
 
 pub fn fmt_duration(d: Duration) -> String {
@@ -422,25 +442,24 @@ pub fn fmt_duration(d: Duration) -> String {
 }
 
 fn validate_outcome(
-    o: host::modelgate::gate::types::Outcome,
-) -> std::result::Result<(Verdict, String, Vec<Observation>), String> {
-    use host::modelgate::gate::types as t;
+    o: wit::latest::modelgate::gate::types::Outcome,
+) -> std::result::Result<(Verdict, String, Vec<Observation>), GateError> {
+    use wit::latest::modelgate::gate::types as t;
     let size = o.summary.len()
         + o.observations
             .iter()
             .map(|ob| ob.name.len() + ob.detail.as_ref().map_or(0, String::len) + 32)
             .sum::<usize>();
     if size > MAX_OUTCOME_BYTES || o.observations.len() > MAX_OBSERVATIONS {
-        return Err(format!(
-            "oversized outcome: {} bytes and {} observations (limits {} bytes, {} observations)",
-            size,
-            o.observations.len(),
-            MAX_OUTCOME_BYTES,
-            MAX_OBSERVATIONS
-        ));
+        return Err(GateError::Oversized {
+            bytes: size,
+            observations: o.observations.len(),
+            max_bytes: MAX_OUTCOME_BYTES,
+            max_observations: MAX_OBSERVATIONS,
+        });
     }
     if o.summary.trim().is_empty() {
-        return Err("malformed outcome: the summary is empty".into());
+        return Err(GateError::Malformed("the summary is empty"));
     }
     let verdict = match o.verdict {
         t::Verdict::Pass => Verdict::Pass,

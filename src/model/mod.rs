@@ -3,6 +3,7 @@
 //! model file scored natively; the decision is then bound to that file's
 //! sha256.
 
+pub mod error;
 pub mod linear;
 pub mod onnx;
 pub mod trees;
@@ -16,6 +17,7 @@ use crate::config::{ArtifactFormat, HoldoutSpec, ModelRef, ScoreSource};
 use crate::data::{self, Holdout};
 use crate::error::{Error, Result};
 
+use error::{FormatError, malformed};
 use linear::LinearModel;
 use onnx::OnnxModel;
 use trees::Forest;
@@ -92,9 +94,9 @@ pub enum Loaded {
 impl Loaded {
     /// Reads a model file of a known format.
     pub fn load(format: ArtifactFormat, path: &Path) -> Result<Loaded> {
-        let bad = |message: String| Error::Model {
+        let bad = |source: FormatError| Error::ModelFormat {
             path: path.to_path_buf(),
-            message,
+            source,
         };
         Ok(match format {
             ArtifactFormat::Linfa => Loaded::Linear(LinearModel::load(path)?),
@@ -111,10 +113,10 @@ impl Loaded {
                     .eq(*b"{\"");
                 let doc = if json_text {
                     serde_json::from_slice(&bytes)
-                        .map_err(|e| bad(format!("not XGBoost JSON: {e}")))?
+                        .map_err(|e| bad(malformed!("not XGBoost JSON: {e}")))?
                 } else {
                     trees::ubjson::parse(&bytes)
-                        .map_err(|e| bad(format!("not XGBoost JSON or UBJ: {e}")))?
+                        .map_err(|e| bad(e.context("not XGBoost JSON or UBJ")))?
                 };
                 Loaded::Trees(trees::xgboost::load(&doc).map_err(bad)?)
             }
@@ -298,9 +300,9 @@ fn score_model(
     match model {
         Loaded::Linear(m) => m.score(&holdout.path, &holdout.frame),
         Loaded::Trees(f) => Ok(f.predict(&read()?)),
-        Loaded::Onnx(m) => m.predict(&read()?).map_err(|message| Error::Model {
+        Loaded::Onnx(m) => m.predict(&read()?).map_err(|source| Error::ModelFormat {
             path: path.to_path_buf(),
-            message,
+            source,
         }),
     }
 }

@@ -12,6 +12,7 @@ use tract_onnx::pb::{ModelProto, NodeProto, TensorProto};
 use tract_onnx::prelude::*;
 
 use super::trees::{self, Forest};
+use crate::model::error::{FormatError, malformed, unsupported};
 
 /// A loaded ONNX model, ready to score.
 pub enum OnnxModel {
@@ -58,7 +59,7 @@ impl OnnxModel {
         }
     }
 
-    pub fn load(path: &Path) -> Result<OnnxModel, String> {
+    pub fn load(path: &Path) -> Result<OnnxModel, FormatError> {
         let bytes = std::fs::read(path).map_err(|e| format!("cannot read: {e}"))?;
         let proto = tract_onnx::onnx()
             .proto_model_for_read(&mut bytes.as_slice())
@@ -71,7 +72,7 @@ impl OnnxModel {
             .filter(|i| !initializers.contains(&i.name.as_str()))
             .collect();
         if inputs.len() != 1 {
-            return Err(format!(
+            return Err(malformed!(
                 "the model has {} inputs ({}); modelgate feeds one float tensor [rows, features]. Export with a single input, e.g. skl2onnx.to_onnx(model, X[:1].astype(numpy.float32))",
                 inputs.len(),
                 inputs
@@ -103,7 +104,7 @@ impl OnnxModel {
     }
 
     /// P(positive) per row; `columns` are the features in input order.
-    pub fn predict(&self, columns: &[Vec<f64>]) -> Result<Vec<f64>, String> {
+    pub fn predict(&self, columns: &[Vec<f64>]) -> Result<Vec<f64>, FormatError> {
         match self {
             OnnxModel::Trees(f) => Ok(f.predict(columns)),
             OnnxModel::Graph(g) => g.predict(columns),
@@ -157,7 +158,11 @@ fn ints_of(t: &TensorProto) -> Vec<i64> {
 /// A tree ensemble plus plumbing: checks that the plumbing does not change
 /// the scores (a scale must be 1), and maps an ArrayFeatureExtractor in
 /// front onto the ensemble's feature ids.
-fn trees_model(proto: &ModelProto, ensemble: &NodeProto, width: usize) -> Result<Forest, String> {
+fn trees_model(
+    proto: &ModelProto,
+    ensemble: &NodeProto,
+    width: usize,
+) -> Result<Forest, FormatError> {
     let graph = proto.graph.as_ref().ok_or("no graph")?;
     let constant = |name: &str| graph.initializer.iter().find(|t| t.name == name);
     let mut feature_map = None;
@@ -169,9 +174,10 @@ fn trees_model(proto: &ModelProto, ensemble: &NodeProto, width: usize) -> Result
                     .iter()
                     .any(|i| constant(i).and_then(scalar) == Some(1.0));
                 if !one {
-                    return Err(format!(
+                    return Err(malformed!(
                         "{} `{}` rescales the scores; modelgate runs tree-ensemble graphs natively only with plain plumbing around the ensemble",
-                        node.op_type, node.name
+                        node.op_type,
+                        node.name
                     ));
                 }
             }
@@ -182,13 +188,15 @@ fn trees_model(proto: &ModelProto, ensemble: &NodeProto, width: usize) -> Result
                     .and_then(|i| constant(i))
                     .map(ints_of)
                     .ok_or("ArrayFeatureExtractor needs constant indices")?;
-                let map: Result<Vec<usize>, String> = idx
+                let map: Result<Vec<usize>, FormatError> = idx
                     .iter()
                     .map(|i| {
                         usize::try_from(*i)
                             .ok()
                             .filter(|i| *i < width)
-                            .ok_or(format!("ArrayFeatureExtractor index {i} out of range"))
+                            .ok_or_else(|| {
+                                malformed!("ArrayFeatureExtractor index {i} out of range")
+                            })
                     })
                     .collect();
                 feature_map = Some(map?);
@@ -201,7 +209,7 @@ fn trees_model(proto: &ModelProto, ensemble: &NodeProto, width: usize) -> Result
 
 /// Any other graph, on tract: ZipMap nodes (and the outputs they feed) are
 /// removed, and the probabilities tensor becomes the output.
-fn graph_model(mut proto: ModelProto, width: usize) -> Result<Graph, String> {
+fn graph_model(mut proto: ModelProto, width: usize) -> Result<Graph, FormatError> {
     let graph = proto.graph.as_mut().ok_or("no graph")?;
     let mut output = None;
     let mut removed = Vec::new();
@@ -229,10 +237,10 @@ fn graph_model(mut proto: ModelProto, width: usize) -> Result<Graph, String> {
     let err = |e: TractError| {
         let text = format!("{e:#}");
         match ops.iter().find(|op| text.contains(op.as_str())) {
-            Some(op) => format!(
+            Some(op) => unsupported!(
                 "tract cannot run operator `{op}` ({text}). Export without it: skl2onnx option {{\"zipmap\": False}} drops ZipMap; tree ensembles should be the only non-trivial node"
             ),
-            None => format!("tract cannot run the model: {text}"),
+            None => unsupported!("tract cannot run the model: {text}"),
         }
     };
     let mut model = tract_onnx::onnx()
@@ -261,7 +269,7 @@ fn graph_model(mut proto: ModelProto, width: usize) -> Result<Graph, String> {
 const CHUNK: usize = 1 << 16;
 
 impl Graph {
-    fn predict(&self, columns: &[Vec<f64>]) -> Result<Vec<f64>, String> {
+    fn predict(&self, columns: &[Vec<f64>]) -> Result<Vec<f64>, FormatError> {
         let rows = columns.first().map_or(0, Vec::len);
         let n = self.n_inputs;
         let mut out = Vec::with_capacity(rows);
@@ -272,16 +280,18 @@ impl Graph {
             for r in start..start + len {
                 data.extend(columns.iter().map(|c| c[r] as f32));
             }
-            let input =
-                tract_ndarray::Array2::from_shape_vec((len, n), data).map_err(|e| e.to_string())?;
+            let input = tract_ndarray::Array2::from_shape_vec((len, n), data)
+                .map_err(|e| FormatError::Scoring(e.to_string()))?;
             let result = self
                 .plan
                 .run(tvec!(Tensor::from(input).into()))
-                .map_err(|e| format!("tract failed: {e:#}"))?;
-            let t = result[0].cast_to::<f32>().map_err(|e| format!("{e:#}"))?;
+                .map_err(|e| FormatError::Scoring(format!("tract failed: {e:#}")))?;
+            let t = result[0]
+                .cast_to::<f32>()
+                .map_err(|e| FormatError::Scoring(format!("{e:#}")))?;
             let view = t
                 .to_plain_array_view::<f32>()
-                .map_err(|e| format!("{e:#}"))?;
+                .map_err(|e| FormatError::Scoring(format!("{e:#}")))?;
             let shape = view.shape().to_vec();
             match shape.as_slice() {
                 [r, 2] if *r == len => {
@@ -289,7 +299,7 @@ impl Graph {
                 }
                 [r, 1] | [r] if *r == len => out.extend(view.iter().map(|v| f64::from(*v))),
                 other => {
-                    return Err(format!(
+                    return Err(malformed!(
                         "the output has shape {other:?}; expected [rows, 2] probabilities or [rows] scores"
                     ));
                 }

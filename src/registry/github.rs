@@ -9,6 +9,7 @@
 //! uploaded and verified.
 
 use http::Method;
+use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::{
@@ -21,6 +22,70 @@ use crate::github::{GitHub, Permission, encode_segment};
 
 /// Marks the version record inside a release body.
 const RECORD_MARKER: &str = "<!-- modelgate:version ";
+
+/// A release, with the fields the registry reads (GitHub's "Release"
+/// object; see `repos/releases` in the REST description).
+#[derive(Debug, Clone, Deserialize)]
+struct Release {
+    id: u64,
+    tag_name: String,
+    /// A URI template, `https://uploads.github.com/…/assets{?name,label}`.
+    upload_url: String,
+    /// Markdown; GitHub sends `null` for an empty body.
+    body: Option<String>,
+    html_url: Option<String>,
+}
+
+/// A release asset ("Release Asset").
+#[derive(Debug, Clone, Deserialize)]
+struct Asset {
+    id: u64,
+    name: String,
+    state: AssetState,
+    /// `sha256:<hex>`, sent since 2025 for new uploads; older assets lack it.
+    #[serde(default)]
+    digest: Option<String>,
+}
+
+/// `uploaded`, or anything else (`open`, `starter`): an upload left
+/// half-made, to be deleted and redone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum AssetState {
+    Uploaded,
+    #[serde(other)]
+    Incomplete,
+}
+
+/// A git ref ("Git Reference").
+#[derive(Debug, Deserialize)]
+struct GitRef {
+    #[serde(rename = "ref")]
+    name: String,
+    object: GitObject,
+}
+
+/// What a ref or tag points at.
+#[derive(Debug, Deserialize)]
+struct GitObject {
+    sha: String,
+    #[serde(rename = "type")]
+    kind: String,
+}
+
+/// An annotated tag object ("Git Tag").
+#[derive(Debug, Deserialize)]
+struct GitTag {
+    sha: String,
+    message: String,
+    object: GitObject,
+}
+
+impl Asset {
+    fn is(&self, name: &str) -> bool {
+        self.name == name && self.state == AssetState::Uploaded
+    }
+}
 
 pub struct GitHubRegistry {
     gh: GitHub,
@@ -61,7 +126,7 @@ impl GitHubRegistry {
         }
     }
 
-    fn release_by_tag(&self, tag: &str) -> Result<Option<Value>> {
+    fn release_by_tag(&self, tag: &str) -> Result<Option<Release>> {
         let path = self
             .gh
             .repo_path(&format!("/releases/tags/{}", encode_segment(tag)));
@@ -77,7 +142,7 @@ impl GitHubRegistry {
         }
     }
 
-    fn assets(&self, release_id: u64) -> Result<Vec<Value>> {
+    fn assets(&self, release_id: u64) -> Result<Vec<Asset>> {
         let path = self
             .gh
             .repo_path(&format!("/releases/{release_id}/assets?per_page=100"));
@@ -114,10 +179,7 @@ impl GitHubRegistry {
             Some(&body),
             Permission::ContentsWrite,
         )?;
-        let sha = object.json::<Value>("tag object")?["sha"]
-            .as_str()
-            .unwrap_or_default()
-            .to_string();
+        let sha = object.json::<GitTag>("tag object")?.sha;
         let refs_path = self.gh.repo_path("/git/refs");
         let body = json!({"ref": format!("refs/tags/{tag}"), "sha": sha});
         self.write(&Method::POST, &refs_path, Some(&body));
@@ -138,27 +200,20 @@ impl GitHubRegistry {
 
     /// Uploads one asset, deleting a half-made (`starter`) one first, and
     /// trying up to three times.
-    fn upload(&self, release: &Value, name: &str, bytes: &[u8]) -> Result<()> {
-        let upload_url = release["upload_url"]
-            .as_str()
-            .unwrap_or_default()
-            .split('{')
-            .next()
-            .unwrap_or_default()
-            .to_string();
+    fn upload(&self, release: &Release, name: &str, bytes: &[u8]) -> Result<()> {
+        let upload_url = release.upload_url.split('{').next().unwrap_or_default();
         let url = format!("{upload_url}?name={}", encode_segment(name));
-        let release_id = release["id"].as_u64().unwrap_or_default();
         let mut last = String::new();
         for _ in 0..3 {
             if let Some(a) = self
-                .assets(release_id)?
+                .assets(release.id)?
                 .into_iter()
-                .find(|a| a["name"] == name)
+                .find(|a| a.name == name)
             {
-                if a["state"] == "uploaded" {
+                if a.state == AssetState::Uploaded {
                     return Ok(());
                 }
-                let path = self.gh.repo_path(&format!("/releases/assets/{}", a["id"]));
+                let path = self.gh.repo_path(&format!("/releases/assets/{}", a.id));
                 self.write(&Method::DELETE, &path, None);
                 self.gh
                     .expect(Method::DELETE, &path, None, Permission::ContentsWrite)?;
@@ -192,12 +247,12 @@ impl GitHubRegistry {
         Err(self.err(format!("cannot upload {name}: {last}")))
     }
 
-    fn record_from_release(release: &Value) -> Option<VersionRecord> {
-        let body = release["body"].as_str()?;
+    fn record_from_release(release: &Release) -> Option<VersionRecord> {
+        let body = release.body.as_deref()?;
         let start = body.find(RECORD_MARKER)? + RECORD_MARKER.len();
         let end = body[start..].find(" -->")? + start;
         let mut record: VersionRecord = serde_json::from_str(&body[start..end]).ok()?;
-        record.url = release["html_url"].as_str().map(str::to_string);
+        record.url = release.html_url.clone();
         Some(record)
     }
 
@@ -222,7 +277,7 @@ impl GitHubRegistry {
         ))
     }
 
-    fn tag_message(&self, sha: &str) -> Result<Option<String>> {
+    fn tag(&self, sha: &str) -> Result<Option<GitTag>> {
         let path = self.gh.repo_path(&format!("/git/tags/{sha}"));
         let r = self
             .gh
@@ -235,15 +290,11 @@ impl GitHubRegistry {
                 .gh
                 .status_error(&Method::GET, &path, &r, Permission::ContentsRead));
         }
-        Ok(r.json::<Value>("tag")?["message"]
-            .as_str()
-            .map(str::to_string))
+        r.json("tag").map(Some)
     }
 
-    fn download(&self, asset: &Value) -> Result<Vec<u8>> {
-        let path = self
-            .gh
-            .repo_path(&format!("/releases/assets/{}", asset["id"]));
+    fn download(&self, asset: &Asset) -> Result<Vec<u8>> {
+        let path = self.gh.repo_path(&format!("/releases/assets/{}", asset.id));
         let r = self.gh.request_octet(&path)?;
         let r = if (300..400).contains(&r.status) {
             let location = r
@@ -293,10 +344,9 @@ impl Registry for GitHubRegistry {
             let r = self
                 .gh
                 .expect(Method::GET, &path, None, Permission::ContentsRead)?;
-            let releases: Vec<Value> = r.json("releases")?;
+            let releases: Vec<Release> = r.json("releases")?;
             for rel in &releases {
-                let tag = rel["tag_name"].as_str().unwrap_or_default();
-                let Some(v) = tag.strip_prefix(&prefix) else {
+                let Some(v) = rel.tag_name.strip_prefix(&prefix) else {
                     continue;
                 };
                 if Version::parse(v).is_some()
@@ -398,14 +448,13 @@ impl Registry for GitHubRegistry {
             self.upload(&release, &a.name, &bytes)?;
         }
         // Verify before anything points at this version.
-        let release_id = release["id"].as_u64().unwrap_or_default();
-        let assets = self.assets(release_id)?;
+        let assets = self.assets(release.id)?;
         for (a, _) in &bundle.artifacts {
             let asset = assets
                 .iter()
-                .find(|x| x["name"] == a.name.as_str() && x["state"] == "uploaded")
+                .find(|x| x.is(&a.name))
                 .ok_or_else(|| self.err(format!("asset {} is missing after upload", a.name)))?;
-            let digest = match asset["digest"].as_str() {
+            let digest = match asset.digest.as_deref() {
                 Some(d) => d.trim_start_matches("sha256:").to_string(),
                 None => super::sha256_hex(&self.download(asset)?),
             };
@@ -417,10 +466,7 @@ impl Registry for GitHubRegistry {
             }
         }
         for (name, _) in &bundle.files {
-            if !assets
-                .iter()
-                .any(|x| x["name"] == name.as_str() && x["state"] == "uploaded")
-            {
+            if !assets.iter().any(|x| x.is(name)) {
                 return Err(self.err(format!("asset {name} is missing after upload")));
             }
         }
@@ -431,11 +477,10 @@ impl Registry for GitHubRegistry {
         let release = self
             .release_by_tag(&record.tag)?
             .ok_or_else(|| self.err(format!("release {} not found", record.tag)))?;
-        let id = release["id"].as_u64().unwrap_or_default();
         let asset = self
-            .assets(id)?
+            .assets(release.id)?
             .into_iter()
-            .find(|a| a["name"] == name && a["state"] == "uploaded")
+            .find(|a| a.is(name))
             .ok_or_else(|| self.err(format!("release {} has no asset {name}", record.tag)))?;
         self.download(&asset)
     }
@@ -449,46 +494,41 @@ impl Registry for GitHubRegistry {
         let r = self
             .gh
             .expect(Method::GET, &path, None, Permission::ContentsRead)?;
-        let refs: Vec<Value> = r.json("refs")?;
+        let refs: Vec<GitRef> = r.json("refs")?;
         let mut out = Vec::new();
         for rf in refs {
-            let name = rf["ref"].as_str().unwrap_or_default();
-            let Some(n) = name
+            let Some(n) = rf
+                .name
                 .strip_prefix("refs/tags/")
                 .and_then(|t| t.strip_prefix(&prefix))
                 .and_then(|n| n.parse::<u64>().ok())
             else {
                 continue;
             };
-            let object = &rf["object"];
-            let sha = object["sha"].as_str().unwrap_or_default();
-            let message = if object["type"] == "tag" {
-                self.tag_message(sha)?
+            let object = &rf.object;
+            let tag = if object.kind == "tag" {
+                self.tag(&object.sha)?
             } else {
                 None
             };
-            let parsed = message.as_deref().and_then(|m| {
-                let start = m.find('{')?;
-                serde_json::from_str::<Promotion>(&m[start..]).ok()
+            let parsed = tag.as_ref().and_then(|t| {
+                let start = t.message.find('{')?;
+                serde_json::from_str::<Promotion>(&t.message[start..]).ok()
             });
             match parsed {
                 Some(p) => out.push(p),
                 None => {
                     // A stage tag made by another tool (e.g. `gto promote`):
                     // find the version registered at the same commit.
-                    let commit = if object["type"] == "tag" {
-                        let t = self.gh.expect(
-                            Method::GET,
-                            &self.gh.repo_path(&format!("/git/tags/{sha}")),
-                            None,
-                            Permission::ContentsRead,
-                        )?;
-                        t.json::<Value>("tag")?["object"]["sha"]
-                            .as_str()
-                            .unwrap_or_default()
-                            .to_string()
-                    } else {
-                        sha.to_string()
+                    let commit = match (&tag, object.kind.as_str()) {
+                        (Some(t), _) => t.object.sha.clone(),
+                        (None, "tag") => {
+                            return Err(self.err(format!(
+                                "{} points at tag object {}, which cannot be read",
+                                rf.name, object.sha
+                            )));
+                        }
+                        (None, _) => object.sha.clone(),
                     };
                     let version = self
                         .versions(model)?
@@ -554,12 +594,7 @@ impl Registry for GitHubRegistry {
         let Some(release) = self.release_by_tag(&version.tag)? else {
             return Ok(None);
         };
-        let id = release["id"].as_u64().unwrap_or_default();
-        let Some(asset) = self
-            .assets(id)?
-            .into_iter()
-            .find(|a| a["name"] == name.as_str() && a["state"] == "uploaded")
-        else {
+        let Some(asset) = self.assets(release.id)?.into_iter().find(|a| a.is(&name)) else {
             return Ok(None);
         };
         let bytes = self.download(&asset)?;
@@ -576,14 +611,13 @@ impl Registry for GitHubRegistry {
         let release = self
             .release_by_tag(&version.tag)?
             .ok_or_else(|| self.err(format!("release {} not found", version.tag)))?;
-        let id = release["id"].as_u64().unwrap_or_default();
         // A partial record from an earlier run is replaced.
         if let Some(a) = self
-            .assets(id)?
+            .assets(release.id)?
             .into_iter()
-            .find(|a| a["name"] == name.as_str())
+            .find(|a| a.name == name)
         {
-            let path = self.gh.repo_path(&format!("/releases/assets/{}", a["id"]));
+            let path = self.gh.repo_path(&format!("/releases/assets/{}", a.id));
             self.gh
                 .expect(Method::DELETE, &path, None, Permission::ContentsWrite)?;
         }

@@ -18,8 +18,8 @@ use std::fs::File;
 use std::path::{Path, PathBuf};
 
 use super::{Bundle, Changes, Deliveries, Promotion, Registry, Version, VersionRecord};
-use crate::app::write_atomic;
 use crate::error::{Error, Result};
+use crate::fs::write_atomic;
 
 pub struct LocalRegistry {
     root: PathBuf,

@@ -331,7 +331,7 @@ pub fn cached_artifact(
             ),
         });
     }
-    crate::app::write_atomic(&path, &bytes)?;
+    crate::fs::write_atomic(&path, &bytes)?;
     Ok(path)
 }
 

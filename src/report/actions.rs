@@ -147,7 +147,10 @@ pub fn publish_promotion(r: &crate::promote::Report) -> Result<()> {
     let Some(path) = std::env::var_os("GITHUB_OUTPUT").filter(|p| !p.is_empty()) else {
         return Ok(());
     };
-    let promoted = r.status == "promoted" || r.status == "already_production";
+    let promoted = matches!(
+        r.status,
+        crate::promote::Status::Promoted | crate::promote::Status::AlreadyProduction
+    );
     let version = r.version.as_ref().map_or("", |v| v.version.as_str());
     let production = if promoted && !r.dry_run {
         version

@@ -8,7 +8,7 @@ use serde_json::json;
 
 use crate::error::{Error, Result};
 use crate::lineage::Lineage;
-use crate::promote;
+use crate::promote::{self, Status};
 use crate::registry::{Promotion, VersionRecord};
 
 use super::Format;
@@ -209,14 +209,14 @@ pub fn outcome_markdown(r: &promote::Report) -> String {
         .unwrap_or_default();
     let dry = if r.dry_run { " (dry run)" } else { "" };
     let headline = match r.status {
-        "promoted" => format!(
+        Status::Promoted => format!(
             "**Promoted** `{}` {v} to production{dry} (was {}){link}",
             r.model,
             r.previous_production.as_deref().unwrap_or("none")
         ),
-        "already_production" => format!("`{}` {v} is already production{link}", r.model),
-        "registered" => format!("**Registered** `{}` {v}, not promoted{dry}{link}", r.model),
-        _ => format!(
+        Status::AlreadyProduction => format!("`{}` {v} is already production{link}", r.model),
+        Status::Registered => format!("**Registered** `{}` {v}, not promoted{dry}{link}", r.model),
+        Status::Blocked => format!(
             "**Not promoted**: production stays at {}",
             r.previous_production.as_deref().unwrap_or("none")
         ),
@@ -297,14 +297,14 @@ pub fn outcome(r: &promote::Report, format: Format) -> Result<String> {
     let prefix = if r.dry_run { "[dry run] " } else { "" };
     let version = r.version.as_ref().map_or("-", |v| v.version.as_str());
     let headline = match r.status {
-        "promoted" => format!(
+        Status::Promoted => format!(
             "PROMOTED {} {version} to production (was {})",
             r.model,
             r.previous_production.as_deref().unwrap_or("none")
         ),
-        "already_production" => format!("{} {version} is already production", r.model),
-        "registered" => format!("REGISTERED {} {version} (not promoted)", r.model),
-        _ => format!(
+        Status::AlreadyProduction => format!("{} {version} is already production", r.model),
+        Status::Registered => format!("REGISTERED {} {version} (not promoted)", r.model),
+        Status::Blocked => format!(
             "NOT PROMOTED: {} stays at {}",
             r.model,
             r.previous_production.as_deref().unwrap_or("no production")

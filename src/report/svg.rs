@@ -78,7 +78,7 @@ pub fn write_beside(report: &Path, eval: &Evaluation) -> Result<Vec<PathBuf>> {
         ),
     ] {
         let path = dir.join(format!("{stem}-{suffix}.svg"));
-        crate::app::write_atomic(&path, svg.as_bytes())?;
+        crate::fs::write_atomic(&path, svg.as_bytes())?;
         written.push(path);
     }
     Ok(written)

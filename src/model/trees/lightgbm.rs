@@ -5,8 +5,9 @@
 //! default side; NaN: NaN takes it). Leaves already include shrinkage.
 
 use super::{Cmp, Forest, Missing, Node, Output, Split, Transform};
+use crate::model::error::{FormatError, malformed, unsupported};
 
-pub fn load(text: &str) -> Result<Forest, String> {
+pub fn load(text: &str) -> Result<Forest, FormatError> {
     let mut header = Vec::new();
     let mut trees: Vec<Vec<(&str, &str)>> = Vec::new();
     for line in text.lines() {
@@ -40,7 +41,7 @@ pub fn load(text: &str) -> Result<Forest, String> {
         .parse()
         .map_err(|_| "bad num_tree_per_iteration")?;
     if num_class != 1 || per_iter != 1 {
-        return Err(format!(
+        return Err(malformed!(
             "a model with {num_class} classes; modelgate scores binary models (one output)"
         ));
     }
@@ -62,7 +63,7 @@ pub fn load(text: &str) -> Result<Forest, String> {
             Transform::Identity
         }
         Some(other) => {
-            return Err(format!(
+            return Err(unsupported!(
                 "objective `{other}` is not supported; modelgate scores binary, cross_entropy and regression models"
             ));
         }
@@ -87,7 +88,7 @@ pub fn load(text: &str) -> Result<Forest, String> {
         kind: format!("LightGBM {objective}, {} trees", trees.len()),
     };
     for (t, fields) in trees.iter().enumerate() {
-        add_tree(&mut forest, fields).map_err(|e| format!("Tree={t}: {e}"))?;
+        add_tree(&mut forest, fields).map_err(|e| e.context(format!("Tree={t}")))?;
     }
     if forest.roots.is_empty() {
         return Err("the model has no trees".into());
@@ -100,30 +101,32 @@ fn field<'a>(fields: &[(&'a str, &'a str)], key: &str) -> Option<&'a str> {
     fields.iter().find(|(k, _)| *k == key).map(|(_, v)| *v)
 }
 
-fn list<T: std::str::FromStr>(fields: &[(&str, &str)], key: &str) -> Result<Vec<T>, String> {
+fn list<T: std::str::FromStr>(fields: &[(&str, &str)], key: &str) -> Result<Vec<T>, FormatError> {
     match field(fields, key) {
-        None => Err(format!("`{key}` is missing")),
+        None => Err(malformed!("`{key}` is missing")),
         Some(v) => v
             .split_whitespace()
-            .map(|x| x.parse().map_err(|_| format!("`{key}` holds `{x}`")))
+            .map(|x| x.parse().map_err(|_| malformed!("`{key}` holds `{x}`")))
             .collect(),
     }
 }
 
-fn add_tree(forest: &mut Forest, fields: &[(&str, &str)]) -> Result<(), String> {
+fn add_tree(forest: &mut Forest, fields: &[(&str, &str)]) -> Result<(), FormatError> {
     let leaves: usize = field(fields, "num_leaves")
         .ok_or("num_leaves is missing")?
         .parse()
         .map_err(|_| "bad num_leaves")?;
     let leaf_value: Vec<f64> = list(fields, "leaf_value")?;
     if leaf_value.len() != leaves || leaves == 0 {
-        return Err(format!(
+        return Err(malformed!(
             "{leaves} leaves but {} leaf values",
             leaf_value.len()
         ));
     }
     if field(fields, "is_linear").is_some_and(|v| v.trim() != "0") {
-        return Err("linear trees (linear_tree=true) are not supported".into());
+        return Err(unsupported!(
+            "linear trees (linear_tree=true) are not supported"
+        ));
     }
     let offset = forest.nodes.len() as u32;
     if leaves == 1 {
@@ -166,10 +169,10 @@ fn add_tree(forest: &mut Forest, fields: &[(&str, &str)]) -> Result<(), String> 
     let bits_offset = forest.bits.len() as u32;
     forest.bits.extend(&cat_bits);
     // Splits first (0..splits), then leaves (splits..): a negative child c is leaf !c.
-    let child = |c: i64| -> Result<u32, String> {
+    let child = |c: i64| -> Result<u32, FormatError> {
         let idx = if c < 0 { splits as i64 + !c } else { c };
         if idx < 0 || idx as usize >= splits + leaves {
-            return Err(format!("child {c} out of range"));
+            return Err(malformed!("child {c} out of range"));
         }
         Ok(offset + idx as u32)
     };
@@ -182,7 +185,7 @@ fn add_tree(forest: &mut Forest, fields: &[(&str, &str)]) -> Result<(), String> 
                 || boundaries[idx] > boundaries[idx + 1]
                 || boundaries[idx + 1] as usize > cat_bits.len()
             {
-                return Err(format!(
+                return Err(malformed!(
                     "categorical split {i} points outside cat_boundaries"
                 ));
             }
@@ -200,7 +203,7 @@ fn add_tree(forest: &mut Forest, fields: &[(&str, &str)]) -> Result<(), String> 
                     0 => Missing::LgbNone,
                     1 => Missing::LgbZero { default_true },
                     2 => Missing::LgbNan { default_true },
-                    m => return Err(format!("unknown missing type {m}")),
+                    m => return Err(malformed!("unknown missing type {m}")),
                 },
             }
         };
@@ -238,10 +241,15 @@ mod tests {
 
     #[test]
     fn broken_files_are_errors() {
-        assert!(load("hello").unwrap_err().contains("not a LightGBM"));
+        assert!(
+            load("hello")
+                .unwrap_err()
+                .to_string()
+                .contains("not a LightGBM")
+        );
         let bad = STUMP.replace("left_child=-1", "left_child=7");
-        assert!(load(&bad).unwrap_err().contains("out of range"));
+        assert!(load(&bad).unwrap_err().to_string().contains("out of range"));
         let multi = STUMP.replace("num_class=1", "num_class=3");
-        assert!(load(&multi).unwrap_err().contains("3 classes"));
+        assert!(load(&multi).unwrap_err().to_string().contains("3 classes"));
     }
 }

@@ -13,6 +13,7 @@ pub mod onnx_ml;
 pub mod ubjson;
 pub mod xgboost;
 
+use crate::model::error::{FormatError, malformed};
 use rayon::prelude::*;
 
 /// How a split compares the feature value `x` with its threshold `t`; the
@@ -130,7 +131,7 @@ impl Forest {
     /// Checks the node graph (children, features and category sets in
     /// range, each tree really a tree), so scoring can index without checks
     /// failing and never loops.
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> Result<(), FormatError> {
         let n = self.nodes.len() as u32;
         for (i, node) in self.nodes.iter().enumerate() {
             if let Node::Split {
@@ -141,10 +142,10 @@ impl Forest {
             } = node
             {
                 if *true_child >= n || *false_child >= n {
-                    return Err(format!("node {i} points outside the tree"));
+                    return Err(malformed!("node {i} points outside the tree"));
                 }
                 if *feature as usize >= self.n_features {
-                    return Err(format!(
+                    return Err(malformed!(
                         "node {i} splits on feature {feature}, but the model has {} inputs",
                         self.n_features
                     ));
@@ -152,7 +153,7 @@ impl Forest {
                 if let Split::Category { start, len, .. } = split
                     && (*start + *len) as usize > self.bits.len()
                 {
-                    return Err(format!("node {i} has a category set outside the model"));
+                    return Err(malformed!("node {i} has a category set outside the model"));
                 }
             }
         }
@@ -167,7 +168,7 @@ impl Forest {
             while let Some(i) = stack.pop() {
                 visits += 1;
                 if visits > self.nodes.len() {
-                    return Err(format!(
+                    return Err(malformed!(
                         "tree {t} is not a tree (a node is reached twice, or a cycle)"
                     ));
                 }
@@ -646,7 +647,7 @@ mod tests {
             true_child: 0,
             false_child: 1,
         };
-        assert!(f.validate().unwrap_err().contains("not a tree"));
+        assert!(f.validate().unwrap_err().to_string().contains("not a tree"));
         f.nodes[0] = Node::Split {
             feature: 3,
             split: Split::Numeric {
@@ -657,7 +658,7 @@ mod tests {
             true_child: 1,
             false_child: 2,
         };
-        assert!(f.validate().unwrap_err().contains("feature 3"));
+        assert!(f.validate().unwrap_err().to_string().contains("feature 3"));
     }
 
     /// Random unbalanced forests: the fast path (lockstep, self-looping

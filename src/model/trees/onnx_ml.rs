@@ -8,6 +8,7 @@ use std::collections::HashMap;
 use tract_onnx::pb::{AttributeProto, NodeProto};
 
 use super::{Cmp, Forest, Missing, Node, Output, Split, Transform};
+use crate::model::error::{FormatError, malformed, unsupported};
 
 /// onnxruntime's way of turning the two class sums into P(class 1).
 #[derive(Debug, Clone, PartialEq)]
@@ -75,7 +76,7 @@ fn ints(node: &NodeProto, name: &str) -> Vec<i64> {
     attr(node, name).map(|a| a.ints.clone()).unwrap_or_default()
 }
 
-fn floats(node: &NodeProto, name: &str) -> Result<Vec<f64>, String> {
+fn floats(node: &NodeProto, name: &str) -> Result<Vec<f64>, FormatError> {
     match attr(node, name) {
         None => match attr(node, &format!("{name}_as_tensor")) {
             None => Ok(Vec::new()),
@@ -115,14 +116,14 @@ fn strings(node: &NodeProto, name: &str) -> Vec<String> {
         .unwrap_or_default()
 }
 
-fn post_transform(node: &NodeProto) -> Result<PostTransform, String> {
+fn post_transform(node: &NodeProto) -> Result<PostTransform, FormatError> {
     let t = attr(node, "post_transform").map(|a| String::from_utf8_lossy(&a.s).into_owned());
     match t.as_deref().unwrap_or("NONE") {
         "NONE" => Ok(PostTransform::None),
         "LOGISTIC" => Ok(PostTransform::Logistic),
         "SOFTMAX" => Ok(PostTransform::Softmax),
         "SOFTMAX_ZERO" => Ok(PostTransform::SoftmaxZero),
-        other => Err(format!("post_transform {other} is not supported")),
+        other => Err(unsupported!("post_transform {other} is not supported")),
     }
 }
 
@@ -133,11 +134,11 @@ pub fn load(
     node: &NodeProto,
     feature_map: Option<&[usize]>,
     n_inputs: usize,
-) -> Result<Forest, String> {
+) -> Result<Forest, FormatError> {
     let classifier = match node.op_type.as_str() {
         "TreeEnsembleClassifier" => true,
         "TreeEnsembleRegressor" => false,
-        other => return Err(format!("{other} is not a tree ensemble")),
+        other => return Err(malformed!("{other} is not a tree ensemble")),
     };
     let tree_ids = ints(node, "nodes_treeids");
     let node_ids = ints(node, "nodes_nodeids");
@@ -172,22 +173,24 @@ pub fn load(
         .iter()
         .any(|&l| l != w_tree.len())
     {
-        return Err(format!("{prefix} attributes have different lengths"));
+        return Err(malformed!("{prefix} attributes have different lengths"));
     }
     if classifier {
         let labels = ints(node, "classlabels_int64s")
             .len()
             .max(strings(node, "classlabels_strings").len());
         if labels != 2 {
-            return Err(format!(
+            return Err(malformed!(
                 "a classifier with {labels} classes; modelgate scores binary classifiers"
             ));
         }
     } else if attr(node, "n_targets").is_some_and(|a| a.i != 1) {
-        return Err("a regressor with several targets; modelgate scores one output".into());
+        return Err(unsupported!(
+            "a regressor with several targets; modelgate scores one output"
+        ));
     }
     if w_id.iter().any(|c| !(0..=1).contains(c)) {
-        return Err(format!("{prefix}_ids beyond 0 and 1"));
+        return Err(malformed!("{prefix}_ids beyond 0 and 1"));
     }
 
     let index: HashMap<(i64, i64), usize> = tree_ids
@@ -221,13 +224,13 @@ pub fn load(
             "BRANCH_GT" => Cmp::Gt,
             "BRANCH_EQ" => Cmp::Eq,
             "BRANCH_NEQ" => Cmp::Neq,
-            other => return Err(format!("node mode {other} is not supported")),
+            other => return Err(unsupported!("node mode {other} is not supported")),
         };
-        let child = |id: i64| -> Result<usize, String> {
+        let child = |id: i64| -> Result<usize, FormatError> {
             index
                 .get(&(tree_ids[i], id))
                 .copied()
-                .ok_or_else(|| format!("node ({}, {id}) does not exist", tree_ids[i]))
+                .ok_or_else(|| malformed!("node ({}, {id}) does not exist", tree_ids[i]))
         };
         let (t, f) = (child(true_ids[i])?, child(false_ids[i])?);
         is_child[t] = true;
@@ -280,7 +283,7 @@ pub fn load(
         let average = match aggregate.as_deref().unwrap_or("SUM") {
             "SUM" => false,
             "AVERAGE" => true,
-            other => return Err(format!("aggregate_function {other} is not supported")),
+            other => return Err(unsupported!("aggregate_function {other} is not supported")),
         };
         Output::Single {
             base: base_values.first().copied().unwrap_or(0.0),
@@ -289,7 +292,7 @@ pub fn load(
                 PostTransform::None => Transform::Identity,
                 PostTransform::Logistic => Transform::Sigmoid { scale: 1.0 },
                 other => {
-                    return Err(format!(
+                    return Err(unsupported!(
                         "post_transform {other:?} on a regressor is not supported"
                     ));
                 }

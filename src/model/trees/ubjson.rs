@@ -3,12 +3,13 @@
 //! containers (`$type#count`) and counted containers. Every length is
 //! checked against the input, so a corrupt file is an error, not a crash.
 
+use crate::model::error::{FormatError, malformed};
 use serde_json::{Map, Number, Value};
 
 /// Nesting deeper than this is refused (XGBoost models nest about 6 deep).
 const MAX_DEPTH: usize = 64;
 
-pub fn parse(bytes: &[u8]) -> Result<Value, String> {
+pub fn parse(bytes: &[u8]) -> Result<Value, FormatError> {
     let mut r = Reader { b: bytes, pos: 0 };
     let v = r.value(None, 0)?;
     Ok(v)
@@ -20,11 +21,11 @@ struct Reader<'a> {
 }
 
 impl Reader<'_> {
-    fn err(&self, what: &str) -> String {
-        format!("UBJSON at byte {}: {what}", self.pos)
+    fn err(&self, what: &str) -> FormatError {
+        malformed!("UBJSON at byte {}: {what}", self.pos)
     }
 
-    fn take(&mut self, n: usize) -> Result<&[u8], String> {
+    fn take(&mut self, n: usize) -> Result<&[u8], FormatError> {
         if self.b.len() - self.pos < n {
             return Err(self.err("unexpected end of file"));
         }
@@ -33,7 +34,7 @@ impl Reader<'_> {
         Ok(s)
     }
 
-    fn byte(&mut self) -> Result<u8, String> {
+    fn byte(&mut self) -> Result<u8, FormatError> {
         Ok(self.take(1)?[0])
     }
 
@@ -41,7 +42,7 @@ impl Reader<'_> {
         self.b.get(self.pos).copied()
     }
 
-    fn int(&mut self, marker: u8) -> Result<i64, String> {
+    fn int(&mut self, marker: u8) -> Result<i64, FormatError> {
         Ok(match marker {
             b'i' => i64::from(self.take(1)?[0] as i8),
             b'U' => i64::from(self.take(1)?[0]),
@@ -52,14 +53,14 @@ impl Reader<'_> {
         })
     }
 
-    fn arr<const N: usize>(&mut self) -> Result<[u8; N], String> {
+    fn arr<const N: usize>(&mut self) -> Result<[u8; N], FormatError> {
         let s = self.take(N)?;
         let mut a = [0u8; N];
         a.copy_from_slice(s);
         Ok(a)
     }
 
-    fn len(&mut self) -> Result<usize, String> {
+    fn len(&mut self) -> Result<usize, FormatError> {
         let m = self.byte()?;
         let n = self.int(m)?;
         let n = usize::try_from(n).map_err(|_| self.err("negative length"))?;
@@ -70,13 +71,13 @@ impl Reader<'_> {
         Ok(n)
     }
 
-    fn string(&mut self) -> Result<String, String> {
+    fn string(&mut self) -> Result<String, FormatError> {
         let n = self.len()?;
         let s = self.take(n)?;
         String::from_utf8(s.to_vec()).map_err(|_| self.err("string is not UTF-8"))
     }
 
-    fn value(&mut self, typed: Option<u8>, depth: usize) -> Result<Value, String> {
+    fn value(&mut self, typed: Option<u8>, depth: usize) -> Result<Value, FormatError> {
         if depth > MAX_DEPTH {
             return Err(self.err("nested too deeply"));
         }
@@ -155,7 +156,7 @@ impl Reader<'_> {
         })
     }
 
-    fn container_header(&mut self) -> Result<(Option<u8>, Option<usize>), String> {
+    fn container_header(&mut self) -> Result<(Option<u8>, Option<usize>), FormatError> {
         let mut ty = None;
         if self.peek() == Some(b'$') {
             self.pos += 1;

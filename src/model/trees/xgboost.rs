@@ -6,9 +6,10 @@
 use serde_json::Value;
 
 use super::{Cmp, Forest, Missing, Node, Output, Split, Transform};
+use crate::model::error::{FormatError, malformed, unsupported};
 
 /// Builds a forest from the model document (JSON or UBJ, already parsed).
-pub fn load(doc: &Value) -> Result<Forest, String> {
+pub fn load(doc: &Value) -> Result<Forest, FormatError> {
     let learner = &doc["learner"];
     if !learner.is_object() {
         return Err("not an XGBoost model: no `learner` object (save it with Booster.save_model(\"model.json\"))".into());
@@ -19,7 +20,7 @@ pub fn load(doc: &Value) -> Result<Forest, String> {
     let num_class = number(&param["num_class"]).unwrap_or(0.0);
     let num_target = number(&param["num_target"]).unwrap_or(1.0);
     if num_class > 1.0 || num_target > 1.0 {
-        return Err(format!(
+        return Err(malformed!(
             "a model with {num_class} classes and {num_target} targets; modelgate scores binary models (one output)"
         ));
     }
@@ -29,7 +30,7 @@ pub fn load(doc: &Value) -> Result<Forest, String> {
     let (base, transform) = match objective {
         "binary:logistic" | "reg:logistic" => {
             if !(base_score > 0.0 && base_score < 1.0) {
-                return Err(format!("base_score {base_score} is not a probability"));
+                return Err(malformed!("base_score {base_score} is not a probability"));
             }
             (
                 (base_score / (1.0 - base_score)).ln(),
@@ -42,7 +43,7 @@ pub fn load(doc: &Value) -> Result<Forest, String> {
         | "reg:pseudohubererror"
         | "reg:absoluteerror" => (base_score, Transform::Identity),
         other => {
-            return Err(format!(
+            return Err(unsupported!(
                 "objective `{other}` is not supported; modelgate scores binary:logistic, binary:logitraw, reg:logistic and squared-error models"
             ));
         }
@@ -58,7 +59,7 @@ pub fn load(doc: &Value) -> Result<Forest, String> {
             (&booster["gbtree"]["model"], w)
         }
         Some(other) => {
-            return Err(format!(
+            return Err(malformed!(
                 "booster `{other}` is not a tree booster; modelgate scores gbtree and dart"
             ));
         }
@@ -91,7 +92,7 @@ pub fn load(doc: &Value) -> Result<Forest, String> {
     };
     let recode = category_values(&model["cats"])?;
     for (t, tree) in trees.iter().enumerate() {
-        add_tree(&mut forest, tree, &recode).map_err(|e| format!("tree {t}: {e}"))?;
+        add_tree(&mut forest, tree, &recode).map_err(|e| e.context(format!("tree {t}")))?;
     }
     if !forest.tree_weights.is_empty() && forest.tree_weights.len() != forest.roots.len() {
         return Err("dart weight_drop does not have one weight per tree".into());
@@ -118,26 +119,26 @@ fn number(v: &Value) -> Option<f64> {
     }
 }
 
-fn ints(tree: &Value, key: &str) -> Result<Vec<i64>, String> {
+fn ints(tree: &Value, key: &str) -> Result<Vec<i64>, FormatError> {
     tree[key]
         .as_array()
         .ok_or_else(|| format!("`{key}` is missing"))?
         .iter()
         .map(|v| {
             v.as_i64()
-                .ok_or_else(|| format!("`{key}` holds a non-integer"))
+                .ok_or_else(|| malformed!("`{key}` holds a non-integer"))
         })
         .collect()
 }
 
-fn floats(tree: &Value, key: &str) -> Result<Vec<f64>, String> {
+fn floats(tree: &Value, key: &str) -> Result<Vec<f64>, FormatError> {
     tree[key]
         .as_array()
         .ok_or_else(|| format!("`{key}` is missing"))?
         .iter()
         .map(|v| {
             v.as_f64()
-                .ok_or_else(|| format!("`{key}` holds a non-number"))
+                .ok_or_else(|| malformed!("`{key}` holds a non-number"))
         })
         .collect()
 }
@@ -145,7 +146,7 @@ fn floats(tree: &Value, key: &str) -> Result<Vec<f64>, String> {
 /// Per feature, the category value behind each code, when XGBoost recorded
 /// an encoding (`cats.enc`, since 3.1): splits store codes, the holdout holds
 /// values. Only integer values can be matched; text categories are refused.
-fn category_values(cats: &Value) -> Result<Vec<Option<Vec<i64>>>, String> {
+fn category_values(cats: &Value) -> Result<Vec<Option<Vec<i64>>>, FormatError> {
     let Some(enc) = cats["enc"].as_array() else {
         return Ok(Vec::new());
     };
@@ -158,16 +159,20 @@ fn category_values(cats: &Value) -> Result<Vec<Option<Vec<i64>>>, String> {
                 .iter()
                 .map(|x| {
                     x.as_i64().filter(|c| *c >= 0).ok_or_else(|| {
-                        format!("categorical feature {f} has category `{x}`; modelgate reads non-negative integer categories, so encode text categories as integers before training")
+                        unsupported!("categorical feature {f} has category `{x}`; modelgate reads non-negative integer categories, so encode text categories as integers before training")
                     })
                 })
-                .collect::<Result<Vec<i64>, String>>()
+                .collect::<Result<Vec<i64>, FormatError>>()
                 .map(Some),
         })
         .collect()
 }
 
-fn add_tree(forest: &mut Forest, tree: &Value, recode: &[Option<Vec<i64>>]) -> Result<(), String> {
+fn add_tree(
+    forest: &mut Forest,
+    tree: &Value,
+    recode: &[Option<Vec<i64>>],
+) -> Result<(), FormatError> {
     let left = ints(tree, "left_children")?;
     let right = ints(tree, "right_children")?;
     let cond = floats(tree, "split_conditions")?;
@@ -195,12 +200,12 @@ fn add_tree(forest: &mut Forest, tree: &Value, recode: &[Option<Vec<i64>>]) -> R
         return Err("categorical split arrays have different lengths".into());
     }
     let offset = forest.nodes.len() as u32;
-    let child = |c: i64| -> Result<u32, String> {
+    let child = |c: i64| -> Result<u32, FormatError> {
         u32::try_from(c)
             .ok()
             .filter(|c| (*c as usize) < n)
             .map(|c| c + offset)
-            .ok_or_else(|| format!("child {c} out of range"))
+            .ok_or_else(|| malformed!("child {c} out of range"))
     };
     for i in 0..n {
         if left[i] == -1 {
@@ -233,7 +238,7 @@ fn add_tree(forest: &mut Forest, tree: &Value, recode: &[Option<Vec<i64>>]) -> R
             };
             let max = set.iter().copied().max().unwrap_or(0);
             if set.iter().any(|c| *c < 0) || max > 1 << 24 {
-                return Err(format!(
+                return Err(malformed!(
                     "categorical node {i} has categories outside 0..2^24"
                 ));
             }
@@ -287,8 +292,13 @@ mod tests {
     #[test]
     fn unsupported_models_say_why() {
         let doc = serde_json::json!({"learner": {"learner_model_param": {"num_feature": "2", "num_class": "3", "base_score": "5E-1"}}});
-        assert!(load(&doc).unwrap_err().contains("3 classes"));
+        assert!(load(&doc).unwrap_err().to_string().contains("3 classes"));
         let doc = serde_json::json!({"x": 1});
-        assert!(load(&doc).unwrap_err().contains("not an XGBoost model"));
+        assert!(
+            load(&doc)
+                .unwrap_err()
+                .to_string()
+                .contains("not an XGBoost model")
+        );
     }
 }

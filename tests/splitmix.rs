@@ -1,6 +1,6 @@
 //! The SplitMix64 stream of `tests/reference/make_reference.py`, and the
 //! feature rows of `make_models.py`, bit for bit; shared by the reference
-//! tests and the model benchmark (included with `#[path]`).
+//! tests and the model benchmark (which includes this file with `#[path]`).
 
 pub struct SplitMix64(pub u64);
 

@@ -1,5 +1,6 @@
 //! `modelgate demo`: the product's story end to end on a local registry,
-//! with no network and no token.
+//! with no network and no token, told by calling the commands themselves;
+//! and `modelgate demo data`, the seeded holdout on its own.
 //!
 //! 1. Train Model 1 on clean data and promote it: the first production.
 //! 2. Train Model 2 on data with missing values injected. The gates reject
@@ -12,15 +13,38 @@
 use std::io::Write;
 use std::path::Path;
 
-use crate::app::{self, DemoRun, Outcome, RegistryQuery, out_err, write_atomic};
+use super::{ExitStatus, RegistryQuery, evidence, out_err};
 use crate::config::Config;
 use crate::demo::{DemoData, feature_name};
 use crate::error::{Error, Result};
+use crate::fs::write_atomic;
 use crate::model::linear::TrainParams;
-use crate::promote;
+use crate::promote::{self, Status};
 use crate::registry::Bump;
 use crate::report::Format;
 use crate::train::{self, TrainSpec};
+
+/// Where and how big the demo is.
+#[derive(Debug)]
+pub struct DemoRun {
+    pub dir: std::path::PathBuf,
+    pub rows: u64,
+    pub seed: u64,
+}
+
+/// `modelgate demo data`: writes the seeded holdout.
+pub fn demo_data(data: &DemoData, out: &Path, stdout: &mut dyn Write) -> Result<ExitStatus> {
+    let path = data.write(out)?;
+    writeln!(
+        stdout,
+        "wrote {} ({} rows, seed {})",
+        path.display(),
+        data.rows,
+        data.seed
+    )
+    .map_err(out_err)?;
+    Ok(ExitStatus::Success)
+}
 
 /// The config each step writes; `{N}` is the model number.
 const STORY_CONFIG: &str = "\
@@ -98,7 +122,7 @@ fn say(stdout: &mut dyn Write, text: &str) -> Result<()> {
     writeln!(stdout, "{text}").map_err(out_err)
 }
 
-pub fn run(run: &DemoRun, stdout: &mut dyn Write) -> Result<Outcome> {
+pub fn demo(run: &DemoRun, stdout: &mut dyn Write) -> Result<ExitStatus> {
     let dir = &run.dir;
     // The demo owns its directory: start each story from an empty registry.
     let registry = dir.join("registry");
@@ -164,7 +188,7 @@ pub fn run(run: &DemoRun, stdout: &mut dyn Write) -> Result<Outcome> {
             model_file: None,
             print_triggers: true,
         };
-        let report = promote::promote(Config::load(&config_path)?, &options)?;
+        let report = promote::promote(Config::load(&config_path)?, &options, &evidence)?;
         if let Some(d) = &report.decision {
             say(stdout, &crate::report::decision_brief(d))?;
         }
@@ -173,14 +197,14 @@ pub fn run(run: &DemoRun, stdout: &mut dyn Write) -> Result<Outcome> {
             &crate::report::registry::outcome(&report, Format::Text)?,
         )?;
 
-        if report.status == "blocked" {
+        if report.status == Status::Blocked {
             say(
                 stdout,
                 &format!(
                     "\n   The candidate is kept out of production. Register it anyway, for the audit trail:\n   $ modelgate register --config model-{n}.yaml\n"
                 ),
             )?;
-            let r = promote::register(Config::load(&config_path)?, &options)?;
+            let r = promote::register(Config::load(&config_path)?, &options, &evidence)?;
             let version = r
                 .version
                 .as_ref()
@@ -192,15 +216,13 @@ pub fn run(run: &DemoRun, stdout: &mut dyn Write) -> Result<Outcome> {
                     "   registered {version} (decision: fail)\n\n   Why? Its lineage names the data problem:\n   $ modelgate lineage fraud-detector@{version} --config model-{n}.yaml\n"
                 ),
             )?;
-            app::execute(
-                app::Command::Lineage {
-                    query: RegistryQuery {
-                        model: Some("fraud-detector".into()),
-                        config: config_path.clone(),
-                        format: Format::Text,
-                    },
-                    version: crate::registry::Version::parse(&version),
+            super::lineage(
+                &RegistryQuery {
+                    model: Some("fraud-detector".into()),
+                    config: config_path.clone(),
+                    format: Format::Text,
                 },
+                crate::registry::Version::parse(&version),
                 stdout,
             )?;
         }
@@ -212,12 +234,12 @@ pub fn run(run: &DemoRun, stdout: &mut dyn Write) -> Result<Outcome> {
         "━━ The production alias, with every move kept:\n   $ modelgate history fraud-detector\n",
     )?;
     let config_path = dir.join("model-3.yaml");
-    app::execute(
-        app::Command::History(RegistryQuery {
+    super::history(
+        &RegistryQuery {
             model: Some("fraud-detector".into()),
             config: config_path.clone(),
             format: Format::Text,
-        }),
+        },
         stdout,
     )?;
     say(
@@ -228,5 +250,5 @@ pub fn run(run: &DemoRun, stdout: &mut dyn Write) -> Result<Outcome> {
             Path::new(&config_path).display()
         ),
     )?;
-    Ok(Outcome::Success)
+    Ok(ExitStatus::Success)
 }

@@ -4,40 +4,17 @@
 //! repos,git}.json`): required body fields, the upload URL's `name`, the
 //! dispatch body. Faults can be injected per route to test re-runs.
 
-#![allow(dead_code)] // Each test crate uses a different part of the fake.
-
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
 use std::sync::{Arc, Mutex};
 
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
+pub use crate::http::Request;
+use crate::http::{Reply, decode, serve};
+
 pub const TOKEN: &str = "ghs_faketoken_0123456789";
 pub const REPO: &str = "acme/fraud";
-
-#[derive(Debug, Clone)]
-pub struct Request {
-    pub method: String,
-    pub path: String,
-    pub query: String,
-    pub headers: Vec<(String, String)>,
-    pub body: Vec<u8>,
-}
-
-impl Request {
-    pub fn json(&self) -> Value {
-        serde_json::from_slice(&self.body).unwrap_or(Value::Null)
-    }
-
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    }
-}
 
 /// A response to force on the `nth` matching request (0 = the next one),
 /// `times` times in a row.
@@ -101,18 +78,17 @@ pub struct FakeGitHub {
 
 impl FakeGitHub {
     pub fn start() -> FakeGitHub {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
         let state = Arc::new(Mutex::new(State {
             next_id: 100,
             ..State::default()
         }));
-        let (s, u) = (state.clone(), url.clone());
-        std::thread::spawn(move || {
-            for stream in listener.incoming().flatten() {
-                let (s, u) = (s.clone(), u.clone());
-                std::thread::spawn(move || serve(stream, &s, &u));
-            }
+        let s = state.clone();
+        let url = serve(move |req| {
+            // Upload URLs point back at this server, as GitHub's do at uploads.github.com.
+            let base = format!("http://{}", req.header("host").unwrap_or("127.0.0.1"));
+            let (status, mut headers, body) = handle(req, &s, &base);
+            headers.push(("content-type".into(), "application/json".into()));
+            (status, headers, body)
         });
         FakeGitHub { url, state }
     }
@@ -129,83 +105,6 @@ impl FakeGitHub {
         f(&self.state.lock().unwrap())
     }
 }
-
-fn serve(stream: TcpStream, state: &Mutex<State>, base: &str) {
-    let mut reader = BufReader::new(stream.try_clone().unwrap());
-    let mut line = String::new();
-    if reader.read_line(&mut line).unwrap_or(0) == 0 {
-        return;
-    }
-    let mut parts = line.split_whitespace();
-    let method = parts.next().unwrap_or("").to_string();
-    let target = parts.next().unwrap_or("").to_string();
-    let mut headers = Vec::new();
-    loop {
-        let mut h = String::new();
-        if reader.read_line(&mut h).unwrap_or(0) == 0 || h == "\r\n" {
-            break;
-        }
-        if let Some((k, v)) = h.trim_end().split_once(':') {
-            headers.push((k.trim().to_string(), v.trim().to_string()));
-        }
-    }
-    let len = headers
-        .iter()
-        .find(|(k, _)| k.eq_ignore_ascii_case("content-length"))
-        .and_then(|(_, v)| v.parse().ok())
-        .unwrap_or(0);
-    let mut body = vec![0; len];
-    reader.read_exact(&mut body).unwrap();
-    let (path, query) = target.split_once('?').unwrap_or((&target, ""));
-    let req = Request {
-        method,
-        path: decode(path),
-        query: query.to_string(),
-        headers,
-        body,
-    };
-    let (status, extra, body) = handle(&req, state, base);
-    let reason = match status {
-        200 => "OK",
-        201 => "Created",
-        204 => "No Content",
-        302 => "Found",
-        _ => "Error",
-    };
-    let mut out = format!(
-        "HTTP/1.1 {status} {reason}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n",
-        body.len()
-    );
-    for (k, v) in extra {
-        out.push_str(&format!("{k}: {v}\r\n"));
-    }
-    out.push_str("\r\n");
-    let mut stream = stream;
-    let _ = stream.write_all(out.as_bytes());
-    let _ = stream.write_all(&body);
-    let _ = stream.flush();
-}
-
-fn decode(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'%'
-            && i + 2 < b.len()
-            && let Ok(v) = u8::from_str_radix(&s[i + 1..i + 3], 16)
-        {
-            out.push(v);
-            i += 3;
-            continue;
-        }
-        out.push(b[i]);
-        i += 1;
-    }
-    String::from_utf8(out).unwrap()
-}
-
-type Reply = (u16, Vec<(String, String)>, Vec<u8>);
 
 fn reply(status: u16, v: Value) -> Reply {
     let body = if v.is_null() {

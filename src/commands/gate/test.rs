@@ -8,7 +8,6 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use crate::app::Outcome;
 use crate::config::{
     Config, DEFAULT_GATE_MEMORY, DEFAULT_GATE_TIMEOUT, DataFormat, GateSource, GateSpec,
     HoldoutSpec, MetricsSpec, ModelRef, ReferenceSpec, ScoreSource, Severity, parse_byte_size,
@@ -16,7 +15,10 @@ use crate::config::{
 };
 use crate::decision;
 use crate::error::{Error, Result};
+use crate::fs::write_atomic;
 use crate::gates::Verdict;
+
+use super::super::{ExitStatus, out_err};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -28,7 +30,7 @@ struct CasesFile {
 #[serde(deny_unknown_fields)]
 struct Case {
     name: String,
-    with: Option<serde_yaml::Value>,
+    with: Option<serde_norway::Value>,
     holdout: Data,
     reference: Option<Data>,
     #[serde(default = "default_label")]
@@ -122,15 +124,15 @@ fn materialise(
         text.push_str(&serde_json::Value::Object(r).to_string());
         text.push('\n');
     }
-    std::fs::write(&path, text).map_err(|e| Error::io("cannot write", &path, e))?;
+    write_atomic(&path, text.as_bytes())?;
     Ok((path, DataFormat::NdJson))
 }
 
 /// Runs every case; exit 0 when all verdicts match, 1 otherwise.
-pub fn run_cases(uses: &str, cases_file: &Path, out: &mut dyn Write) -> Result<Outcome> {
+pub fn gate_test(uses: &str, cases_file: &Path, out: &mut dyn Write) -> Result<ExitStatus> {
     let text = std::fs::read_to_string(cases_file)
         .map_err(|e| Error::io("cannot read cases", cases_file, e))?;
-    let file: CasesFile = serde_yaml::from_str(&text).map_err(|e| Error::Config {
+    let file: CasesFile = serde_norway::from_str(&text).map_err(|e| Error::Config {
         file: cases_file.to_path_buf(),
         line: e.location().map(|l| l.line()),
         column: e.location().map(|l| l.column()),
@@ -140,7 +142,6 @@ pub fn run_cases(uses: &str, cases_file: &Path, out: &mut dyn Write) -> Result<O
         .map_err(|e| Error::io("cannot create a temp dir in", std::env::temp_dir(), e))?;
     let source = GateSource::parse(Path::new("."), uses);
     let (mut passed, mut failed) = (0, 0);
-    let io = |e| Error::io("cannot write to", "stdout", e);
     for (i, case) in file.cases.iter().enumerate() {
         let (hpath, hformat) = materialise(
             cases_file,
@@ -203,8 +204,10 @@ pub fn run_cases(uses: &str, cases_file: &Path, out: &mut dyn Write) -> Result<O
                 with,
             }],
         };
-        let decision = decision::run(&config)
-            .map_err(|e| Error::Gate(format!("case `{}`: {e}", case.name)))?;
+        let decision = decision::run(&config).map_err(|e| Error::GateCase {
+            case: case.name.clone(),
+            source: Box::new(e),
+        })?;
         let g = &decision.gates[0];
         let summary_ok = case
             .expect_summary
@@ -235,12 +238,12 @@ pub fn run_cases(uses: &str, cases_file: &Path, out: &mut dyn Write) -> Result<O
                 .unwrap_or_default(),
             g.summary
         )
-        .map_err(io)?;
+        .map_err(out_err)?;
     }
-    writeln!(out, "{passed} passed, {failed} failed").map_err(io)?;
+    writeln!(out, "{passed} passed, {failed} failed").map_err(out_err)?;
     Ok(if failed == 0 {
-        Outcome::Success
+        ExitStatus::Success
     } else {
-        Outcome::Blocked
+        ExitStatus::Blocked
     })
 }

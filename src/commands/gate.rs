@@ -1,0 +1,76 @@
+//! `modelgate gate`: list the built-in gates, inspect a component, test one
+//! against table-driven cases, or scaffold a new gate crate.
+
+mod test;
+
+use std::io::Write;
+use std::path::Path;
+
+use super::{ExitStatus, out_err};
+use crate::config::GateSource;
+use crate::error::{Error, Result};
+use crate::gates::{self, GateEngine, builtin, scaffold};
+
+pub use test::gate_test;
+
+pub fn gate_list(stdout: &mut dyn Write) -> Result<ExitStatus> {
+    let engine = GateEngine::global()?;
+    for b in builtin::BUILTINS {
+        let loaded = engine.load(b.name, b.bytes)?;
+        let m = loaded
+            .metadata(engine, gates::host::RunData::empty())
+            .map_err(|error| Error::GateNamed {
+                uses: format!("builtin:{}", b.name),
+                error,
+            })?;
+        writeln!(
+            stdout,
+            "builtin:{:<22} v{}  {}",
+            b.name, m.version, m.description
+        )
+        .map_err(out_err)?;
+    }
+    Ok(ExitStatus::Success)
+}
+
+pub fn gate_inspect(uses: &str, stdout: &mut dyn Write) -> Result<ExitStatus> {
+    let source = GateSource::parse(Path::new("."), uses);
+    let bytes = gates::gate_bytes(&source)?;
+    let engine = GateEngine::global()?;
+    let loaded = engine.load(uses, &bytes)?;
+    let m = loaded
+        .metadata(engine, gates::host::RunData::empty())
+        .map_err(|error| Error::GateNamed {
+            uses: uses.to_string(),
+            error,
+        })?;
+    let schema = serde_json::to_string_pretty(&m.config_schema).unwrap_or_default();
+    writeln!(
+        stdout,
+        "{uses}\n  name:        {}\n  version:     {}\n  description: {}\n  size:        {} bytes\n  sha256:      {}\n  imports:\n{}\n  config schema:\n{}",
+        m.name,
+        m.version,
+        m.description,
+        loaded.size,
+        loaded.sha256,
+        loaded.imports.iter().map(|i| format!("    {i}")).collect::<Vec<_>>().join("\n"),
+        schema.lines().map(|l| format!("    {l}")).collect::<Vec<_>>().join("\n")
+    )
+    .map_err(out_err)?;
+    Ok(ExitStatus::Success)
+}
+
+pub fn gate_new(name: &str, dir: &Path, stdout: &mut dyn Write) -> Result<ExitStatus> {
+    scaffold::create(name, dir)?;
+    writeln!(
+        stdout,
+        "created gate `{name}` in {}\nbuild it:  cd {} && cargo build --release --target wasm32-wasip2\ntest it:   modelgate gate test {}/target/wasm32-wasip2/release/{}.wasm --cases {}/cases.yaml",
+        dir.display(),
+        dir.display(),
+        dir.display(),
+        name.replace('-', "_"),
+        dir.display()
+    )
+    .map_err(out_err)?;
+    Ok(ExitStatus::Success)
+}

@@ -1,0 +1,36 @@
+//! `modelgate lineage`: where a version came from (data, code, parameters).
+
+use std::io::Write;
+
+use super::{ExitStatus, RegistryQuery, print};
+use crate::error::{Error, Result};
+use crate::registry::{self, Version};
+use crate::report;
+
+/// `version` `None` means the current production version.
+pub fn lineage(
+    q: &RegistryQuery,
+    version: Option<Version>,
+    stdout: &mut dyn Write,
+) -> Result<ExitStatus> {
+    let (reg, model) = q.open()?;
+    let record = match version {
+        Some(v) => registry::find_version(reg.as_ref(), &model, &v.to_string())?,
+        None => registry::production(reg.as_ref(), &model)?.map(|p| p.1),
+    }
+    .ok_or_else(|| Error::Registry {
+        location: reg.location(),
+        message: format!(
+            "{model}@{} not found; `modelgate show {model}` lists the versions",
+            version.map_or("production".to_string(), |v| v.to_string())
+        ),
+    })?;
+    let bytes = reg.fetch(&record, "lineage.json")?;
+    let lineage: crate::lineage::Lineage =
+        serde_json::from_slice(&bytes).map_err(|e| Error::Registry {
+            location: reg.location(),
+            message: format!("{} lineage.json is corrupt: {e}", record.tag),
+        })?;
+    print(stdout, &report::registry::lineage(&lineage, q.format)?)?;
+    Ok(ExitStatus::Success)
+}

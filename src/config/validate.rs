@@ -1,0 +1,351 @@
+//! From the raw shapes to the validated types: resolves paths, checks what
+//! serde cannot (empty names, conflicting model keys, registry settings),
+//! and names the key at fault in every error.
+
+use std::path::{Path, PathBuf};
+
+use super::diagnostics::config_error;
+use super::raw::*;
+use super::types::*;
+use crate::error::Result;
+
+pub(super) fn resolve(file: &Path, p: &Path) -> PathBuf {
+    if p.is_absolute() {
+        p.to_path_buf()
+    } else {
+        file.parent().unwrap_or(Path::new(".")).join(p)
+    }
+}
+
+pub(super) fn validate(file: &Path, raw: RawConfig) -> Result<Config> {
+    for (key, value) in [
+        ("holdout.label", Some(&raw.holdout.label)),
+        ("holdout.id", raw.holdout.id.as_ref()),
+        ("holdout.amount", raw.holdout.amount.as_ref()),
+    ] {
+        if value.is_some_and(|v| v.is_empty()) {
+            return Err(config_error(
+                file,
+                format!("{key}: the column name is empty"),
+            ));
+        }
+    }
+    let holdout = HoldoutSpec {
+        format: raw.holdout.path.1,
+        path: resolve(file, &raw.holdout.path.0),
+        label: raw.holdout.label,
+        id: raw.holdout.id,
+        amount: raw.holdout.amount,
+        positive: raw.holdout.positive,
+    };
+    let candidate = model_ref(file, "candidate", raw.candidate, &holdout)?;
+    let production = raw
+        .production
+        .map(|m| model_ref(file, "production", m, &holdout))
+        .transpose()?;
+    let metrics = MetricsSpec {
+        threshold: raw.metrics.threshold,
+        at_fpr: raw.metrics.at_fpr,
+    };
+    if let Threshold::Fixed(t) = metrics.threshold
+        && !t.is_finite()
+    {
+        return Err(config_error(
+            file,
+            "metrics.threshold: expected a finite number",
+        ));
+    }
+    let lineage = LineageSpec {
+        training_data: raw
+            .lineage
+            .as_ref()
+            .and_then(|l| l.training_data.as_ref())
+            .map(|p| ReferenceSpec {
+                path: resolve(file, &p.0),
+                format: p.1,
+            }),
+        params: match raw.lineage.and_then(|l| l.params) {
+            None => LineageParams::None,
+            Some(serde_norway::Value::String(p)) => {
+                LineageParams::File(resolve(file, Path::new(&p)))
+            }
+            Some(v @ serde_norway::Value::Mapping(_)) => {
+                LineageParams::Inline(serde_json::to_value(&v).map_err(|e| {
+                    config_error(
+                        file,
+                        format!("lineage.params: cannot be expressed as JSON: {e}"),
+                    )
+                })?)
+            }
+            Some(_) => {
+                return Err(config_error(
+                    file,
+                    "lineage.params: expected a map of parameters or the path of a JSON/YAML file",
+                ));
+            }
+        },
+    };
+    // The data that trained the model is the natural reference for data
+    // checks and drift, unless another is named.
+    let reference = raw
+        .reference
+        .map(|r| ReferenceSpec {
+            path: resolve(file, &r.path.0),
+            format: r.path.1,
+        })
+        .or_else(|| lineage.training_data.clone());
+    let dir = file.parent().unwrap_or(Path::new("."));
+    let registry = match raw.registry {
+        None => RegistrySpec::local_default(dir),
+        Some(r) => {
+            if r.kind == RegistryKind::Github && r.path.is_some() {
+                return Err(config_error(
+                    file,
+                    "registry.path: only for `kind: local`; a GitHub registry lives in `repository`",
+                ));
+            }
+            if r.kind == RegistryKind::Local && r.repository.is_some() {
+                return Err(config_error(
+                    file,
+                    "registry.repository: only for `kind: github`",
+                ));
+            }
+            if let Some(repo) = &r.repository
+                && !valid_repository(repo)
+            {
+                return Err(config_error(
+                    file,
+                    format!("registry.repository: `{repo}` is not `owner/name`"),
+                ));
+            }
+            RegistrySpec {
+                kind: r.kind,
+                path: resolve(
+                    file,
+                    r.path.as_deref().unwrap_or(Path::new(DEFAULT_REGISTRY_DIR)),
+                ),
+                repository: r.repository,
+                token_env: r.token_env.unwrap_or_else(|| "GITHUB_TOKEN".into()),
+            }
+        }
+    };
+    let promote = match raw.promote {
+        None => PromoteSpec::default(),
+        Some(p) => {
+            let dispatch = p
+                .dispatch
+                .map(|d| d.event_type.unwrap_or_else(|| "model-promoted".into()));
+            if let Some(e) = &dispatch
+                && (e.is_empty() || e.chars().count() > 100)
+            {
+                return Err(config_error(
+                    file,
+                    "promote.dispatch.event_type: must be 1 to 100 characters (GitHub's limit)",
+                ));
+            }
+            let mut webhooks = Vec::new();
+            for (i, w) in p.webhooks.into_iter().enumerate() {
+                if !(w.url.starts_with("https://") || w.url.starts_with("http://")) {
+                    return Err(config_error(
+                        file,
+                        format!(
+                            "promote.webhooks[{i}].url: `{}` is not an http(s) URL",
+                            w.url
+                        ),
+                    ));
+                }
+                webhooks.push(WebhookSpec {
+                    url: w.url,
+                    secret_env: w.secret_env,
+                });
+            }
+            PromoteSpec { dispatch, webhooks }
+        }
+    };
+    let mut gates = Vec::with_capacity(raw.gates.len());
+    for (i, g) in raw.gates.into_iter().enumerate() {
+        let with = match g.with {
+            None => serde_json::Value::Object(Default::default()),
+            Some(v) => serde_json::to_value(&v).map_err(|e| {
+                config_error(
+                    file,
+                    format!("gates[{i}].with: cannot be expressed as JSON: {e}"),
+                )
+            })?,
+        };
+        if !with.is_object() {
+            return Err(config_error(
+                file,
+                format!("gates[{i}].with: expected a map of settings"),
+            ));
+        }
+        if g.uses.trim().is_empty() {
+            return Err(config_error(
+                file,
+                format!(
+                    "gates[{i}].uses: empty; expected `builtin:<name>` or a path to a .wasm file"
+                ),
+            ));
+        }
+        if let Some(id) = &g.id
+            && (id.is_empty() || id.chars().any(|c| c.is_whitespace()))
+        {
+            return Err(config_error(
+                file,
+                format!("gates[{i}].id: `{id}` must be non-empty without spaces"),
+            ));
+        }
+        gates.push(GateSpec {
+            source: GateSource::parse(file.parent().unwrap_or(Path::new(".")), &g.uses),
+            uses: g.uses,
+            id: g.id,
+            severity: g.severity,
+            timeout: g.timeout.unwrap_or(DEFAULT_GATE_TIMEOUT),
+            memory: g.memory.unwrap_or(DEFAULT_GATE_MEMORY),
+            with,
+        });
+    }
+    Ok(Config {
+        file: file.to_path_buf(),
+        model: raw.model,
+        holdout,
+        candidate,
+        production,
+        metrics,
+        reference,
+        gates,
+        registry,
+        promote,
+        lineage,
+    })
+}
+
+/// `owner/name` with GitHub's allowed characters.
+pub fn valid_repository(repo: &str) -> bool {
+    let ok = |s: &str| {
+        !s.is_empty()
+            && s.chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+    };
+    matches!(repo.split_once('/'), Some((o, n)) if ok(o) && ok(n))
+}
+
+pub(super) const MODEL_KEYS: &str =
+    "`scores`, `onnx`, `xgboost`, `lightgbm`, `linfa`, or `registry: production`";
+
+pub(super) fn model_ref(
+    file: &Path,
+    key: &str,
+    raw: RawModel,
+    holdout: &HoldoutSpec,
+) -> Result<ModelRef> {
+    let given: Vec<&str> = [
+        ("scores", raw.scores.is_some()),
+        ("linfa", raw.linfa.is_some()),
+        ("onnx", raw.onnx.is_some()),
+        ("xgboost", raw.xgboost.is_some()),
+        ("lightgbm", raw.lightgbm.is_some()),
+        ("registry", raw.registry.is_some()),
+    ]
+    .into_iter()
+    .filter_map(|(k, set)| set.then_some(k))
+    .collect();
+    if given.len() > 1 {
+        return Err(config_error(
+            file,
+            format!(
+                "{key}: several model sources given ({}); choose one",
+                given.join(", ")
+            ),
+        ));
+    }
+    if let Some(features) = &raw.features
+        && (features.is_empty() || features.iter().any(|f| f.is_empty()))
+    {
+        return Err(config_error(
+            file,
+            format!("{key}.features: expected a non-empty list of column names"),
+        ));
+    }
+    for (format, a) in [
+        (ArtifactFormat::Linfa, raw.linfa),
+        (ArtifactFormat::Onnx, raw.onnx),
+        (ArtifactFormat::Xgboost, raw.xgboost),
+        (ArtifactFormat::Lightgbm, raw.lightgbm),
+    ] {
+        if let Some(a) = a {
+            let path = resolve(file, &a.path);
+            refuse_pickle(&path)?;
+            return Ok(ModelRef::Artifact(ArtifactRef {
+                format,
+                path,
+                features: raw.features,
+            }));
+        }
+    }
+    if let Some(alias) = raw.registry {
+        if alias != "production" {
+            return Err(config_error(
+                file,
+                format!("{key}.registry: `{alias}` is not an alias; the registry has `production`"),
+            ));
+        }
+        return Ok(ModelRef::Registry { alias });
+    }
+    if raw.features.is_some() {
+        return Err(config_error(
+            file,
+            format!("{key}.features: only meaningful for a model file"),
+        ));
+    }
+    let Some(scores) = raw.scores else {
+        return Err(config_error(
+            file,
+            format!("{key}: no model given; expected one of {MODEL_KEYS}"),
+        ));
+    };
+    if scores.column.is_empty() {
+        return Err(config_error(
+            file,
+            format!("{key}.scores.column: the column name is empty"),
+        ));
+    }
+    let source = match scores.path {
+        None => {
+            if scores.join_on.is_some() {
+                return Err(config_error(
+                    file,
+                    format!(
+                        "{key}.scores.join_on: only meaningful with `path` (an external score file)"
+                    ),
+                ));
+            }
+            ScoreSource::Column(scores.column)
+        }
+        Some(path) => {
+            let join_on = scores.join_on.or_else(|| holdout.id.clone()).ok_or_else(|| {
+                config_error(
+                    file,
+                    format!(
+                        "{key}.scores: an external score file needs `join_on` (or `holdout.id`) to match its rows to the holdout"
+                    ),
+                )
+            })?;
+            if holdout.id.is_none() {
+                return Err(config_error(
+                    file,
+                    format!(
+                        "{key}.scores: an external score file needs `holdout.id`, the holdout's join key"
+                    ),
+                ));
+            }
+            ScoreSource::File {
+                format: path.1,
+                path: resolve(file, &path.0),
+                column: scores.column,
+                join_on,
+            }
+        }
+    };
+    Ok(ModelRef::Scores(source))
+}
