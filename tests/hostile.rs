@@ -1,8 +1,8 @@
 //! Hostile gates, built here from tiny crates against the SDK (needs the
 //! wasm32-wasip2 target, which .ci/run installs). Each must end as a gate
-//! `error` with a clear reason while the other gates still run and the run
-//! exits 1. The snooping gate reports what it saw, and the test checks it saw
-//! no file, no variable and no network.
+//! `error` with a clear reason, or be held within its caps, while the other
+//! gates still run and the run exits 1. The snooping gate reports what it
+//! saw, and the test checks it saw no file, no variable and no network.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -14,20 +14,27 @@ use tempfile::TempDir;
 
 use crate::util::{demo_data, modelgate, repo, write};
 
-/// (crate name, body of `evaluate`).
-const HOSTILE: &[(&str, &str)] = &[
-    ("spin", "loop { std::hint::black_box(0u8); }"),
+/// What a gate returns when it is not the point of the test.
+const PASS: &str = r#"Ok(Outcome::new(Verdict::Pass, "passed", vec![]))"#;
+/// A well-behaved `config_schema()`.
+const SCHEMA: &str = "serde_json::json!({})";
+
+/// (crate name, body of `evaluate`, body of `config_schema`, called by `metadata()`).
+const HOSTILE: &[(&str, &str, &str)] = &[
+    ("spin", "loop { std::hint::black_box(0u8); }", SCHEMA),
     (
         "hog",
         "let mut v: Vec<Vec<u8>> = Vec::new(); loop { v.push(std::hint::black_box(vec![1u8; 1 << 20])); }",
+        SCHEMA,
     ),
-    ("crash", r#"panic!("deliberate crash in a hostile gate")"#),
+    ("crash", r#"panic!("deliberate crash in a hostile gate")"#, SCHEMA),
     (
         "recurse",
         "fn down(n: u64) -> u64 { if n == 0 { 0 } else { std::hint::black_box(down(std::hint::black_box(n - 1))) + 1 } }
          Ok(Outcome::new(Verdict::Pass, format!(\"{}\", down(u64::MAX >> 1)), vec![]))",
+        SCHEMA,
     ),
-    ("flood", r#"Ok(Outcome::new(Verdict::Pass, "x".repeat(2 << 20), vec![]))"#),
+    ("flood", r#"Ok(Outcome::new(Verdict::Pass, "x".repeat(2 << 20), vec![]))"#, SCHEMA),
     (
         "snoop",
         r#"let port = config.get("port").and_then(|p| p.as_u64()).unwrap_or(9);
@@ -38,7 +45,25 @@ const HOSTILE: &[(&str, &str)] = &[
         let token = std::env::var("GITHUB_TOKEN").is_ok();
         let net = std::net::TcpStream::connect(("127.0.0.1", port as u16)).map(|_| "connected".to_string()).unwrap_or_else(|e| format!("denied ({e})"));
         Err(format!("saw file=[{file}] root=[{dir}] cwd=[{cwd}] env={env} token={token} net=[{net}]"))"#,
+        SCHEMA,
     ),
+    // A sleep waits on a host timer, where epoch interruption cannot reach.
+    (
+        "sleeper",
+        r#"std::thread::sleep(std::time::Duration::from_secs(3600)); Ok(Outcome::new(Verdict::Pass, "woke up", vec![]))"#,
+        SCHEMA,
+    ),
+    ("poller", "loop { std::thread::sleep(std::time::Duration::from_millis(1)); }", SCHEMA),
+    // One 48 MiB log line, then a hundred 1 MiB ones.
+    (
+        "loud",
+        r#"log(LogLevel::Info, "x".repeat(48 << 20)); for _ in 0..100 { log(LogLevel::Info, "y".repeat(1 << 20)); } Ok(Outcome::new(Verdict::Pass, "said a lot", vec![]))"#,
+        SCHEMA,
+    ),
+    ("shout", r#"Err("e".repeat(48 << 20))"#, SCHEMA),
+    // `metadata()` is an export too: its limits are the gate's.
+    ("meta-spin", PASS, "loop { std::hint::black_box(0u8); }"),
+    ("meta-crash", PASS, r#"panic!("deliberate crash in metadata")"#),
 ];
 
 /// Builds the hostile gates once per test run; returns the release dir.
@@ -49,7 +74,7 @@ fn build() -> &'static PathBuf {
         let sdk = repo().join("gates/sdk");
         let wit = fs::read_to_string(repo().join("gates/wit/gate.wit")).unwrap();
         let mut members = vec!["\"wit-v2\"".to_string()];
-        for (name, body) in HOSTILE {
+        for (name, body, schema) in HOSTILE {
             members.push(format!("\"{name}\""));
             write(
                 &root.join(name).join("Cargo.toml"),
@@ -64,7 +89,7 @@ fn build() -> &'static PathBuf {
                     "use modelgate_gate_sdk::*;\nstruct G;\nimpl Gate for G {{\n type Config = serde_json::Value;\n\
                      const NAME: &'static str = \"{name}\";\n const VERSION: &'static str = \"0.0.1\";\n\
                      const DESCRIPTION: &'static str = \"hostile\";\n\
-                     fn config_schema() -> serde_json::Value {{ serde_json::json!({{}}) }}\n\
+                     fn config_schema() -> serde_json::Value {{ {schema} }}\n\
                      // Hostile bodies never return or ignore their config on purpose.\n\
                      #[allow(unreachable_code, unused_variables)]\n\
                      fn evaluate(config: serde_json::Value) -> Result<Outcome, String> {{ {body} }}\n}}\nexport_gate!(G);\n"
@@ -129,7 +154,19 @@ fn hostile_gates_end_as_errors_and_the_run_goes_on() {
          - {{ uses: {flood} }}\n\
          - {{ uses: {snoop}, with: {{ port: {port} }} }}\n\
          - {{ uses: {v2} }}\n\
+         - {{ uses: {sleeper}, timeout: 1s }}\n\
+         - {{ uses: {poller}, timeout: 1s }}\n\
+         - {{ uses: {loud} }}\n\
+         - {{ uses: {shout} }}\n\
+         - {{ uses: {meta_spin}, timeout: 1s }}\n\
+         - {{ uses: {meta_crash} }}\n\
          - {{ uses: 'builtin:class-balance', with: {{ min_positives: 1 }} }}\n",
+        sleeper = gate("sleeper"),
+        poller = gate("poller"),
+        loud = gate("loud"),
+        shout = gate("shout"),
+        meta_spin = gate("meta-spin"),
+        meta_crash = gate("meta-crash"),
         spin = gate("spin"),
         hog = gate("hog"),
         crash = gate("crash"),
@@ -155,7 +192,17 @@ fn hostile_gates_end_as_errors_and_the_run_goes_on() {
     };
     let summary = |id: &str| by_id(id)["summary"].as_str().unwrap().to_string();
     for id in [
-        "spin", "hog", "crash", "recurse", "flood", "snoop", "wit_v2",
+        "spin",
+        "hog",
+        "crash",
+        "recurse",
+        "flood",
+        "snoop",
+        "wit_v2",
+        "poller",
+        "shout",
+        "meta_spin",
+        "meta_crash",
     ] {
         assert_eq!(by_id(id)["verdict"], "error", "{id}: {}", by_id(id));
         assert_eq!(by_id(id)["blocking"], true);
@@ -169,6 +216,10 @@ fn hostile_gates_end_as_errors_and_the_run_goes_on() {
         ("flood", &["bad_outcome"]),
         ("snoop", &["reported"]),
         ("wit_v2", &["load"]),
+        ("poller", &["timeout"]),
+        ("shout", &["reported"]),
+        ("meta_spin", &["timeout"]),
+        ("meta_crash", &["trap"]),
     ] {
         let kind = by_id(id)["error_kind"].as_str().unwrap_or("(none)");
         assert!(kinds.contains(&kind), "{id}: error_kind {kind}");
@@ -220,6 +271,64 @@ fn hostile_gates_end_as_errors_and_the_run_goes_on() {
     assert!(
         !d.to_string().contains("ghs_secret"),
         "the token leaked into the decision"
+    );
+
+    // A sleep ends at once (the gate's clock stands still), far within its
+    // 1 s timeout instead of the hour it asked for; a loop that polls is
+    // stopped by the timeout.
+    assert_eq!(
+        by_id("sleeper")["summary"],
+        "woke up",
+        "{}",
+        by_id("sleeper")
+    );
+    let slept = by_id("sleeper")["duration_ms"].as_f64().unwrap();
+    assert!(slept < 30_000.0, "the sleeper held the run for {slept} ms");
+    // What a gate sends back is capped in bytes, and a cut says so.
+    let loud = by_id("loud");
+    assert_eq!(loud["verdict"], "pass");
+    let log_bytes: usize = loud["log"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["message"].as_str().unwrap().len())
+        .sum();
+    assert!(log_bytes <= 300 * 1024, "{log_bytes} bytes of log kept");
+    assert!(
+        loud["log"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("[cut: ")
+    );
+    assert!(loud["log"].to_string().contains("log cap reached"));
+    let shout = summary("shout");
+    assert!(
+        shout.len() < 2048 && shout.contains("[cut: "),
+        "{} bytes: {}",
+        shout.len(),
+        &shout[..shout.len().min(200)]
+    );
+    for id in ["meta_spin", "meta_crash"] {
+        assert!(
+            summary(id).starts_with("metadata() failed: "),
+            "{}",
+            summary(id)
+        );
+    }
+    assert!(
+        summary("meta_spin").contains("1s"),
+        "{}",
+        summary("meta_spin")
+    );
+    let meta_log = by_id("meta_crash")["log"].to_string();
+    assert!(
+        meta_log.contains("deliberate crash in metadata"),
+        "the panic message in metadata() reaches the gate log: {meta_log}"
+    );
+    assert!(
+        d.to_string().len() < 4 << 20,
+        "the decision stays small: {} bytes",
+        d.to_string().len()
     );
 
     assert_eq!(by_id("class-balance")["verdict"], "pass", "the run goes on");

@@ -18,7 +18,11 @@ pub fn gate_list(stdout: &mut dyn Write) -> Result<ExitStatus> {
     for b in builtin::BUILTINS {
         let loaded = engine.load(b.name, b.bytes)?;
         let m = loaded
-            .metadata(engine, gates::host::RunData::empty())
+            .metadata(
+                engine,
+                gates::host::RunData::empty(),
+                gates::Limits::default_limits(),
+            )
             .map_err(|error| Error::GateNamed {
                 uses: format!("builtin:{}", b.name),
                 error,
@@ -39,7 +43,11 @@ pub fn gate_inspect(uses: &str, stdout: &mut dyn Write) -> Result<ExitStatus> {
     let engine = GateEngine::global()?;
     let loaded = engine.load(uses, &bytes)?;
     let m = loaded
-        .metadata(engine, gates::host::RunData::empty())
+        .metadata(
+            engine,
+            gates::host::RunData::empty(),
+            gates::Limits::default_limits(),
+        )
         .map_err(|error| Error::GateNamed {
             uses: uses.to_string(),
             error,

@@ -67,18 +67,13 @@ pub enum GateError {
         source: BoxError,
     },
 
-    /// Instantiating the component failed before it ran.
-    #[error("cannot instantiate")]
-    Instantiate {
-        #[source]
-        source: BoxError,
-    },
-
-    /// `metadata()` trapped.
-    #[error("metadata() failed")]
-    Metadata {
-        #[source]
-        source: BoxError,
+    /// `metadata()` failed: its limit, trap or fault is inside.
+    #[error("metadata() failed: {}", .error.describe())]
+    InMetadata {
+        error: Box<GateError>,
+        /// What the gate wrote to stdout and stderr first (a panic's
+        /// message), for its log.
+        output: Vec<String>,
     },
 
     /// `metadata()` returned a config schema that is not JSON.
@@ -158,9 +153,8 @@ impl GateError {
             | GateError::Compile { .. }
             | GateError::MissingImport { .. }
             | GateError::World { .. }
-            | GateError::Instantiate { .. }
-            | GateError::Metadata { .. }
             | GateError::ConfigSchema { .. } => ErrorKind::Load,
+            GateError::InMetadata { error, .. } => error.kind(),
             GateError::Timeout { .. } => ErrorKind::Timeout,
             GateError::Memory { .. } => ErrorKind::Memory,
             GateError::StackOverflow => ErrorKind::StackOverflow,
@@ -174,7 +168,7 @@ impl GateError {
     /// the causes behind it (a trap's cause is already in its message).
     pub fn describe(&self) -> String {
         let mut text = self.to_string();
-        if self.kind() == ErrorKind::Load {
+        if self.kind() == ErrorKind::Load && !matches!(self, GateError::InMetadata { .. }) {
             let mut source = std::error::Error::source(self);
             while let Some(e) = source {
                 text.push_str(": ");

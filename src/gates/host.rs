@@ -6,10 +6,14 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use std::future::Future;
+use std::pin::Pin;
+
 use polars::prelude::*;
-use wasmtime::component::ResourceTable;
-use wasmtime::{ResourceLimiter, Result as WtResult};
+use wasmtime::component::{Linker, Resource, ResourceTable};
+use wasmtime::{ResourceLimiter, Result as WtResult, StoreContextMut};
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
+use wasmtime_wasi::p2::{DynPollable, Pollable};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use crate::data::profile::ColumnProfile;
@@ -25,6 +29,42 @@ pub const MAX_READ_ROWS: u32 = 1 << 20;
 pub const MAX_STDIO_BYTES: usize = 64 * 1024;
 /// Log lines kept per gate.
 pub const MAX_LOG_LINES: usize = 1000;
+/// Bytes of one log line kept; a longer line is cut and says so.
+pub const MAX_LOG_LINE_BYTES: usize = 16 * 1024;
+/// Bytes of all log lines of one gate together.
+pub const MAX_LOG_BYTES: usize = 256 * 1024;
+/// Bytes of a summary, and of an `Err` message shown as one.
+pub const MAX_SUMMARY_BYTES: usize = 1024;
+/// Bytes of an observation's name.
+pub const MAX_NAME_BYTES: usize = 256;
+/// Bytes of an observation's detail.
+pub const MAX_DETAIL_BYTES: usize = 4 * 1024;
+/// Core instances, linear memories and tables one gate may create. A
+/// component built by Rust, componentize-py or ComponentizeJS needs a handful
+/// of each; the memory budget below bounds their size.
+pub const MAX_INSTANCES: usize = 64;
+pub const MAX_MEMORIES: usize = 8;
+pub const MAX_TABLES: usize = 64;
+/// What one table element is charged against the memory budget.
+const TABLE_ELEMENT_BYTES: usize = 16;
+
+/// `text` cut to at most `max` bytes on a character boundary, saying how
+/// much was cut, so a cap that was hit is visible where the text is shown.
+pub fn cut(text: &str, max: usize) -> String {
+    if text.len() <= max {
+        return text.to_string();
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!(
+        "{}… [cut: {} of {} bytes shown]",
+        &text[..end],
+        end,
+        text.len()
+    )
+}
 
 /// One dataset as gates see it.
 #[derive(Debug)]
@@ -158,38 +198,75 @@ impl RunData {
     }
 }
 
-/// Memory limit for one gate that remembers when it was hit, so the report
+/// The memory budget of one gate: the sum of all its linear memories and
+/// tables (each element charged [`TABLE_ELEMENT_BYTES`]), however many it
+/// creates, within [`MAX_MEMORIES`] memories, [`MAX_TABLES`] tables and
+/// [`MAX_INSTANCES`] instances. It remembers when it was hit, so the report
 /// can say which limit stopped the gate.
 pub struct MemoryLimit {
     pub max_bytes: usize,
+    /// Bytes of memories and tables the gate holds now.
+    pub used: usize,
     pub hit: Option<usize>,
+}
+
+impl MemoryLimit {
+    pub fn new(max_bytes: usize) -> MemoryLimit {
+        MemoryLimit {
+            max_bytes,
+            used: 0,
+            hit: None,
+        }
+    }
+
+    /// Charges growing one memory or table from `current` to `desired` bytes.
+    fn grow(&mut self, current: usize, desired: usize) -> WtResult<bool> {
+        let total = self.used.saturating_sub(current).saturating_add(desired);
+        if total > self.max_bytes {
+            self.hit = Some(total);
+            return Err(wasmtime::format_err!(
+                "memory limit exceeded: the gate asked for {} MiB in all, the limit is {} MiB",
+                total >> 20,
+                self.max_bytes >> 20
+            ));
+        }
+        self.used = total;
+        Ok(true)
+    }
 }
 
 impl ResourceLimiter for MemoryLimit {
     fn memory_growing(
         &mut self,
-        _current: usize,
+        current: usize,
         desired: usize,
         _maximum: Option<usize>,
     ) -> WtResult<bool> {
-        if desired > self.max_bytes {
-            self.hit = Some(desired);
-            return Err(wasmtime::format_err!(
-                "memory limit exceeded: the gate asked for {} MiB, the limit is {} MiB",
-                desired >> 20,
-                self.max_bytes >> 20
-            ));
-        }
-        Ok(true)
+        self.grow(current, desired)
     }
 
     fn table_growing(
         &mut self,
-        _current: usize,
+        current: usize,
         desired: usize,
         _maximum: Option<usize>,
     ) -> WtResult<bool> {
-        Ok(desired <= 100_000)
+        self.grow(
+            current.saturating_mul(TABLE_ELEMENT_BYTES),
+            desired.saturating_mul(TABLE_ELEMENT_BYTES),
+        )
+    }
+
+    fn instances(&self) -> usize {
+        MAX_INSTANCES
+    }
+
+    fn memories(&self) -> usize {
+        MAX_MEMORIES
+    }
+
+    fn tables(&self) -> usize {
+        MAX_TABLES
     }
 }
 
@@ -209,6 +286,9 @@ pub struct GateState {
     pub table: ResourceTable,
     pub limits: MemoryLimit,
     pub log: Vec<LogLine>,
+    /// Bytes in `log`, and lines dropped once a cap was reached.
+    log_bytes: usize,
+    log_dropped: usize,
 }
 
 impl GateState {
@@ -241,19 +321,41 @@ impl GateState {
             config_json,
             wasi,
             table: ResourceTable::new(),
-            limits: MemoryLimit {
-                max_bytes: max_memory,
-                hit: None,
-            },
+            limits: MemoryLimit::new(max_memory),
             log: Vec::new(),
+            log_bytes: 0,
+            log_dropped: 0,
         };
         (state, Stdio { stdout, stderr })
     }
 
-    fn push_log(&mut self, level: &'static str, message: String) {
-        if self.log.len() < MAX_LOG_LINES {
-            self.log.push(LogLine { level, message });
+    /// Keeps a log line within the caps: each line cut to
+    /// [`MAX_LOG_LINE_BYTES`], at most [`MAX_LOG_LINES`] lines and
+    /// [`MAX_LOG_BYTES`] in all; what does not fit is counted.
+    pub fn push_log(&mut self, level: &'static str, message: &str) {
+        let message = cut(message, MAX_LOG_LINE_BYTES);
+        if self.log.len() >= MAX_LOG_LINES || self.log_bytes + message.len() > MAX_LOG_BYTES {
+            self.log_dropped += 1;
+            return;
         }
+        self.log_bytes += message.len();
+        self.log.push(LogLine { level, message });
+    }
+
+    /// The log, ending with a note when a cap dropped lines.
+    pub fn take_log(&mut self) -> Vec<LogLine> {
+        let mut log = std::mem::take(&mut self.log);
+        if self.log_dropped > 0 {
+            log.push(LogLine {
+                level: "warn",
+                message: format!(
+                    "log cap reached: {} more lines dropped (limits: {MAX_LOG_LINES} lines, {} KiB)",
+                    self.log_dropped,
+                    MAX_LOG_BYTES >> 10
+                ),
+            });
+        }
+        log
     }
 }
 
@@ -466,6 +568,108 @@ impl modelgate::gate::host::Host for GateState {
             types::LogLevel::Warn => "warn",
             types::LogLevel::Error => "error",
         };
-        self.push_log(level, message);
+        self.push_log(level, &message);
+    }
+}
+
+/// The name under which wasmtime-wasi links the monotonic clock.
+const MONOTONIC_CLOCK: &str = "wasi:clocks/monotonic-clock@0.2.12";
+
+/// Makes WASI sleeps end at once. wasmtime-wasi's `subscribe-duration` and
+/// `subscribe-instant` wait on a real timer inside a host call, where epoch
+/// interruption cannot reach, so a gate that sleeps would outlive its
+/// timeout. A gate's clocks stand still anyway (see [`GateState::new`]), so
+/// its pollables are ready at once: a sleep returns, and a loop that polls
+/// spins until the epoch deadline stops it.
+pub fn freeze_sleep(linker: &mut Linker<GateState>) -> WtResult<()> {
+    linker.allow_shadowing(true);
+    let mut clock = linker.instance(MONOTONIC_CLOCK)?;
+    clock.func_wrap(
+        "subscribe-duration",
+        |mut store: StoreContextMut<'_, GateState>, (_,): (u64,)| {
+            ready_pollable(&mut store.data_mut().table).map(|p| (p,))
+        },
+    )?;
+    clock.func_wrap(
+        "subscribe-instant",
+        |mut store: StoreContextMut<'_, GateState>, (_,): (u64,)| {
+            ready_pollable(&mut store.data_mut().table).map(|p| (p,))
+        },
+    )?;
+    linker.allow_shadowing(false);
+    Ok(())
+}
+
+/// A pollable that is always ready.
+struct Ready;
+
+impl Pollable for Ready {
+    // `Pollable` is an `async_trait`; this is its expanded signature, written
+    // out to avoid a dependency on the macro for one empty future.
+    fn ready<'a, 'b>(&'a mut self) -> Pin<Box<dyn Future<Output = ()> + Send + 'b>>
+    where
+        'a: 'b,
+        Self: 'b,
+    {
+        Box::pin(std::future::ready(()))
+    }
+}
+
+fn ready_pollable(table: &mut ResourceTable) -> WtResult<Resource<DynPollable>> {
+    let ready = table.push(Ready)?;
+    wasmtime_wasi::p2::subscribe(table, ready)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cut_keeps_short_text_and_says_what_it_cut() {
+        assert_eq!(cut("short", 10), "short");
+        let long = "é".repeat(1000); // 2000 bytes
+        let c = cut(&long, 101);
+        assert!(
+            c.starts_with(&"é".repeat(50)),
+            "cut on a character boundary"
+        );
+        assert!(c.ends_with("[cut: 100 of 2000 bytes shown]"), "{c}");
+    }
+
+    #[test]
+    fn the_memory_budget_is_the_sum_of_every_memory_and_table() {
+        let mut m = MemoryLimit::new(64 << 20);
+        // One memory grows to 40 MiB: within budget.
+        assert!(m.memory_growing(0, 40 << 20, None).unwrap());
+        // A second memory of 40 MiB would make 80 MiB: refused, and recorded.
+        assert!(m.memory_growing(0, 40 << 20, None).is_err());
+        assert_eq!(m.hit, Some(80 << 20));
+        // Tables count too: 2M elements at 16 bytes are 32 MiB more.
+        let mut m = MemoryLimit::new(64 << 20);
+        assert!(m.memory_growing(0, 40 << 20, None).unwrap());
+        assert!(m.table_growing(0, 2 << 20, None).is_err());
+        // Growing the same memory charges only the difference.
+        let mut m = MemoryLimit::new(64 << 20);
+        assert!(m.memory_growing(0, 30 << 20, None).unwrap());
+        assert!(m.memory_growing(30 << 20, 60 << 20, None).unwrap());
+        assert_eq!(m.used, 60 << 20);
+        assert!(m.memories() <= MAX_MEMORIES && m.instances() <= MAX_INSTANCES);
+    }
+
+    #[test]
+    fn the_log_is_capped_per_line_in_lines_and_in_bytes() {
+        let (mut state, _stdio) =
+            GateState::new(RunData::empty(), "g".into(), "{}".into(), 1 << 20);
+        state.push_log("info", &"x".repeat(10 * MAX_LOG_LINE_BYTES));
+        assert!(state.log[0].message.len() < MAX_LOG_LINE_BYTES + 64);
+        assert!(state.log[0].message.contains("[cut: "));
+        for _ in 0..100 {
+            state.push_log("info", &"y".repeat(MAX_LOG_LINE_BYTES));
+        }
+        let log = state.take_log();
+        let bytes: usize = log.iter().map(|l| l.message.len()).sum();
+        assert!(bytes <= MAX_LOG_BYTES + 256, "{bytes}");
+        let last = &log.last().unwrap().message;
+        assert!(last.starts_with("log cap reached: "), "{last}");
     }
 }

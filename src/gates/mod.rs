@@ -145,6 +145,7 @@ impl GateEngine {
         // WASI is linked so that ordinary components instantiate, but the
         // context in every store grants nothing (see host::GateState::new).
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
+        host::freeze_sleep(&mut linker)?;
         Gate::add_to_linker::<_, HasSelf<GateState>>(&mut linker, |s| s)?;
         let weak = engine.weak();
         std::thread::Builder::new()
@@ -230,6 +231,31 @@ impl GateEngine {
     }
 }
 
+/// The time and memory a gate may use, in every export.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    pub timeout: Duration,
+    pub memory: usize,
+}
+
+impl Limits {
+    /// The limits of a configured gate.
+    pub fn of(spec: &GateSpec) -> Limits {
+        Limits {
+            timeout: spec.timeout,
+            memory: usize::try_from(spec.memory).unwrap_or(usize::MAX),
+        }
+    }
+
+    /// The defaults, for `gate list` and `gate inspect`.
+    pub fn default_limits() -> Limits {
+        Limits {
+            timeout: crate::config::DEFAULT_GATE_TIMEOUT,
+            memory: usize::try_from(crate::config::DEFAULT_GATE_MEMORY).unwrap_or(usize::MAX),
+        }
+    }
+}
+
 /// A compiled, linked gate, ready to instantiate.
 pub struct LoadedGate {
     pre: GatePre<GateState>,
@@ -239,21 +265,27 @@ pub struct LoadedGate {
 }
 
 impl LoadedGate {
-    /// Calls `metadata()` in a fresh sandbox.
+    /// Calls `metadata()` in a fresh sandbox under the gate's own time and
+    /// memory limits, so a gate cannot escape them through this export.
     pub fn metadata(
         &self,
         engine: &GateEngine,
         run: Arc<RunData>,
+        limits: Limits,
     ) -> std::result::Result<Metadata, GateError> {
-        let (state, _stdio) = GateState::new(run, String::new(), "{}".into(), 64 << 20);
-        let mut store = engine.store(state, Duration::from_secs(10));
-        let gate = self
+        let (state, stdio) = GateState::new(run, String::new(), "{}".into(), limits.memory);
+        let mut store = engine.store(state, limits.timeout);
+        let m = self
             .pre
             .instantiate(&mut store)
-            .map_err(|e| GateError::Instantiate { source: e.into() })?;
-        let m = gate
-            .call_metadata(&mut store)
-            .map_err(|e| GateError::Metadata { source: e.into() })?;
+            .and_then(|gate| gate.call_metadata(&mut store))
+            .map_err(|e| GateError::InMetadata {
+                error: Box::new(classify_trap(e, limits, store.data().limits.hit)),
+                output: stdio_lines(&stdio)
+                    .take(20)
+                    .map(|(_, line)| host::cut(line.as_str(), host::MAX_LOG_LINE_BYTES))
+                    .collect(),
+            })?;
         let config_schema = serde_json::from_str(&m.config_schema)
             .map_err(|source| GateError::ConfigSchema { source })?;
         Ok(Metadata {
@@ -289,23 +321,28 @@ pub struct PreparedGate {
     loaded: std::result::Result<LoadedGate, GateError>,
 }
 
-/// Loads every configured gate. A gate that fails to load becomes an error
-/// result when run, so the report stays complete; a missing file or an
-/// unknown built-in, which no run could fix, is a config error (exit 2).
+/// Loads every configured gate and asks it for its metadata under its own
+/// limits. A gate that fails to load or to describe itself becomes an error
+/// result when run, so the report stays complete and nothing passes by
+/// default; a missing file or an unknown built-in, which no run could fix,
+/// is a config error (exit 2).
 pub fn prepare(specs: &[GateSpec], run: &Arc<RunData>) -> Result<Vec<PreparedGate>> {
     let engine = GateEngine::global()?;
     let mut prepared = Vec::new();
     for spec in specs {
         let bytes = gate_bytes(&spec.source)?;
-        let loaded = engine.load(&spec.uses, &bytes);
-        let id = match (&spec.id, &spec.source, &loaded) {
+        let (loaded, name) = match engine.load(&spec.uses, &bytes) {
+            Ok(l) => match l.metadata(engine, run.clone(), Limits::of(spec)) {
+                Ok(m) => (Ok(l), Some(m.name)),
+                Err(e) => (Err(e), None),
+            },
+            Err(e) => (Err(e), None),
+        };
+        let id = match (&spec.id, &spec.source, name) {
             (Some(id), _, _) => id.clone(),
             (None, GateSource::Builtin(name), _) => name.clone(),
-            (None, GateSource::File(_), Ok(l)) => l
-                .metadata(engine, run.clone())
-                .map(|m| m.name)
-                .unwrap_or_else(|_| file_stem(&spec.uses)),
-            (None, GateSource::File(_), Err(_)) => file_stem(&spec.uses),
+            (None, GateSource::File(_), Some(name)) => name,
+            (None, GateSource::File(_), None) => file_stem(&spec.uses),
         };
         prepared.push(PreparedGate {
             spec: spec.clone(),
@@ -360,6 +397,15 @@ fn run_one(engine: &GateEngine, gate: &PreparedGate, run: Arc<RunData>) -> GateR
         Err(e) => {
             result.error_kind = Some(e.kind());
             result.summary = e.describe();
+            if let GateError::InMetadata { output, .. } = e {
+                result.log = output
+                    .iter()
+                    .map(|line| LogLine {
+                        level: "stderr",
+                        message: line.clone(),
+                    })
+                    .collect();
+            }
         }
         Ok(loaded) => {
             result.sha256 = loaded.sha256.clone();
@@ -374,16 +420,16 @@ fn run_one(engine: &GateEngine, gate: &PreparedGate, run: Arc<RunData>) -> GateR
                 .pre
                 .instantiate(&mut store)
                 .and_then(|g| g.call_evaluate(&mut store));
-            result.log = std::mem::take(&mut store.data_mut().log);
-            for (level, pipe) in [("stdout", &stdio.stdout), ("stderr", &stdio.stderr)] {
-                let text = String::from_utf8_lossy(&pipe.contents()).into_owned();
-                for line in text.lines().filter(|l| !l.trim().is_empty()) {
-                    result.log.push(LogLine {
-                        level,
-                        message: line.to_string(),
-                    });
-                }
+            let state = store.data_mut();
+            for (level, line) in stdio_lines(&stdio) {
+                state.push_log(level, &line);
             }
+            if let Ok(Err(message)) = &outcome {
+                // The summary shows the start of the message; the log keeps
+                // what fits its caps.
+                state.push_log("error", message);
+            }
+            result.log = state.take_log();
             match outcome {
                 Ok(Ok(o)) => match validate_outcome(o) {
                     Ok((verdict, summary, observations)) => {
@@ -393,8 +439,19 @@ fn run_one(engine: &GateEngine, gate: &PreparedGate, run: Arc<RunData>) -> GateR
                     }
                     Err(e) => failure = Some(e),
                 },
-                Ok(Err(message)) => failure = Some(GateError::Reported(message)),
-                Err(trap) => failure = Some(classify_trap(trap, spec, store.data().limits.hit)),
+                Ok(Err(message)) => {
+                    failure = Some(GateError::Reported(host::cut(
+                        first_line(&message).as_str(),
+                        host::MAX_SUMMARY_BYTES,
+                    )))
+                }
+                Err(trap) => {
+                    failure = Some(classify_trap(
+                        trap,
+                        Limits::of(spec),
+                        store.data().limits.hit,
+                    ))
+                }
             }
         }
     }
@@ -410,12 +467,25 @@ fn run_one(engine: &GateEngine, gate: &PreparedGate, run: Arc<RunData>) -> GateR
     result
 }
 
+/// The non-empty lines a gate wrote to stdout and stderr, with the stream.
+fn stdio_lines(stdio: &host::Stdio) -> impl Iterator<Item = (&'static str, String)> {
+    [("stdout", &stdio.stdout), ("stderr", &stdio.stderr)]
+        .into_iter()
+        .flat_map(|(level, pipe)| {
+            String::from_utf8_lossy(&pipe.contents())
+                .lines()
+                .filter(|l| !l.trim().is_empty())
+                .map(|l| (level, l.to_string()))
+                .collect::<Vec<_>>()
+        })
+}
+
 /// Names the limit or fault behind a trap.
-fn classify_trap(e: wasmtime::Error, spec: &GateSpec, memory_hit: Option<usize>) -> GateError {
+fn classify_trap(e: wasmtime::Error, limits: Limits, memory_hit: Option<usize>) -> GateError {
     match e.downcast_ref::<wasmtime::Trap>() {
         Some(wasmtime::Trap::Interrupt) => {
             return GateError::Timeout {
-                limit: fmt_duration(spec.timeout),
+                limit: fmt_duration(limits.timeout),
             };
         }
         Some(wasmtime::Trap::StackOverflow) => return GateError::StackOverflow,
@@ -423,7 +493,7 @@ fn classify_trap(e: wasmtime::Error, spec: &GateSpec, memory_hit: Option<usize>)
     }
     if memory_hit.is_some() {
         return GateError::Memory {
-            limit_mib: spec.memory >> 20,
+            limit_mib: (limits.memory >> 20) as u64,
         };
     }
     let cause = e.root_cause().to_string();
@@ -470,7 +540,7 @@ fn validate_outcome(
         .observations
         .into_iter()
         .map(|ob| Observation {
-            name: ob.name,
+            name: host::cut(&ob.name, host::MAX_NAME_BYTES),
             observed: ob.observed,
             threshold: ob.threshold,
             comparison: match ob.comparison {
@@ -482,9 +552,9 @@ fn validate_outcome(
                 t::Comparison::Info => Comparison::Info,
             },
             passed: ob.passed,
-            detail: ob.detail,
+            detail: ob.detail.map(|d| host::cut(&d, host::MAX_DETAIL_BYTES)),
         })
         .collect();
-    let summary = first_line(o.summary.trim());
+    let summary = host::cut(&first_line(o.summary.trim()), host::MAX_SUMMARY_BYTES);
     Ok((verdict, summary, observations))
 }

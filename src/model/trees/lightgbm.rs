@@ -169,29 +169,45 @@ fn add_tree(forest: &mut Forest, fields: &[(&str, &str)]) -> Result<(), FormatEr
     let bits_offset = forest.bits.len() as u32;
     forest.bits.extend(&cat_bits);
     // Splits first (0..splits), then leaves (splits..): a negative child c is leaf !c.
+    // Every index below comes from the file: checked conversions only, so a
+    // malformed number is an error, never an overflow.
     let child = |c: i64| -> Result<u32, FormatError> {
-        let idx = if c < 0 { splits as i64 + !c } else { c };
-        if idx < 0 || idx as usize >= splits + leaves {
-            return Err(malformed!("child {c} out of range"));
-        }
-        Ok(offset + idx as u32)
+        let idx = if c < 0 {
+            // A negative child c is leaf !c, stored after the splits.
+            usize::try_from(!c).ok().and_then(|l| splits.checked_add(l))
+        } else {
+            usize::try_from(c).ok()
+        };
+        idx.filter(|i| *i < splits + leaves)
+            .and_then(|i| u32::try_from(i).ok())
+            .and_then(|i| offset.checked_add(i))
+            .ok_or_else(|| malformed!("child {c} out of range"))
     };
     for i in 0..splits {
         let d = decision[i];
         let default_true = d & 2 != 0;
         let split = if d & 1 != 0 {
-            let idx = threshold[i] as usize;
-            if idx + 1 >= boundaries.len()
-                || boundaries[idx] > boundaries[idx + 1]
-                || boundaries[idx + 1] as usize > cat_bits.len()
-            {
-                return Err(malformed!(
-                    "categorical split {i} points outside cat_boundaries"
-                ));
-            }
+            // The threshold of a categorical split is an index into
+            // cat_boundaries, written as a float.
+            let t = threshold[i];
+            let idx =
+                (t.is_finite() && t >= 0.0 && t.fract() == 0.0 && t < boundaries.len() as f64)
+                    .then_some(t as usize)
+                    .filter(|idx| idx + 1 < boundaries.len())
+                    .filter(|idx| {
+                        boundaries[*idx] <= boundaries[idx + 1]
+                            && boundaries[idx + 1] as usize <= cat_bits.len()
+                    })
+                    .ok_or_else(|| {
+                        malformed!(
+                            "categorical split {i} (threshold {t}) points outside cat_boundaries"
+                        )
+                    })?;
             // LightGBM sends NaN right (false) whatever the missing type.
             Split::Category {
-                start: bits_offset + boundaries[idx],
+                start: bits_offset
+                    .checked_add(boundaries[idx])
+                    .ok_or_else(|| malformed!("categorical split {i}: too many category words"))?,
                 len: boundaries[idx + 1] - boundaries[idx],
                 nan_true: false,
             }
@@ -251,5 +267,34 @@ mod tests {
         assert!(load(&bad).unwrap_err().to_string().contains("out of range"));
         let multi = STUMP.replace("num_class=1", "num_class=3");
         assert!(load(&multi).unwrap_err().to_string().contains("3 classes"));
+    }
+
+    /// File-controlled numbers that used to overflow: a categorical split
+    /// whose threshold (an index) is 1e+30, negative, NaN or fractional, and
+    /// children at the ends of i64.
+    #[test]
+    fn malformed_numbers_are_errors_not_overflows() {
+        let categorical = STUMP
+            .replace("threshold=0.5", "threshold=0")
+            .replace("num_cat=0", "num_cat=1")
+            .replace("decision_type=10", "decision_type=1")
+            .replace(
+                "leaf_value=-1 1",
+                "leaf_value=-1 1\ncat_boundaries=0 1\ncat_threshold=6",
+            );
+        assert!(
+            load(&categorical).is_ok(),
+            "the well-formed categorical stump loads"
+        );
+        for t in ["1e+30", "-1", "nan", "0.5", "1"] {
+            let bad = categorical.replace("\nthreshold=0\n", &format!("\nthreshold={t}\n"));
+            let e = load(&bad).unwrap_err().to_string();
+            assert!(e.contains("points outside cat_boundaries"), "{t}: {e}");
+        }
+        for c in [i64::MIN, i64::MAX, -3] {
+            let bad = STUMP.replace("left_child=-1", &format!("left_child={c}"));
+            let e = load(&bad).unwrap_err().to_string();
+            assert!(e.contains("out of range"), "{c}: {e}");
+        }
     }
 }
