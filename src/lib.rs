@@ -35,6 +35,7 @@ pub mod registry;
 pub mod report;
 pub mod sort;
 pub mod stats;
+pub mod text;
 pub mod train;
 
 pub use error::{Error, Result};

@@ -22,7 +22,15 @@ fn main() -> ExitCode {
         Ok(status) => status.into(),
         Err(e) if e.is_broken_pipe() => ExitStatus::Success.into(),
         Err(e) => {
-            eprintln!("error: {:#}", anyhow::Error::new(e));
+            // One line, whatever a library's message holds: a CI log line is
+            // often all a user sees, and tools match on it.
+            let text = format!("{:#}", anyhow::Error::new(e));
+            let line: Vec<&str> = text
+                .lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty())
+                .collect();
+            eprintln!("error: {}", line.join(" "));
             ExitStatus::Error.into()
         }
     }

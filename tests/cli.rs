@@ -562,3 +562,52 @@ fn a_closed_stdout_ends_quietly_with_exit_0() {
         assert!(stderr.is_empty(), "{args:?}: {stderr}");
     }
 }
+
+#[test]
+fn bad_ragged_csv_row_names_its_line() {
+    let t = csv_project(&format!("{}9,0,0.5,0.5,EXTRA\n", csv(&good_rows())), "");
+    expect_error(
+        t.path(),
+        &["h.csv", "line 7 has 5 fields but the header has 4"],
+    );
+}
+
+#[test]
+fn bad_ndjson_line_is_named() {
+    let t = TempDir::new().unwrap();
+    write(
+        t.path(),
+        "h.ndjson",
+        "{\"transaction_id\":1,\"is_fraud\":0,\"score_candidate\":0.1}\n\
+         {\"transaction_id\":2,\"is_fraud\":1,\"score_candidate\":0.9\n",
+    );
+    write(t.path(), "modelgate.yaml", &config("h.ndjson", ""));
+    expect_error(t.path(), &["h.ndjson", "line 2 is not valid JSON"]);
+}
+
+/// A config that is really a large CSV, and one nested 64k brackets deep:
+/// refused at once, with a short message.
+#[test]
+fn bad_oversized_or_deeply_nested_config() {
+    let t = TempDir::new().unwrap();
+    let rows: String = (0..200_000)
+        .map(|i| format!("{i},{},0.5\n", i % 2))
+        .collect();
+    write(t.path(), "modelgate.yaml", &format!("a,b,c\n{rows}"));
+    let out = modelgate(t.path())
+        .args(["evaluate", "--config", "modelgate.yaml"])
+        .fails_with_one_line()
+        .stderr_has("a modelgate config is at most 1024 KiB")
+        .run();
+    assert!(
+        out.stderr.len() < 400,
+        "{} bytes of error",
+        out.stderr.len()
+    );
+    write(
+        t.path(),
+        "modelgate.yaml",
+        &format!("model: {}", "[".repeat(65_536)),
+    );
+    expect_error(t.path(), &["modelgate.yaml:1:72", "nested deeper than 64"]);
+}

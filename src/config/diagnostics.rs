@@ -8,13 +8,70 @@ use std::path::Path;
 
 use crate::error::Error;
 
+/// Bytes of a config error message: serde quotes the offending value, which
+/// may be most of a file that is not a config at all.
+const MAX_MESSAGE_BYTES: usize = 300;
+
+/// Deepest `[`/`{` nesting accepted, checked before the YAML parser runs.
+pub const MAX_NESTING: usize = 64;
+
 pub(super) fn config_error(file: &Path, message: impl Into<String>) -> Error {
     Error::Config {
         file: file.to_path_buf(),
         line: None,
         column: None,
-        message: message.into(),
+        message: crate::text::cut(&message.into(), MAX_MESSAGE_BYTES),
     }
+}
+
+/// Refuses flow collections nested deeper than [`MAX_NESTING`], pointing at
+/// the bracket that goes too deep. The scan skips quoted strings and
+/// comments; it is linear, where the parser is not on such input.
+pub(super) fn check_nesting(file: &Path, text: &str) -> Result<(), Error> {
+    let (mut depth, mut line, mut column) = (0usize, 1usize, 0usize);
+    // Inside a quoted scalar (which may span lines), and after a backslash
+    // in a double-quoted one; `''` in a single-quoted one closes and reopens.
+    let (mut quote, mut escaped, mut comment) = (None, false, false);
+    let mut previous = '\n';
+    for c in text.chars() {
+        column += 1;
+        if c == '\n' {
+            (line, column, comment) = (line + 1, 0, false);
+        } else if comment {
+            // The rest of the line is a comment.
+            continue;
+        } else if let Some(q) = quote {
+            if escaped {
+                escaped = false;
+            } else if q == '"' && c == '\\' {
+                escaped = true;
+            } else if c == q {
+                quote = None;
+            }
+        } else {
+            match c {
+                '"' | '\'' => quote = Some(c),
+                '#' if previous.is_whitespace() => comment = true,
+                '[' | '{' => {
+                    depth += 1;
+                    if depth > MAX_NESTING {
+                        return Err(Error::Config {
+                            file: file.to_path_buf(),
+                            line: Some(line),
+                            column: Some(column),
+                            message: format!(
+                                "brackets nested deeper than {MAX_NESTING} levels; a modelgate config needs a few"
+                            ),
+                        });
+                    }
+                }
+                ']' | '}' => depth = depth.saturating_sub(1),
+                _ => {}
+            }
+        }
+        previous = c;
+    }
+    Ok(())
 }
 
 pub(super) fn yaml_error(file: &Path, e: &serde_norway::Error) -> Error {
@@ -31,7 +88,7 @@ pub(super) fn yaml_error(file: &Path, e: &serde_norway::Error) -> Error {
         file: file.to_path_buf(),
         line,
         column,
-        message: humanise_serde_message(&message),
+        message: crate::text::cut(&humanise_serde_message(&message), MAX_MESSAGE_BYTES),
     }
 }
 
@@ -95,6 +152,33 @@ pub(super) fn known_keys() -> BTreeSet<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn deep_nesting_is_refused_before_parsing_and_quotes_do_not_count() {
+        let f = Path::new("c.yaml");
+        let deep = format!("model: {}", "[".repeat(65_536));
+        let e = check_nesting(f, &deep).unwrap_err().to_string();
+        assert!(
+            e.starts_with("c.yaml:1:72: brackets nested deeper than 64"),
+            "{e}"
+        );
+        let ok = format!(
+            "model: \"{}\" # {}\nx: [[1], {{a: [2]}}]\n",
+            "[".repeat(100),
+            "{".repeat(100)
+        );
+        assert!(check_nesting(f, &ok).is_ok());
+        let e = check_nesting(f, &format!("a:\n  b: {}", "{x: ".repeat(65)))
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("c.yaml:2:"), "{e}");
+    }
+
+    #[test]
+    fn messages_quote_at_most_an_excerpt() {
+        let e = config_error(Path::new("c.yaml"), "x".repeat(5 << 20)).to_string();
+        assert!(e.len() < 400 && e.contains("[cut: "), "{} bytes", e.len());
+    }
 
     #[test]
     fn known_keys_come_from_the_serde_types() {

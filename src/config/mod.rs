@@ -19,9 +19,25 @@ pub use types::*;
 pub use units::{parse_byte_size, parse_duration};
 pub use validate::valid_repository;
 
+/// The largest config file read: a real one is a few KiB, and the YAML
+/// parser's time grows faster than linearly on adversarial input.
+pub const MAX_CONFIG_BYTES: u64 = 1 << 20;
+
 impl Config {
     /// Reads, parses and validates a config file.
     pub fn load(file: &Path) -> Result<Config> {
+        let size = std::fs::metadata(file)
+            .map_err(|e| Error::io("cannot read config", file, e))?
+            .len();
+        if size > MAX_CONFIG_BYTES {
+            return Err(diagnostics::config_error(
+                file,
+                format!(
+                    "the file is {size} bytes; a modelgate config is at most {} KiB (is this the right file?)",
+                    MAX_CONFIG_BYTES >> 10
+                ),
+            ));
+        }
         let text =
             std::fs::read_to_string(file).map_err(|e| Error::io("cannot read config", file, e))?;
         Config::parse(file, &text)
@@ -29,6 +45,7 @@ impl Config {
 
     /// Parses config text; `file` names it in errors and anchors relative paths.
     pub fn parse(file: &Path, text: &str) -> Result<Config> {
+        diagnostics::check_nesting(file, text)?;
         let raw: raw::RawConfig =
             serde_norway::from_str(text).map_err(|e| diagnostics::yaml_error(file, &e))?;
         validate::validate(file, raw)

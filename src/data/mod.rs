@@ -12,10 +12,22 @@ use polars::prelude::*;
 use crate::config::{DataFormat, HoldoutSpec, LabelValue};
 use crate::error::{Error, Result};
 
+mod locate;
 pub mod profile;
 
 /// How many example row ids an error message shows.
 const EXAMPLES: usize = 5;
+
+/// A polars error on a data file, naming the line at fault when polars does
+/// not (see [`locate`]).
+fn read_error(action: &'static str, path: &Path, e: PolarsError) -> Error {
+    let located = DataFormat::from_path(path)
+        .and_then(|format| locate::bad_line(path, format, &e.to_string()));
+    match located {
+        Some(message) => Error::data(path, message),
+        None => Error::polars(action, path, e),
+    }
+}
 
 /// Opens a lazy scan of a data file.
 pub fn scan(path: &Path, format: DataFormat) -> Result<LazyFrame> {
@@ -27,17 +39,21 @@ pub fn scan(path: &Path, format: DataFormat) -> Result<LazyFrame> {
         };
         return Err(Error::data(path, format!("the file {why}")));
     }
-    let pl_path =
-        PlRefPath::try_from_path(path).map_err(|e| Error::polars("cannot open", path, e))?;
+    let pl_path = PlRefPath::try_from_path(path).map_err(|e| read_error("cannot open", path, e))?;
     let lf = match format {
         DataFormat::Parquet => LazyFrame::scan_parquet(pl_path, ScanArgsParquet::default()),
-        DataFormat::Csv | DataFormat::CsvGz => LazyCsvReader::new(pl_path)
-            .with_has_header(true)
-            .with_infer_schema_length(Some(10_000))
-            .finish(),
+        DataFormat::Csv | DataFormat::CsvGz => {
+            if let Some(message) = locate::ragged_csv(path, format == DataFormat::CsvGz) {
+                return Err(Error::data(path, message));
+            }
+            LazyCsvReader::new(pl_path)
+                .with_has_header(true)
+                .with_infer_schema_length(Some(10_000))
+                .finish()
+        }
         DataFormat::NdJson => LazyJsonLineReader::new(pl_path).finish(),
     };
-    lf.map_err(|e| Error::polars("cannot open", path, e))
+    lf.map_err(|e| read_error("cannot open", path, e))
 }
 
 /// Which columns to read besides the ones a caller names.
@@ -61,7 +77,7 @@ pub fn read_columns(
     let mut lf = scan(path, format)?;
     let schema = lf
         .collect_schema()
-        .map_err(|e| Error::polars("cannot read the schema of", path, e))?;
+        .map_err(|e| read_error("cannot read the schema of", path, e))?;
     let mut names: Vec<&str> = Vec::new();
     for (role, name) in wanted {
         if schema.get(name).is_none() {
@@ -83,8 +99,7 @@ pub fn read_columns(
         Columns::Named => lf.select(names.iter().map(|n| col(*n)).collect::<Vec<Expr>>()),
         Columns::All => lf,
     };
-    lf.collect()
-        .map_err(|e| Error::polars("cannot read", path, e))
+    lf.collect().map_err(|e| read_error("cannot read", path, e))
 }
 
 fn abbreviate(items: &[String], max: usize) -> String {
@@ -154,7 +169,7 @@ impl Holdout {
         let column = self
             .frame
             .column(name)
-            .map_err(|e| Error::polars("cannot find a score column in", &self.path, e))?;
+            .map_err(|e| read_error("cannot find a score column in", &self.path, e))?;
         scores(&self.path, column.as_materialized_series(), &self.row_names)
     }
 }
@@ -180,7 +195,7 @@ pub fn load_holdout(spec: &HoldoutSpec, columns: &[String], which: Columns) -> R
         Some(id) => {
             let s = frame
                 .column(id)
-                .map_err(|e| Error::polars("cannot read", &spec.path, e))?
+                .map_err(|e| read_error("cannot read", &spec.path, e))?
                 .as_materialized_series()
                 .clone();
             RowNames::Column(s)
@@ -189,7 +204,7 @@ pub fn load_holdout(spec: &HoldoutSpec, columns: &[String], which: Columns) -> R
     };
     let label = frame
         .column(&spec.label)
-        .map_err(|e| Error::polars("cannot read", &spec.path, e))?
+        .map_err(|e| read_error("cannot read", &spec.path, e))?
         .as_materialized_series();
     let labels = labels(&spec.path, label, spec.positive.as_ref(), &row_names)?;
     Ok(Holdout {
@@ -229,7 +244,7 @@ pub fn labels(
         ));
     }
     let dtype = s.dtype().clone();
-    let cast_err = |e| Error::polars("cannot read the label column of", path, e);
+    let cast_err = |e| read_error("cannot read the label column of", path, e);
     match (&dtype, positive) {
         (DataType::Boolean, None | Some(LabelValue::Bool(_))) => {
             let want = match positive {
@@ -411,10 +426,8 @@ fn check_two_values<K: Display + Ord>(
 fn float64(path: &Path, s: &Series, action: &'static str) -> Result<Float64Chunked> {
     let cast = s
         .cast(&DataType::Float64)
-        .map_err(|e| Error::polars(action, path, e))?;
-    cast.f64()
-        .cloned()
-        .map_err(|e| Error::polars(action, path, e))
+        .map_err(|e| read_error(action, path, e))?;
+    cast.f64().cloned().map_err(|e| read_error(action, path, e))
 }
 
 /// Validates a score column: numeric, no nulls, all finite.
@@ -492,21 +505,21 @@ pub fn scores_from_file(
     )?;
     let file_ids = df
         .column(join_on)
-        .map_err(|e| Error::polars("cannot read", path, e))?
+        .map_err(|e| read_error("cannot read", path, e))?
         .as_materialized_series()
         .clone();
     let file_names = RowNames::Column(file_ids.clone());
     let file_scores = scores(
         path,
         df.column(column)
-            .map_err(|e| Error::polars("cannot read", path, e))?
+            .map_err(|e| read_error("cannot read", path, e))?
             .as_materialized_series(),
         &file_names,
     )?;
     let holdout_ids = holdout
         .frame
         .column(holdout_id)
-        .map_err(|e| Error::polars("cannot read", &holdout.path, e))?
+        .map_err(|e| read_error("cannot read", &holdout.path, e))?
         .as_materialized_series();
 
     let both_int = holdout_ids.dtype().is_integer() && file_ids.dtype().is_integer();
@@ -517,31 +530,31 @@ pub fn scores_from_file(
     };
     let h = holdout_ids
         .cast(&target)
-        .map_err(|e| Error::polars("cannot read the id column of", &holdout.path, e))?;
+        .map_err(|e| read_error("cannot read the id column of", &holdout.path, e))?;
     let f = file_ids
         .cast(&target)
-        .map_err(|e| Error::polars("cannot read the id column of", path, e))?;
+        .map_err(|e| read_error("cannot read the id column of", path, e))?;
     let order = if both_int {
         let h: Vec<Option<i64>> = h
             .i64()
-            .map_err(|e| Error::polars("cannot read", &holdout.path, e))?
+            .map_err(|e| read_error("cannot read", &holdout.path, e))?
             .iter()
             .collect();
         let f: Vec<Option<i64>> = f
             .i64()
-            .map_err(|e| Error::polars("cannot read", path, e))?
+            .map_err(|e| read_error("cannot read", path, e))?
             .iter()
             .collect();
         align(&holdout.path, holdout_id, &h, path, join_on, &f)?
     } else {
         let h: Vec<Option<&str>> = h
             .str()
-            .map_err(|e| Error::polars("cannot read", &holdout.path, e))?
+            .map_err(|e| read_error("cannot read", &holdout.path, e))?
             .iter()
             .collect();
         let f: Vec<Option<&str>> = f
             .str()
-            .map_err(|e| Error::polars("cannot read", path, e))?
+            .map_err(|e| read_error("cannot read", path, e))?
             .iter()
             .collect();
         align(&holdout.path, holdout_id, &h, path, join_on, &f)?

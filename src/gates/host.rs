@@ -48,23 +48,7 @@ pub const MAX_TABLES: usize = 64;
 /// What one table element is charged against the memory budget.
 const TABLE_ELEMENT_BYTES: usize = 16;
 
-/// `text` cut to at most `max` bytes on a character boundary, saying how
-/// much was cut, so a cap that was hit is visible where the text is shown.
-pub fn cut(text: &str, max: usize) -> String {
-    if text.len() <= max {
-        return text.to_string();
-    }
-    let mut end = max;
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!(
-        "{}… [cut: {} of {} bytes shown]",
-        &text[..end],
-        end,
-        text.len()
-    )
-}
+pub use crate::text::cut;
 
 /// One dataset as gates see it.
 #[derive(Debug)]
@@ -623,18 +607,6 @@ fn ready_pollable(table: &mut ResourceTable) -> WtResult<Resource<DynPollable>> 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn cut_keeps_short_text_and_says_what_it_cut() {
-        assert_eq!(cut("short", 10), "short");
-        let long = "é".repeat(1000); // 2000 bytes
-        let c = cut(&long, 101);
-        assert!(
-            c.starts_with(&"é".repeat(50)),
-            "cut on a character boundary"
-        );
-        assert!(c.ends_with("[cut: 100 of 2000 bytes shown]"), "{c}");
-    }
 
     #[test]
     fn the_memory_budget_is_the_sum_of_every_memory_and_table() {
