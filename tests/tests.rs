@@ -10,6 +10,7 @@ mod util;
 
 mod action;
 mod cli;
+mod dtypes;
 mod gates;
 mod hostile;
 mod metrics_reference;

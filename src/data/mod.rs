@@ -97,7 +97,19 @@ pub fn read_columns(
     }
     let lf = match columns {
         Columns::Named => lf.select(names.iter().map(|n| col(*n)).collect::<Vec<Expr>>()),
-        Columns::All => lf,
+        Columns::All => {
+            // Every column is profiled for the gates: refuse, once and by
+            // name, a type that is neither a number, text nor a time.
+            if let Some((name, dt)) = schema.iter().find(|(_, dt)| !is_readable(dt)) {
+                return Err(Error::data(
+                    path,
+                    format!(
+                        "column `{name}` has type {dt}, which modelgate reads neither as numbers nor as text; drop or convert it"
+                    ),
+                ));
+            }
+            lf
+        }
     };
     lf.collect().map_err(|e| read_error("cannot read", path, e))
 }
@@ -215,8 +227,20 @@ pub fn load_holdout(spec: &HoldoutSpec, columns: &[String], which: Columns) -> R
     })
 }
 
-fn is_integer(dt: &DataType) -> bool {
-    dt.is_integer()
+/// Integers, floats and decimals: what casts to a number without guessing.
+fn is_number(dt: &DataType) -> bool {
+    dt.is_numeric()
+}
+
+/// Whether modelgate can read a column at all: as a number (numbers,
+/// booleans), as text (strings, categoricals, enums) or as a point in time
+/// (profiled by its range). Lists, structs, binary and objects are not.
+pub fn is_readable(dt: &DataType) -> bool {
+    dt.is_numeric()
+        || dt.is_temporal()
+        || dt.is_categorical()
+        || dt.is_enum()
+        || matches!(dt, DataType::Boolean | DataType::String | DataType::Null)
 }
 
 /// Converts a label column into booleans (true = positive class).
@@ -243,8 +267,16 @@ pub fn labels(
             ),
         ));
     }
-    let dtype = s.dtype().clone();
     let cast_err = |e| read_error("cannot read the label column of", path, e);
+    // A pandas `category` label reads as the text of its categories.
+    let text;
+    let s = if s.dtype().is_categorical() || s.dtype().is_enum() {
+        text = s.cast(&DataType::String).map_err(cast_err)?;
+        &text
+    } else {
+        s
+    };
+    let dtype = s.dtype().clone();
     match (&dtype, positive) {
         (DataType::Boolean, None | Some(LabelValue::Bool(_))) => {
             let want = match positive {
@@ -257,7 +289,7 @@ pub fn labels(
                 .map(|v| v == Some(want))
                 .collect())
         }
-        (dt, None) if is_integer(dt) || dt.is_float() => {
+        (dt, None) if is_number(dt) => {
             let v = s.cast(&DataType::Float64).map_err(cast_err)?;
             let v: Vec<f64> = v.f64().map_err(cast_err)?.into_no_null_iter().collect();
             let bad: Vec<usize> = v
@@ -272,7 +304,7 @@ pub fn labels(
             }
             Ok(v.iter().map(|x| *x == 1.0).collect())
         }
-        (dt, Some(LabelValue::Int(k))) if is_integer(dt) || dt.is_float() => {
+        (dt, Some(LabelValue::Int(k))) if is_number(dt) => {
             let v = s.cast(&DataType::Float64).map_err(cast_err)?;
             let v: Vec<f64> = v.f64().map_err(cast_err)?.into_no_null_iter().collect();
             let distinct = distinct_counts(v.iter().map(|x| FloatKey(*x)));
@@ -433,7 +465,7 @@ fn float64(path: &Path, s: &Series, action: &'static str) -> Result<Float64Chunk
 /// Validates a score column: numeric, no nulls, all finite.
 pub fn scores(path: &Path, s: &Series, names: &RowNames) -> Result<Vec<f64>> {
     let name = s.name().to_string();
-    if !(s.dtype().is_integer() || s.dtype().is_float()) {
+    if !is_number(s.dtype()) {
         return Err(Error::data(
             path,
             format!(
@@ -682,7 +714,7 @@ pub fn feature_column(
         )
     })?;
     let s = column.as_materialized_series();
-    if !(s.dtype().is_integer() || s.dtype().is_float() || s.dtype() == &DataType::Boolean) {
+    if !(is_number(s.dtype()) || s.dtype() == &DataType::Boolean) {
         return Err(Error::data(
             path,
             format!(

@@ -54,7 +54,7 @@ impl ColumnProfile {
 
 /// Non-missing values of a numeric column as f64, and the missing count.
 fn numeric_values(s: &Series) -> Option<(Vec<f64>, u64)> {
-    if !(s.dtype().is_integer() || s.dtype().is_float()) {
+    if !s.dtype().is_numeric() {
         return None;
     }
     let cast = s.cast(&DataType::Float64).ok()?;
@@ -205,6 +205,21 @@ fn numeric_profile(
 
 fn categorical_profile(s: &Series) -> ColumnProfile {
     let mut p = base_profile(s);
+    if s.dtype().is_temporal() {
+        // Dates, times and durations: their range, in the physical unit
+        // the dtype names (days, or its time unit), and the nulls.
+        if let Ok(v) = s.to_physical_repr().cast(&DataType::Float64)
+            && let Ok(ca) = v.f64()
+        {
+            (p.min, p.max) = (ca.min(), ca.max());
+        }
+        return p;
+    }
+    // A categorical or enum counts as the text of its categories.
+    let text = (s.dtype().is_categorical() || s.dtype().is_enum())
+        .then(|| s.cast(&DataType::String).ok())
+        .flatten();
+    let s = text.as_ref().unwrap_or(s);
     let mut top: Vec<(String, u64)> = if let Ok(ca) = s.str() {
         let mut counts: PlHashMap<&str, u64> = PlHashMap::default();
         for v in ca.iter().flatten() {

@@ -78,7 +78,7 @@ impl DatasetView {
             .column(column)
             .map_err(|_| ReadError::NoColumn(column.to_string()))?
             .as_materialized_series();
-        if !(s.dtype().is_integer() || s.dtype().is_float() || s.dtype().is_bool()) {
+        if !(s.dtype().is_numeric() || s.dtype().is_bool()) {
             return Err(ReadError::NotNumeric {
                 column: column.to_string(),
                 dtype: s.dtype().to_string(),
