@@ -9,24 +9,27 @@ use std::path::Path;
 use super::{ExitStatus, out_err};
 use crate::config::GateSource;
 use crate::error::{Error, Result};
-use crate::gates::{self, GateEngine, builtin, scaffold};
+use crate::gates::host::RunData;
+use crate::gates::{self, GateEngine, Limits, LoadedGate, Metadata, builtin, scaffold};
 
 pub use test::gate_test;
+
+/// A gate's metadata outside a run, under the default limits, its errors
+/// named by `uses`.
+fn metadata(engine: &GateEngine, loaded: &LoadedGate, uses: &str) -> Result<Metadata> {
+    loaded
+        .metadata(engine, RunData::empty(), Limits::default_limits())
+        .map_err(|error| Error::GateNamed {
+            uses: uses.to_string(),
+            error,
+        })
+}
 
 pub fn gate_list(stdout: &mut dyn Write) -> Result<ExitStatus> {
     let engine = GateEngine::global()?;
     for b in builtin::BUILTINS {
         let loaded = engine.load(b.name, b.bytes)?;
-        let m = loaded
-            .metadata(
-                engine,
-                gates::host::RunData::empty(),
-                gates::Limits::default_limits(),
-            )
-            .map_err(|error| Error::GateNamed {
-                uses: format!("builtin:{}", b.name),
-                error,
-            })?;
+        let m = metadata(engine, &loaded, &format!("builtin:{}", b.name))?;
         writeln!(
             stdout,
             "builtin:{:<22} v{}  {}",
@@ -42,16 +45,7 @@ pub fn gate_inspect(uses: &str, stdout: &mut dyn Write) -> Result<ExitStatus> {
     let bytes = gates::gate_bytes(&source)?;
     let engine = GateEngine::global()?;
     let loaded = engine.load(uses, &bytes)?;
-    let m = loaded
-        .metadata(
-            engine,
-            gates::host::RunData::empty(),
-            gates::Limits::default_limits(),
-        )
-        .map_err(|error| Error::GateNamed {
-            uses: uses.to_string(),
-            error,
-        })?;
+    let m = metadata(engine, &loaded, uses)?;
     let schema = serde_json::to_string_pretty(&m.config_schema).unwrap_or_default();
     writeln!(
         stdout,
