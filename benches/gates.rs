@@ -119,7 +119,7 @@ fn main() {
         GateSource::Builtin("class-balance".into()),
         serde_json::json!({"min_positives": 1}),
     );
-    let prepared = gates::prepare(std::slice::from_ref(&cb), &small).expect("prepare");
+    let prepared = gates::prepare(std::slice::from_ref(&cb)).expect("prepare");
     let mut best = f64::INFINITY;
     for _ in 0..20 {
         let (ms, r) = time(|| gates::run_all(&prepared, &small).expect("run"));
@@ -136,7 +136,7 @@ fn main() {
             GateSource::File(wasm.clone()),
             serde_json::json!({"column": "x", "min_mean": 0.0}),
         );
-        let prepared = gates::prepare(std::slice::from_ref(&s), &data).expect("prepare");
+        let prepared = gates::prepare(std::slice::from_ref(&s)).expect("prepare");
         // First run also casts the column once on the host; report both.
         let (first, r) = time(|| gates::run_all(&prepared, &data).expect("run"));
         assert_eq!(r[0].verdict, gates::Verdict::Pass, "{}", r[0].summary);

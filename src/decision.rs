@@ -92,12 +92,42 @@ pub fn decide(
     }
 }
 
+/// A gate's bad `with:` setting as a config error at its line.
+fn settings_error(config: &Config, bad: gates::BadSettings) -> Error {
+    use crate::config::Step;
+    let mut path = vec![
+        Step::Key("gates".into()),
+        Step::Index(bad.index),
+        Step::Key("with".into()),
+    ];
+    path.extend(bad.violation.path.iter().cloned());
+    // A missing key or an absent `with:` points at the nearest enclosing
+    // value that is written down, at worst the gate's entry.
+    let text = std::fs::read_to_string(&config.file).unwrap_or_default();
+    let (line, column) = (2..=path.len())
+        .rev()
+        .find_map(|n| crate::config::locate(&text, &path[..n]))
+        .unzip();
+    let key: String = bad.violation.path.iter().map(ToString::to_string).collect();
+    Error::Config {
+        file: config.file.clone(),
+        line,
+        column,
+        message: format!("gate `{}`: with{key}: {}", bad.id, bad.violation.message),
+    }
+}
+
 fn ms(t: Instant) -> f64 {
     t.elapsed().as_secs_f64() * 1e3
 }
 
 /// Evaluates, runs the configured gates and decides.
 pub fn run(config: &Config) -> Result<Decision> {
+    // Gates load and their settings are checked first: a typo in `with:`
+    // is reported in a second, not after scoring a large holdout.
+    let prepared = gates::prepare(&config.gates)?;
+    gates::check_settings(&prepared).map_err(|bad| settings_error(config, bad))?;
+
     let t0 = Instant::now();
     let which = if config.gates.is_empty() {
         Columns::Named
@@ -166,7 +196,6 @@ pub fn run(config: &Config) -> Result<Decision> {
 
     let t2 = Instant::now();
     crate::progress::step(&format!("running {} gates", config.gates.len()));
-    let prepared = gates::prepare(&config.gates, &run_data)?;
     let results = gates::run_all(&prepared, &run_data)?;
     let gates_ms = ms(t2);
     crate::progress::done(&format!("ran {} gates", results.len()), gates_ms);

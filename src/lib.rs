@@ -16,6 +16,7 @@ pub mod cache;
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod contain;
 pub mod data;
 pub mod decision;
 pub mod demo;
@@ -23,6 +24,8 @@ pub mod deploy;
 pub mod error;
 pub mod evaluation;
 pub mod fs;
+#[doc(hidden)]
+pub mod fuzz;
 pub mod gates;
 pub mod github;
 pub mod init;

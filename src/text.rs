@@ -1,7 +1,8 @@
 //! Text shown to people that may come from untrusted input (a gate's
 //! output, a config file that is really a 15 MB CSV): cut to a bound, on a
 //! character boundary, saying how much was cut so a cap that was hit is
-//! visible where the text is shown.
+//! visible where the text is shown; and the "did you mean" for a mistyped
+//! key.
 
 /// `text` cut to at most `max` bytes, with `… [cut: N of M bytes shown]`.
 pub fn cut(text: &str, max: usize) -> String {
@@ -18,6 +19,17 @@ pub fn cut(text: &str, max: usize) -> String {
         end,
         text.len()
     )
+}
+
+/// The candidate nearest to a mistyped `word`, if one is near enough to be
+/// what was meant (edit distance at most 2, or a third of its length).
+pub fn closest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    candidates
+        .into_iter()
+        .map(|k| (strsim::levenshtein(word, k), k))
+        .min()
+        .filter(|(d, k)| *d <= 2.max(k.len() / 3))
+        .map(|(_, k)| k)
 }
 
 #[cfg(test)]

@@ -399,6 +399,55 @@ fn config_errors_before_gates_exit_2() {
         .run();
 }
 
+/// A gate's `with:` is checked against the schema the gate declares before
+/// any data is read: no holdout exists here, and the error names the gate,
+/// the key and its line (gates start on line 7 of `demo_config`).
+#[test]
+fn gate_settings_break_the_gate_schema_before_any_data_is_read() {
+    let t = TempDir::new().unwrap();
+    let p = t.path();
+    let cases = [
+        (
+            "  - uses: builtin:drift\n    with: { psi_fail: -0.1 }\n",
+            "modelgate.yaml:8:13: gate `drift`: with.psi_fail: must be >=0, but got -0.1",
+        ),
+        (
+            "  - uses: builtin:drift\n  - uses: builtin:missing-values\n    id: mv\n    with:\n      max_ratoi: 0.1\n",
+            "modelgate.yaml:11:7: gate `mv`: with.max_ratoi: unknown key (did you mean `max_ratio`?)",
+        ),
+        (
+            "  - uses: builtin:missing-values\n    with: { columns: { amount: 1.5 } }\n",
+            "modelgate.yaml:8:24: gate `missing-values`: with.columns.amount: must be <=1, but got 1.5",
+        ),
+        (
+            "  - uses: builtin:drift\n    with: { top: five }\n",
+            "modelgate.yaml:8:13: gate `drift`: with.top: want integer, but got string",
+        ),
+        (
+            "  - uses: builtin:champion-challenger\n    with: { metrics: {} , without_production: pas }\n",
+            "gate `champion-challenger`: with.without_production: value must be one of",
+        ),
+        (
+            "  - uses: builtin:schema\n",
+            "modelgate.yaml:7:5: gate `schema`: with: missing properties 'columns'",
+        ),
+        // JSON has no NaN: without this check it would become `null`.
+        (
+            "  - uses: builtin:drift\n    with: { ks_fail: .nan }\n",
+            "modelgate.yaml:8:13: gates[0].with.ks_fail: not a finite number",
+        ),
+    ];
+    for (gates, expected) in cases {
+        demo_config(p, gates);
+        modelgate(p)
+            .arg("run")
+            .fails_with_one_line()
+            .stderr_has(expected)
+            .stderr_lacks("holdout.parquet")
+            .run();
+    }
+}
+
 #[test]
 fn core_module_and_garbage_are_errors_not_passes() {
     let t = TempDir::new().unwrap();

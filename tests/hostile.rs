@@ -176,12 +176,31 @@ fn hostile_gates_end_as_errors_and_the_run_goes_on() {
         v2 = gate("wit-v2"),
     );
     fs::write(p.join("modelgate.yaml"), config).unwrap();
-    let d = modelgate(p)
+    let out = modelgate(p)
         .env("GITHUB_TOKEN", "ghs_secret_that_must_not_leak")
         .args(["run", "--format", "json"])
         .status(1)
-        .run()
-        .json();
+        .run();
+    // The host's own bounds while gates misbehave, generous but firm: a
+    // gate that escaped its memory limit (64 MiB for `hog`, the default for
+    // the others) or its timeouts would break them. Measured on a 2-core
+    // machine: 239 MiB and 4.9 s.
+    eprintln!(
+        "hostile run: peak RSS {} MiB, wall {:.1} s",
+        out.peak_rss_kib >> 10,
+        out.wall.as_secs_f64()
+    );
+    assert!(
+        out.peak_rss_kib < 768 << 10,
+        "peak RSS {} MiB",
+        out.peak_rss_kib >> 10
+    );
+    assert!(
+        out.wall < std::time::Duration::from_secs(60),
+        "{:?}",
+        out.wall
+    );
+    let d = out.json();
     let by_id = |id: &str| -> &Value {
         d["gates"]
             .as_array()

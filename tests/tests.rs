@@ -11,6 +11,7 @@ mod util;
 mod action;
 mod cli;
 mod dtypes;
+mod fuzz;
 mod gates;
 mod hostile;
 mod metrics_reference;

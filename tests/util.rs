@@ -4,8 +4,9 @@
 //! test modules share. Every run also checks that nothing panicked.
 
 use std::ffi::{OsStr, OsString};
+use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
 
 use serde_json::Value;
 
@@ -52,6 +53,10 @@ pub struct Output {
     pub status: i32,
     pub stdout: String,
     pub stderr: String,
+    /// The process's peak resident set, in KiB.
+    pub peak_rss_kib: u64,
+    /// From spawn to exit.
+    pub wall: std::time::Duration,
 }
 
 impl Output {
@@ -150,17 +155,40 @@ impl Test {
     }
 
     pub fn run(self) -> Output {
-        let out = Command::new(binary())
+        let start = std::time::Instant::now();
+        #[expect(
+            clippy::zombie_processes,
+            reason = "wait_with_peak_rss reaps it with wait4, which keeps its resource usage"
+        )]
+        let mut child = Command::new(binary())
             .args(&self.args)
             .env_clear()
             .envs(self.env.iter().map(|(k, v)| (k, v)))
             .current_dir(&self.current_dir)
-            .output()
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
             .unwrap_or_else(|e| panic!("cannot run {}: {e}", binary().display()));
+        let drain = |mut pipe: Box<dyn Read + Send>| {
+            std::thread::spawn(move || {
+                let mut bytes = Vec::new();
+                pipe.read_to_end(&mut bytes).map(|_| bytes)
+            })
+        };
+        let stdout = drain(Box::new(child.stdout.take().unwrap()));
+        let stderr = drain(Box::new(child.stderr.take().unwrap()));
+        let (status, peak_rss_kib) = wait_with_peak_rss(&child);
+        let wall = start.elapsed();
+        let text = |t: std::thread::JoinHandle<std::io::Result<Vec<u8>>>| {
+            String::from_utf8_lossy(&t.join().unwrap().unwrap()).into_owned()
+        };
         let output = Output {
-            status: out.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+            status,
+            stdout: text(stdout),
+            stderr: text(stderr),
+            peak_rss_kib,
+            wall,
         };
         let context = || {
             format!(
@@ -206,6 +234,32 @@ impl Test {
         }
         output
     }
+}
+
+/// Waits for `child` and returns its exit code (-1 for a signal) and peak
+/// RSS in KiB. std's `wait` drops the child's resource usage; `wait4`
+/// keeps it, for this one child, whatever else the tests run in parallel.
+#[expect(
+    unsafe_code,
+    reason = "wait4 is the only call that gives one child's peak RSS"
+)]
+fn wait_with_peak_rss(child: &std::process::Child) -> (i32, u64) {
+    let pid = child.id() as libc::pid_t;
+    let mut status: libc::c_int = 0;
+    let mut usage = std::mem::MaybeUninit::<libc::rusage>::zeroed();
+    // SAFETY: `pid` is our own child, not yet waited for (std waits only
+    // when asked); `status` and `usage` are live locals wait4 writes into.
+    let waited = unsafe { libc::wait4(pid, &mut status, 0, usage.as_mut_ptr()) };
+    assert_eq!(waited, pid, "wait4: {}", std::io::Error::last_os_error());
+    // SAFETY: wait4 returned the child, so it filled `usage`; all-zero was
+    // already a valid rusage.
+    let usage = unsafe { usage.assume_init() };
+    let code = if libc::WIFEXITED(status) {
+        libc::WEXITSTATUS(status)
+    } else {
+        -1
+    };
+    (code, u64::try_from(usage.ru_maxrss).unwrap_or(0))
 }
 
 /// Writes a file, creating its directory.

@@ -172,7 +172,7 @@ fn deliver(
         // Workflow commands are read from stdout; keep JSON output parseable.
         if format != Format::Json {
             let lines = std::fs::read_to_string(config)
-                .map(|text| report::actions::gate_lines(&text))
+                .map(|text| report::actions::gate_lines(&text, d.gates.len()))
                 .unwrap_or_default();
             // Annotations link to files relative to the repository root.
             let shown = std::env::var_os("GITHUB_WORKSPACE")

@@ -112,13 +112,8 @@ pub(super) fn humanise_serde_message(message: &str) -> String {
     } else {
         expected.clone()
     };
-    let best = candidates
-        .iter()
-        .map(|k| (strsim::levenshtein(key, k), *k))
-        .min()
-        .filter(|(d, k)| *d <= 2.max(k.len() / 3));
-    match best {
-        Some((_, k)) => format!("{prefix}unknown key `{key}`, did you mean `{k}`?"),
+    match crate::text::closest(key, candidates.iter().copied()) {
+        Some(k) => format!("{prefix}unknown key `{key}`, did you mean `{k}`?"),
         None if !expected.is_empty() => {
             format!(
                 "{prefix}unknown key `{key}`, expected one of: {}",

@@ -2,9 +2,10 @@
 //! contract, and the source of the JSON Schema), [`types`] (the validated
 //! form, all the engine ever sees), [`units`] (durations and sizes) and
 //! [`diagnostics`] (line and column, "did you mean"). [`Config::load`] reads
-//! a file through all of them.
+//! a file through all of them; [`locate`] finds a value's line afterwards.
 
 mod diagnostics;
+mod locate;
 mod raw;
 mod types;
 mod units;
@@ -14,6 +15,7 @@ use std::path::Path;
 
 use crate::error::{Error, Result};
 
+pub use locate::{Step, locate};
 pub use raw::json_schema;
 pub use types::*;
 pub use units::{parse_byte_size, parse_duration};
@@ -48,7 +50,7 @@ impl Config {
         diagnostics::check_nesting(file, text)?;
         let raw: raw::RawConfig =
             serde_norway::from_str(text).map_err(|e| diagnostics::yaml_error(file, &e))?;
-        validate::validate(file, raw)
+        validate::validate(file, text, raw)
     }
 }
 

@@ -5,9 +5,10 @@
 use std::path::{Path, PathBuf};
 
 use super::diagnostics::config_error;
+use super::locate::{Step, locate};
 use super::raw::*;
 use super::types::*;
-use crate::error::Result;
+use crate::error::{Error, Result};
 
 pub(super) fn resolve(file: &Path, p: &Path) -> PathBuf {
     if p.is_absolute() {
@@ -17,7 +18,7 @@ pub(super) fn resolve(file: &Path, p: &Path) -> PathBuf {
     }
 }
 
-pub(super) fn validate(file: &Path, raw: RawConfig) -> Result<Config> {
+pub(super) fn validate(file: &Path, text: &str, raw: RawConfig) -> Result<Config> {
     for (key, value) in [
         ("holdout.label", Some(&raw.holdout.label)),
         ("holdout.id", raw.holdout.id.as_ref()),
@@ -164,6 +165,24 @@ pub(super) fn validate(file: &Path, raw: RawConfig) -> Result<Config> {
     };
     let mut gates = Vec::with_capacity(raw.gates.len());
     for (i, g) in raw.gates.into_iter().enumerate() {
+        if let Some(at) = g.with.as_ref().and_then(|w| non_finite(w, &mut Vec::new())) {
+            let mut path = vec![
+                Step::Key("gates".into()),
+                Step::Index(i),
+                Step::Key("with".into()),
+            ];
+            path.extend(at);
+            let (line, column) = locate(text, &path).unzip();
+            let key: String = path.iter().skip(1).map(ToString::to_string).collect();
+            return Err(Error::Config {
+                file: file.to_path_buf(),
+                line,
+                column,
+                message: format!(
+                    "gates{key}: not a finite number; a gate threshold or setting must be one"
+                ),
+            });
+        }
         let with = match g.with {
             None => serde_json::Value::Object(Default::default()),
             Some(v) => serde_json::to_value(&v).map_err(|e| {
@@ -218,6 +237,36 @@ pub(super) fn validate(file: &Path, raw: RawConfig) -> Result<Config> {
         promote,
         lineage,
     })
+}
+
+/// The path to the first NaN or infinity under `v`. JSON has neither, so
+/// the conversion of `with:` would silently turn them into `null`.
+fn non_finite(v: &serde_norway::Value, path: &mut Vec<Step>) -> Option<Vec<Step>> {
+    use serde_norway::Value as V;
+    match v {
+        V::Number(n) if n.as_f64().is_some_and(|f| !f.is_finite()) => Some(path.clone()),
+        V::Sequence(items) => items.iter().enumerate().find_map(|(i, item)| {
+            path.push(Step::Index(i));
+            let found = non_finite(item, path);
+            path.pop();
+            found
+        }),
+        V::Mapping(m) => m.iter().find_map(|(k, item)| {
+            let key = match k {
+                V::String(s) => s.clone(),
+                other => serde_norway::to_string(other)
+                    .unwrap_or_default()
+                    .trim()
+                    .to_string(),
+            };
+            path.push(Step::Key(key));
+            let found = non_finite(item, path);
+            path.pop();
+            found
+        }),
+        V::Tagged(t) => non_finite(&t.value, path),
+        _ => None,
+    }
 }
 
 /// `owner/name` with GitHub's allowed characters.

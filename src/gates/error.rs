@@ -83,6 +83,10 @@ pub enum GateError {
         source: serde_json::Error,
     },
 
+    /// `metadata()` returned JSON that is not a usable JSON Schema.
+    #[error("metadata() returned a config schema that is not a valid JSON Schema: {message}")]
+    SchemaInvalid { message: String },
+
     /// The gate ran past its time limit.
     #[error("timeout: the gate ran longer than its limit of {limit}")]
     Timeout { limit: String },
@@ -153,7 +157,8 @@ impl GateError {
             | GateError::Compile { .. }
             | GateError::MissingImport { .. }
             | GateError::World { .. }
-            | GateError::ConfigSchema { .. } => ErrorKind::Load,
+            | GateError::ConfigSchema { .. }
+            | GateError::SchemaInvalid { .. } => ErrorKind::Load,
             GateError::InMetadata { error, .. } => error.kind(),
             GateError::Timeout { .. } => ErrorKind::Timeout,
             GateError::Memory { .. } => ErrorKind::Memory,

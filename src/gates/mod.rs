@@ -8,6 +8,7 @@ mod cache;
 mod error;
 pub mod host;
 pub mod scaffold;
+mod settings;
 pub mod wit;
 
 use std::collections::HashSet;
@@ -26,6 +27,7 @@ use crate::error::{Error, Result};
 use error::first_line;
 pub use error::{BoxError, ErrorKind, GateError};
 use host::{Gate, GatePre, GateState, LogLine, RunData};
+pub use settings::{ConfigSchema, Violation};
 pub use wit::WIT_VERSION;
 
 /// How often the epoch ticks; timeouts are rounded up to it.
@@ -288,6 +290,8 @@ impl LoadedGate {
             })?;
         let config_schema = serde_json::from_str(&m.config_schema)
             .map_err(|source| GateError::ConfigSchema { source })?;
+        ConfigSchema::compile(&config_schema)
+            .map_err(|message| GateError::SchemaInvalid { message })?;
         Ok(Metadata {
             name: m.name,
             version: m.version,
@@ -314,29 +318,44 @@ pub fn gate_bytes(source: &GateSource) -> Result<std::borrow::Cow<'static, [u8]>
     }
 }
 
-/// A gate ready to run: its spec, component and resolved id.
+/// A gate ready to run: its spec, component, settings schema and resolved id.
 pub struct PreparedGate {
     pub spec: GateSpec,
     pub id: String,
     loaded: std::result::Result<LoadedGate, GateError>,
+    schema: Option<ConfigSchema>,
+}
+
+/// A gate whose `with:` settings break its own config schema.
+#[derive(Debug)]
+pub struct BadSettings {
+    /// The gate's position in the config.
+    pub index: usize,
+    pub id: String,
+    pub violation: Violation,
 }
 
 /// Loads every configured gate and asks it for its metadata under its own
-/// limits. A gate that fails to load or to describe itself becomes an error
-/// result when run, so the report stays complete and nothing passes by
-/// default; a missing file or an unknown built-in, which no run could fix,
-/// is a config error (exit 2).
-pub fn prepare(specs: &[GateSpec], run: &Arc<RunData>) -> Result<Vec<PreparedGate>> {
+/// limits, before any data is read. A gate that fails to load or to
+/// describe itself becomes an error result when run, so the report stays
+/// complete and nothing passes by default; a missing file or an unknown
+/// built-in, which no run could fix, is a config error (exit 2).
+pub fn prepare(specs: &[GateSpec]) -> Result<Vec<PreparedGate>> {
     let engine = GateEngine::global()?;
     let mut prepared = Vec::new();
     for spec in specs {
         let bytes = gate_bytes(&spec.source)?;
-        let (loaded, name) = match engine.load(&spec.uses, &bytes) {
-            Ok(l) => match l.metadata(engine, run.clone(), Limits::of(spec)) {
-                Ok(m) => (Ok(l), Some(m.name)),
-                Err(e) => (Err(e), None),
-            },
-            Err(e) => (Err(e), None),
+        let described = engine.load(&spec.uses, &bytes).and_then(|l| {
+            let m = l.metadata(engine, RunData::empty(), Limits::of(spec))?;
+            Ok((l, m))
+        });
+        let (loaded, name, schema) = match described {
+            Ok((l, m)) => (
+                Ok(l),
+                Some(m.name),
+                ConfigSchema::compile(&m.config_schema).ok(),
+            ),
+            Err(e) => (Err(e), None, None),
         };
         let id = match (&spec.id, &spec.source, name) {
             (Some(id), _, _) => id.clone(),
@@ -348,6 +367,7 @@ pub fn prepare(specs: &[GateSpec], run: &Arc<RunData>) -> Result<Vec<PreparedGat
             spec: spec.clone(),
             id,
             loaded,
+            schema,
         });
     }
     let mut seen = HashSet::new();
@@ -357,6 +377,24 @@ pub fn prepare(specs: &[GateSpec], run: &Arc<RunData>) -> Result<Vec<PreparedGat
         }
     }
     Ok(prepared)
+}
+
+/// Checks each gate's `with:` against the schema it declared; the first
+/// mismatch, in config order. A gate that did not load has no schema here
+/// and errors when run.
+pub fn check_settings(prepared: &[PreparedGate]) -> std::result::Result<(), BadSettings> {
+    for (index, g) in prepared.iter().enumerate() {
+        if let Some(schema) = &g.schema {
+            schema
+                .check(&g.spec.with)
+                .map_err(|violation| BadSettings {
+                    index,
+                    id: g.id.clone(),
+                    violation,
+                })?;
+        }
+    }
+    Ok(())
 }
 
 fn file_stem(uses: &str) -> String {
@@ -557,4 +595,140 @@ fn validate_outcome(
         .collect();
     let summary = host::cut(&first_line(o.summary.trim()), host::MAX_SUMMARY_BYTES);
     Ok((verdict, summary, observations))
+}
+
+/// Builds a gate's outcome from fuzzer bytes and checks it as the host
+/// checks a real one, through the JSON a decision records. Lengths and
+/// counts are drawn large enough to cross every cap.
+#[doc(hidden)]
+pub fn fuzz_outcome(bytes: &[u8]) -> bool {
+    use wit::latest::modelgate::gate::types as t;
+    let mut u = arbitrary::Unstructured::new(bytes);
+    let text = |u: &mut arbitrary::Unstructured| -> arbitrary::Result<String> {
+        let s: String = u.arbitrary()?;
+        Ok(s.repeat(u.int_in_range(1..=4096)?))
+    };
+    let mut build = || -> arbitrary::Result<t::Outcome> {
+        let verdict = match u.int_in_range(0..=2u8)? {
+            0 => t::Verdict::Pass,
+            1 => t::Verdict::Warn,
+            _ => t::Verdict::Fail,
+        };
+        let summary = text(&mut u)?;
+        let n = u.int_in_range(0..=MAX_OBSERVATIONS + 1)?;
+        let mut observations = Vec::new();
+        for _ in 0..n {
+            if u.is_empty() {
+                break;
+            }
+            observations.push(t::Observation {
+                name: text(&mut u)?,
+                observed: u.arbitrary()?,
+                threshold: u.arbitrary()?,
+                comparison: match u.int_in_range(0..=5u8)? {
+                    0 => t::Comparison::Gt,
+                    1 => t::Comparison::Ge,
+                    2 => t::Comparison::Lt,
+                    3 => t::Comparison::Le,
+                    4 => t::Comparison::Eq,
+                    _ => t::Comparison::Info,
+                },
+                passed: u.arbitrary()?,
+                detail: if u.arbitrary()? {
+                    Some(text(&mut u)?)
+                } else {
+                    None
+                },
+            });
+        }
+        Ok(t::Outcome {
+            verdict,
+            summary,
+            observations,
+        })
+    };
+    let Ok(outcome) = build() else {
+        return false;
+    };
+    let Ok((_, summary, observations)) = validate_outcome(outcome) else {
+        return false;
+    };
+    assert!(summary.len() <= host::MAX_SUMMARY_BYTES + 64, "summary cap");
+    assert!(!summary.contains('\n'), "a summary is one line");
+    let json = serde_json::to_string(&observations).expect("observations serialise");
+    assert!(json.len() <= 2 * MAX_OUTCOME_BYTES + 64 * observations.len());
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A core module with one memory of `pages` 64 KiB pages, or a table of
+    /// `elements` funcrefs, or nothing: bytes written out by hand, since
+    /// the crate has no WAT parser.
+    fn module(memory_pages: Option<u32>, table_elements: Option<u32>) -> Vec<u8> {
+        fn leb(mut v: u32, out: &mut Vec<u8>) {
+            loop {
+                let byte = (v & 0x7f) as u8;
+                v >>= 7;
+                if v == 0 {
+                    out.push(byte);
+                    return;
+                }
+                out.push(byte | 0x80);
+            }
+        }
+        let mut m = b"\0asm\x01\0\0\0".to_vec();
+        if let Some(n) = table_elements {
+            let mut body = vec![1, 0x70, 0];
+            leb(n, &mut body);
+            m.push(4);
+            leb(body.len() as u32, &mut m);
+            m.extend(body);
+        }
+        if let Some(n) = memory_pages {
+            let mut body = vec![1, 0];
+            leb(n, &mut body);
+            m.push(5);
+            leb(body.len() as u32, &mut m);
+            m.extend(body);
+        }
+        m
+    }
+
+    /// How many instances of `bytes` one gate's store holds before the
+    /// limiter refuses one, and the error then.
+    fn instances_until_refused(bytes: &[u8], budget: usize) -> (usize, String) {
+        let engine = GateEngine::global().unwrap();
+        let (state, _stdio) = GateState::new(RunData::empty(), "g".into(), "{}".into(), budget);
+        let mut store = engine.store(state, Duration::from_secs(10));
+        let module = wasmtime::Module::new(&engine.engine, bytes).unwrap();
+        for n in 0..10_000 {
+            if let Err(e) = wasmtime::Instance::new(&mut store, &module, &[]) {
+                return (n, format!("{e:#}"));
+            }
+        }
+        panic!("10000 instances and no limit");
+    }
+
+    #[test]
+    fn a_gate_cannot_escape_its_budget_with_many_memories_tables_or_instances() {
+        let budget = 64 << 20;
+        // Memories of 20 MiB: the budget is their sum, so the fourth is refused.
+        let (n, e) = instances_until_refused(&module(Some(320), None), budget);
+        assert_eq!(n, 3, "{e}");
+        assert!(e.contains("memory limit exceeded"), "{e}");
+        // Small memories: at most MAX_MEMORIES of them.
+        let (n, _) = instances_until_refused(&module(Some(1), None), budget);
+        assert_eq!(n, host::MAX_MEMORIES);
+        // Tables count too: one of 8M elements is 128 MiB at 16 B each.
+        let (n, e) = instances_until_refused(&module(None, Some(8 << 20)), budget);
+        assert_eq!(n, 0, "{e}");
+        let (n, _) = instances_until_refused(&module(None, Some(1)), budget);
+        assert_eq!(n, host::MAX_TABLES);
+        // And instances themselves, even empty ones.
+        let (n, _) = instances_until_refused(&module(None, None), budget);
+        assert_eq!(n, host::MAX_INSTANCES);
+    }
 }

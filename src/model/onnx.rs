@@ -100,7 +100,10 @@ impl OnnxModel {
         {
             return trees_model(&proto, ensembles[0], width).map(|f| OnnxModel::Trees(Box::new(f)));
         }
-        graph_model(proto, width).map(OnnxModel::Graph)
+        // tract panics on some malformed graphs (an output naming no node).
+        crate::contain::contain(|| graph_model(proto, width))
+            .map_err(|panic| malformed!("tract cannot read the graph: {panic}"))?
+            .map(OnnxModel::Graph)
     }
 
     /// P(positive) per row; `columns` are the features in input order.
@@ -282,10 +285,10 @@ impl Graph {
             }
             let input = tract_ndarray::Array2::from_shape_vec((len, n), data)
                 .map_err(|e| FormatError::Scoring(e.to_string()))?;
-            let result = self
-                .plan
-                .run(tvec!(Tensor::from(input).into()))
-                .map_err(|e| FormatError::Scoring(format!("tract failed: {e:#}")))?;
+            let result =
+                crate::contain::contain(|| self.plan.run(tvec!(Tensor::from(input).into())))
+                    .map_err(|panic| FormatError::Scoring(format!("tract failed: {panic}")))?
+                    .map_err(|e| FormatError::Scoring(format!("tract failed: {e:#}")))?;
             let t = result[0]
                 .cast_to::<f32>()
                 .map_err(|e| FormatError::Scoring(format!("{e:#}")))?;

@@ -26,27 +26,20 @@ fn escape_property(s: &str) -> String {
     escape_data(s).replace(':', "%3A").replace(',', "%2C")
 }
 
-/// The 1-based line of each gate's `uses:` in the config text, in order,
-/// so annotations can point at the gate that failed.
-pub fn gate_lines(config: &str) -> Vec<usize> {
-    let mut in_gates = false;
-    let mut lines = Vec::new();
-    for (i, line) in config.lines().enumerate() {
-        let trimmed = line.trim_start();
-        if !line.starts_with([' ', '\t', '-']) && !trimmed.is_empty() && !trimmed.starts_with('#') {
-            in_gates = trimmed.starts_with("gates:");
-            continue;
-        }
-        if in_gates
-            && trimmed
-                .trim_start_matches('-')
-                .trim_start()
-                .starts_with("uses:")
-        {
-            lines.push(i + 1);
-        }
-    }
-    lines
+/// The line of each gate's `uses:` in the config text, for the first `n`
+/// gates, found by the YAML parser (block or flow style alike).
+pub fn gate_lines(config: &str, n: usize) -> Vec<usize> {
+    use crate::config::{Step, locate};
+    (0..n)
+        .map_while(|i| {
+            let path = [
+                Step::Key("gates".into()),
+                Step::Index(i),
+                Step::Key("uses".into()),
+            ];
+            locate(config, &path).map(|(line, _)| line)
+        })
+        .collect()
 }
 
 /// `::error` lines for blocking gates, then `::warning` lines for warnings
@@ -182,7 +175,10 @@ mod tests {
     #[test]
     fn gate_lines_find_each_uses_under_gates() {
         let cfg = "model: m\nholdout: { path: h.csv, label: y }\ngates:\n  - uses: builtin:drift\n    with: { a: 1 }\n  # a comment\n  -   uses: ./g.wasm\nreference:\n  uses: nope\n";
-        assert_eq!(gate_lines(cfg), vec![4, 7]);
+        assert_eq!(gate_lines(cfg, 10), vec![4, 7]);
+        assert_eq!(gate_lines(cfg, 1), vec![4]);
+        let flow = "model: m\ngates: [{ uses: a.wasm },\n  { id: b, uses: b.wasm }]\n";
+        assert_eq!(gate_lines(flow, 10), vec![2, 3]);
     }
 
     #[test]

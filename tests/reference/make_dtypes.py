@@ -3,7 +3,9 @@
 tests/dtypes.rs: each holds a seeded 400-row fraud holdout (int64 id, an
 int8 label as `df["is_fraud"].astype("int8")` writes it, a float64 score)
 and one column `x` of the type under test, with a few nulls. Types that can
-also be a label or a score appear as `label` or `score` columns too.
+also be a label or a score appear as `label` or `score` columns too. Each
+file also comes as CSV (as pandas and as pyarrow write it) and as NDJSON (as
+pandas writes it), of the first 100 rows; in those, `x` has 4 nulls.
 
     python3 -m venv .venv && .venv/bin/pip install pyarrow pandas
     .venv/bin/python tests/reference/make_dtypes.py tests/reference/dtypes
@@ -18,6 +20,7 @@ import sys
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 N = 400
@@ -78,10 +81,25 @@ features = {
         with_nulls([dt.time(int(r * 23), int(r * 59)) for r in raw]), pa.time64("us")
     ),
 }
+# The text formats hold the first TEXT_ROWS rows (4 of them null in `x`).
+TEXT_ROWS = 100
+
+
+def write_text(table, stem):
+    # CSV as pandas and as pyarrow write it; NDJSON as pandas writes it.
+    frame = table.to_pandas()
+    frame.to_csv(os.path.join(out, f"{stem}.pandas.csv"), index=False)
+    frame.to_json(
+        os.path.join(out, f"{stem}.pandas.ndjson"), orient="records", lines=True, date_format="iso"
+    )
+    pacsv.write_csv(table, os.path.join(out, f"{stem}.pyarrow.csv"))
+
+
 for name, column in features.items():
     cols = base()
     cols["x"] = column
     pq.write_table(pa.table(cols), os.path.join(out, f"feature_{name}.parquet"))
+    write_text(pa.table(cols).slice(0, TEXT_ROWS), f"feature_{name}")
 
 # Labels and scores in other types, as a label or score column.
 labels = {
@@ -94,6 +112,7 @@ for name, column in labels.items():
     cols = base()
     cols["label"] = column
     pq.write_table(pa.table(cols), os.path.join(out, f"label_{name}.parquet"))
+    write_text(pa.table(cols), f"label_{name}")
 scores = {
     "float32": pa.array(score, pa.float32()),
     "decimal128": pa.array([decimal.Decimal(f"{s:.6f}") for s in score], pa.decimal128(9, 6)),
@@ -103,6 +122,7 @@ for name, column in scores.items():
     cols = base()
     cols["score2"] = column
     pq.write_table(pa.table(cols), os.path.join(out, f"score_{name}.parquet"))
+    write_text(pa.table(cols), f"score_{name}")
 
 # pandas' own writers: nullable Int8, category, datetime64[ns] via the pandas
 # metadata path, and an object column of Python lists (not readable).

@@ -97,11 +97,11 @@ impl Gate for Drift {
             "type": "object",
             "additionalProperties": false,
             "properties": {
-                "psi_warn": {"type": "number", "default": 0.1},
-                "psi_fail": {"type": "number", "default": 0.25},
-                "ks_warn": {"type": "number", "default": 0.1},
-                "ks_fail": {"type": "number", "default": 0.2},
-                "new_category_fail": {"type": "number", "default": 0.01},
+                "psi_warn": {"type": "number", "minimum": 0, "default": 0.1},
+                "psi_fail": {"type": "number", "minimum": 0, "default": 0.25},
+                "ks_warn": {"type": "number", "minimum": 0, "maximum": 1, "default": 0.1},
+                "ks_fail": {"type": "number", "minimum": 0, "maximum": 1, "default": 0.2},
+                "new_category_fail": {"type": "number", "minimum": 0, "maximum": 1, "default": 0.01},
                 "columns": {"type": "array", "items": {"type": "string"}},
                 "exclude": {"type": "array", "items": {"type": "string"}},
                 "top": {"type": "integer", "minimum": 1, "default": 5}
