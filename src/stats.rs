@@ -70,8 +70,10 @@ fn var_of_difference(a: &[f64], b: &[f64]) -> f64 {
 }
 
 /// DeLong's test of AUC(candidate) - AUC(production); `None` with fewer
-/// than two rows of either class, or when the difference has no variance
-/// (identical rankings).
+/// than two rows of either class. Models that rank every row alike have a
+/// difference of exactly zero with no variance: that is "no difference"
+/// (p = 1), not a missing test. A degenerate nonzero difference without
+/// variance has no test.
 pub fn delong(candidate: &[f64], production: &[f64], labels: &[bool]) -> Option<DeltaTest> {
     let m = labels.iter().filter(|l| **l).count();
     let n = labels.len() - m;
@@ -82,6 +84,18 @@ pub fn delong(candidate: &[f64], production: &[f64], labels: &[bool]) -> Option<
     let (p10, p01) = components(production, labels);
     let delta = mean(&c10) - mean(&p10);
     let var = var_of_difference(&c10, &p10) / m as f64 + var_of_difference(&c01, &p01) / n as f64;
+    if var == 0.0 && delta == 0.0 {
+        return Some(DeltaTest {
+            method: "DeLong",
+            delta,
+            level: 0.95,
+            low: 0.0,
+            high: 0.0,
+            std_error: 0.0,
+            z: 0.0,
+            p_value: 1.0,
+        });
+    }
     if var.is_nan() || var <= 0.0 || var.is_infinite() {
         return None;
     }
@@ -113,10 +127,15 @@ mod tests {
     }
 
     #[test]
-    fn identical_models_have_no_test_and_components_give_the_auc() {
+    fn identical_rankings_are_no_difference_and_components_give_the_auc() {
         let labels = [true, false, true, false, false, true];
         let s = [0.9, 0.1, 0.4, 0.4, 0.2, 0.8];
-        assert!(delong(&s, &s, &labels).is_none());
+        // The same ranking from other scores: still no difference.
+        let monotone: Vec<f64> = s.iter().map(|x| x * x + 1.0).collect();
+        for other in [&s[..], &monotone] {
+            let t = delong(other, &s, &labels).expect("a test");
+            assert_eq!((t.delta, t.low, t.high, t.p_value), (0.0, 0.0, 0.0, 1.0));
+        }
         let (v10, v01) = components(&s, &labels);
         // AUC by counting: positives (0.9, 0.4, 0.8) vs negatives (0.1, 0.4, 0.2).
         let auc = (3.0 + 2.5 + 3.0) / 9.0;

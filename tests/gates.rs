@@ -148,6 +148,9 @@ fn builtin_champion_challenger() {
     let data = format!(
         "{{ columns: {{ is_fraud: {LABELS}, score_candidate: {GOOD}, score_production: {WORSE} }} }}"
     );
+    let same = format!(
+        "{{ columns: {{ is_fraud: {LABELS}, score_candidate: {GOOD}, score_production: {GOOD} }} }}"
+    );
     let reversed = format!(
         "{{ columns: {{ is_fraud: {LABELS}, score_candidate: {WORSE}, score_production: {GOOD} }} }}"
     );
@@ -211,8 +214,73 @@ fn builtin_champion_challenger() {
     production: score_production
     expect: error
     expect_summary: needs a statistical test
+  - name: identical scores are no difference, not an error
+    with: {{ metrics: {{ roc_auc: {{ max_p_value: 0.05 }} }} }}
+    holdout: {same}
+    production: score_production
+    expect: fail
+    expect_summary: p_value[roc_auc]
+  - name: the candidate is the production model
+    with: {{ metrics: {{ roc_auc: {{ max_p_value: 0.05 }} }} }}
+    holdout: {data}
+    production: score_candidate
+    expect: pass
+    expect_summary: candidate is production (column:score_candidate)
 "
         ),
+    );
+}
+
+/// Identical rankings give DeLong's "no difference" (delta 0, p = 1), which
+/// champion-challenger reports as such, not as a missing test; the same
+/// score source on both sides is "candidate is production".
+#[test]
+fn identical_models_are_no_difference_and_the_same_model_is_production() {
+    let t = TempDir::new().unwrap();
+    let p = t.path();
+    let mut csv = String::from("is_fraud,a,b\n");
+    for i in 0..300u32 {
+        let score = f64::from((i * 7919) % 300) / 300.0;
+        csv.push_str(&format!("{},{score},{score}\n", u8::from(i % 7 == 0)));
+    }
+    fs::write(p.join("holdout.csv"), csv).unwrap();
+    let config = |production: &str| {
+        fs::write(
+            p.join("modelgate.yaml"),
+            format!(
+                "model: m\nholdout: {{ path: holdout.csv, label: is_fraud }}\n\
+                 candidate: {{ scores: {{ column: a }} }}\nproduction: {{ scores: {{ column: {production} }} }}\n\
+                 gates:\n  - uses: builtin:champion-challenger\n    \
+                 with: {{ metrics: {{ roc_auc: {{ max_p_value: 0.05 }} }} }}\n"
+            ),
+        )
+        .unwrap();
+    };
+    config("b");
+    let d = run_json(p, 1);
+    let test = &d["evaluation"]["delta_tests"]["roc_auc"];
+    for (key, value) in [
+        ("delta", 0.0),
+        ("low", 0.0),
+        ("high", 0.0),
+        ("p_value", 1.0),
+    ] {
+        assert_eq!(test[key].as_f64(), Some(value), "{key}: {test}");
+    }
+    let g = &d["gates"][0];
+    assert_eq!(g["verdict"], "fail", "{g}");
+    assert!(
+        g["observations"]
+            .to_string()
+            .contains("no difference, the models rank every row alike"),
+        "{g}"
+    );
+
+    config("a");
+    let d = run_json(p, 0);
+    assert_eq!(
+        d["gates"][0]["summary"],
+        "candidate is production (column:a): nothing to compare"
     );
 }
 

@@ -29,6 +29,16 @@ enum WithoutProduction {
     Warn,
 }
 
+impl WithoutProduction {
+    fn verdict(&self) -> Verdict {
+        match self {
+            WithoutProduction::Fail => Verdict::Fail,
+            WithoutProduction::Warn => Verdict::Warn,
+            WithoutProduction::Pass => Verdict::Pass,
+        }
+    }
+}
+
 /// One metric's rule. An object so later versions can add fields such as
 /// significance testing without breaking configs.
 #[derive(Deserialize)]
@@ -85,17 +95,25 @@ impl Gate for ChampionChallenger {
         }
         let cand = metrics(ModelRole::Candidate).ok_or("the host gave no evaluation")?;
         let Some(prod) = metrics(ModelRole::Production) else {
-            let verdict = match config.without_production {
-                WithoutProduction::Fail => Verdict::Fail,
-                WithoutProduction::Warn => Verdict::Warn,
-                WithoutProduction::Pass => Verdict::Pass,
-            };
             return Ok(Outcome::new(
-                verdict,
+                config.without_production.verdict(),
                 "no production model to compare with",
                 vec![],
             ));
         };
+        // Re-running on main after a promotion scores production against
+        // itself: there is nothing to compare, which is not a failure.
+        let ctx = host::run_context();
+        if ctx.production.as_deref() == Some(ctx.candidate.as_str()) {
+            return Ok(Outcome::new(
+                config.without_production.verdict(),
+                format!(
+                    "candidate is production ({}): nothing to compare",
+                    ctx.candidate
+                ),
+                vec![],
+            ));
+        }
         let tests = delta_tests();
         let mut obs = Vec::new();
         let mut blocking = false;
@@ -133,12 +151,19 @@ impl Gate for ChampionChallenger {
                     t.delta < 0.0
                 };
                 let p = if better { t.p_value } else { 1.0 };
-                let s = check(format!("p_value[{name}]"), p, Comparison::Le, alpha).with_detail(
+                let detail = if t.delta == 0.0 && t.low == t.high {
+                    format!(
+                        "{}: no difference, the models rank every row alike",
+                        t.method
+                    )
+                } else {
                     format!(
                         "{}: delta {:+.6}, 95% CI {:+.6} to {:+.6}",
                         t.method, t.delta, t.low, t.high
-                    ),
-                );
+                    )
+                };
+                let s =
+                    check(format!("p_value[{name}]"), p, Comparison::Le, alpha).with_detail(detail);
                 blocking |= !s.passed && rule.severity != WithoutProduction::Warn;
                 obs.push(s);
             }
