@@ -115,6 +115,26 @@ pub fn delong(candidate: &[f64], production: &[f64], labels: &[bool]) -> Option<
     })
 }
 
+/// One-sided p-values of a paired test against a bound on the improvement
+/// (delta in the better direction): of "improvement <= bound" and of
+/// "improvement >= bound", from the normal approximation DeLong's test
+/// rests on. Without variance the delta is exact, and each p-value is 0 or 1.
+pub fn one_sided(t: &DeltaTest, bound: f64, greater_is_better: bool) -> (f64, f64) {
+    let improvement = if greater_is_better { t.delta } else { -t.delta };
+    if t.std_error == 0.0 {
+        return (
+            if improvement > bound { 0.0 } else { 1.0 },
+            if improvement < bound { 0.0 } else { 1.0 },
+        );
+    }
+    let z = (improvement - bound) / t.std_error;
+    // P(Z > z) and P(Z < z), each through erfc to keep small tails exact.
+    (
+        0.5 * libm::erfc(z / std::f64::consts::SQRT_2),
+        0.5 * libm::erfc(-z / std::f64::consts::SQRT_2),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -124,6 +144,35 @@ mod tests {
         // 1.959963984540054 is scipy's norm.ppf(0.975).
         let p = libm::erfc(1.959_963_984_540_054 / std::f64::consts::SQRT_2);
         assert!((p - 0.05).abs() < 1e-15, "{p}");
+    }
+
+    #[test]
+    fn one_sided_p_values_against_a_bound() {
+        // 1.6448536269514722 is scipy's norm.ppf(0.95).
+        let t = DeltaTest {
+            method: "DeLong",
+            delta: 0.02 + 1.644_853_626_951_472_2 * 0.01,
+            level: 0.95,
+            low: 0.0,
+            high: 0.0,
+            std_error: 0.01,
+            z: 0.0,
+            p_value: 0.0,
+        };
+        let (better, short) = one_sided(&t, 0.02, true);
+        assert!((better - 0.05).abs() < 1e-14 && (short - 0.95).abs() < 1e-14);
+        // Lower is better: the same delta is a loss of 0.0364, short of
+        // the bound -0.01 by z = 2.64.
+        let (better, short) = one_sided(&t, -0.01, false);
+        assert!(better > 0.995 && short < 0.005, "{better} {short}");
+        assert!((better + short - 1.0).abs() < 1e-15);
+        let exact = DeltaTest {
+            std_error: 0.0,
+            delta: 0.0,
+            ..t
+        };
+        assert_eq!(one_sided(&exact, -0.002, true), (0.0, 1.0));
+        assert_eq!(one_sided(&exact, 0.0, true), (1.0, 1.0));
     }
 
     #[test]

@@ -172,6 +172,12 @@ fn builtin_champion_challenger() {
         c.join(", "),
         p.join(", ")
     );
+    let big_reversed = format!(
+        "{{ columns: {{ is_fraud: [{}], score_candidate: [{}], score_production: [{}] }} }}",
+        y.join(", "),
+        p.join(", "),
+        c.join(", ")
+    );
     gate_test(
         "builtin:champion-challenger",
         &format!(
@@ -220,6 +226,46 @@ fn builtin_champion_challenger() {
     production: score_production
     expect: fail
     expect_summary: p_value[roc_auc]
+  - name: settings the gate's schema refuses are the case's error
+    with: {{ metrics: {{ roc_auc: {{ min_absolute_change: -0.1 }} }} }}
+    holdout: {data}
+    production: score_production
+    expect: error
+    expect_summary: 'with.metrics.roc_auc.min_absolute_change: must be >=0'
+  - name: identical models are non-inferior within a margin
+    with: {{ metrics: {{ roc_auc: {{ no_worse_than: 0.01 }} }} }}
+    holdout: {same}
+    production: score_production
+    expect: pass
+  - name: superiority by a margin, shown on 400 rows
+    with: {{ metrics: {{ roc_auc: {{ improve_by: 0.05 }} }} }}
+    holdout: {big}
+    production: score_production
+    expect: pass
+  - name: 10 rows cannot show an improvement either way
+    with: {{ metrics: {{ roc_auc: {{ improve_by: 0.0 }} }} }}
+    holdout: {data}
+    production: score_production
+    expect: fail
+    expect_summary: insufficient evidence on roc_auc
+  - name: insufficient evidence may be set to warn
+    with: {{ metrics: {{ roc_auc: {{ improve_by: 0.0 }} }}, on_insufficient_evidence: warn }}
+    holdout: {data}
+    production: score_production
+    expect: warn
+    expect_summary: insufficient evidence on roc_auc
+  - name: a clearly worse candidate is not non-inferior
+    with: {{ metrics: {{ roc_auc: {{ no_worse_than: 0.01 }} }}, on_insufficient_evidence: warn }}
+    holdout: {big_reversed}
+    production: score_production
+    expect: fail
+    expect_summary: does not beat production
+  - name: a tested margin on an untested metric is an error
+    with: {{ metrics: {{ average_precision: {{ improve_by: 0.01 }} }} }}
+    holdout: {data}
+    production: score_production
+    expect: error
+    expect_summary: improve_by needs a paired test
   - name: the candidate is the production model
     with: {{ metrics: {{ roc_auc: {{ max_p_value: 0.05 }} }} }}
     holdout: {data}

@@ -62,3 +62,30 @@ fn delong_matches_the_textbook_computation() {
     }
     eprintln!("DeLong: max relative difference {worst:.1e}, p-value {worst_p:.1e}");
 }
+
+/// The one-sided p-values behind `improve_by` and `no_worse_than` agree
+/// with scipy's `norm.sf` and `norm.cdf` of the same z, in both directions
+/// and on both sides of zero.
+#[test]
+fn margin_tests_match_scipy() {
+    let doc: Value = serde_json::from_str(REFERENCE).unwrap();
+    let mut worst = 0.0f64;
+    for case in doc["cases"].as_array().unwrap() {
+        let (y, a, b) = generate(&case["params"]);
+        let got = delong(&a, &b, &y).expect("both classes present");
+        let margins = case["expected"]["margins"].as_array().unwrap();
+        assert_eq!(margins.len(), 6);
+        for m in margins {
+            let bound = m["bound"].as_f64().unwrap();
+            let greater = m["greater_is_better"].as_bool().unwrap();
+            let (p, short) = modelgate::stats::one_sided(&got, bound, greater);
+            for (g, name) in [(p, "p_value"), (short, "p_value_short")] {
+                let w = m[name].as_f64().unwrap();
+                let diff = (g - w).abs() / w.max(1e-300);
+                worst = worst.max(diff);
+                assert!(diff <= 1e-9, "{name} at {bound} ({greater}): {g} vs {w}");
+            }
+        }
+    }
+    eprintln!("margin tests: max relative difference {worst:.1e}");
+}

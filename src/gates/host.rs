@@ -495,6 +495,24 @@ impl modelgate::gate::host::Host for GateState {
             .collect()
     }
 
+    fn test_margin(
+        &mut self,
+        metric: String,
+        bound: f64,
+        greater_is_better: bool,
+    ) -> Option<types::MarginTest> {
+        let t = self.run.delta_tests.get(&metric)?;
+        let (p_value, p_value_short) = crate::stats::one_sided(t, bound, greater_is_better);
+        Some(types::MarginTest {
+            improvement: if greater_is_better { t.delta } else { -t.delta },
+            metric,
+            method: t.method.to_string(),
+            bound,
+            p_value,
+            p_value_short,
+        })
+    }
+
     fn row_count(&mut self, data: types::Dataset) -> Option<u64> {
         self.dataset(data).map(|d| d.frame.height() as u64)
     }

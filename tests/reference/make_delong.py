@@ -71,7 +71,17 @@ def main():
     cases = []
     for c in CASES:
         y, a, b = generate(c)
-        cases.append({"params": c, "expected": delong(y, a, b)})
+        expected = delong(y, a, b)
+        # One-sided tests of the improvement against a bound, for margins.
+        margins = []
+        for greater in (True, False):
+            improvement = expected["delta"] if greater else -expected["delta"]
+            for bound in (-0.02, 0.0, 0.01):
+                z = (improvement - bound) / expected["std_error"]
+                margins.append({"bound": bound, "greater_is_better": greater,
+                                "p_value": norm.sf(z), "p_value_short": norm.cdf(z)})
+        expected["margins"] = margins
+        cases.append({"params": c, "expected": expected})
     json.dump({"versions": {"numpy": np.__version__, "scipy": scipy.__version__}, "cases": cases}, sys.stdout, indent=1)
     print()
 

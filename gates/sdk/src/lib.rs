@@ -40,7 +40,7 @@ pub mod bindings {
 pub use bindings::modelgate::gate::host;
 pub use bindings::modelgate::gate::types::{
     CategoryCount, ColumnProfile, Comparison, Context, Dataset, DeltaTest, Histogram, LogLevel,
-    Metadata, ModelEvaluation, ModelRole, Observation, Outcome, Quantile, Verdict,
+    MarginTest, Metadata, ModelEvaluation, ModelRole, Observation, Outcome, Quantile, Verdict,
 };
 pub use serde;
 pub use serde_json;
@@ -145,6 +145,14 @@ pub fn delta_tests() -> BTreeMap<String, DeltaTest> {
         .into_iter()
         .map(|t| (t.metric.clone(), t))
         .collect()
+}
+
+/// A one-sided test of `metric`'s improvement (candidate minus production
+/// in its better direction) against `bound`: positive for superiority by a
+/// margin, negative for non-inferiority within one. `None` without
+/// production or without a paired test for the metric.
+pub fn margin_test(metric: &str, bound: f64, greater_is_better: bool) -> Option<MarginTest> {
+    host::test_margin(metric, bound, greater_is_better)
 }
 
 /// Column profiles of a dataset by name, or `None` when not configured.

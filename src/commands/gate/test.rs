@@ -16,7 +16,7 @@ use crate::config::{
 use crate::decision;
 use crate::error::{Error, Result};
 use crate::fs::write_atomic;
-use crate::gates::Verdict;
+use crate::gates::{self, Verdict};
 
 use super::super::{ExitStatus, out_err};
 
@@ -204,22 +204,39 @@ pub fn gate_test(uses: &str, cases_file: &Path, out: &mut dyn Write) -> Result<E
                 with,
             }],
         };
-        let decision = decision::run(&config).map_err(|e| Error::GateCase {
+        let case_err = |e: Error| Error::GateCase {
             case: case.name.clone(),
             source: Box::new(e),
-        })?;
-        let g = &decision.gates[0];
+        };
+        // Settings the gate's own schema refuses stop a real run with exit
+        // 2; here they are the case's `error`, so a gate author can test
+        // the schema with cases too.
+        let prepared = gates::prepare(&config.gates).map_err(case_err)?;
+        let (verdict, summary) = match gates::check_settings(&prepared) {
+            Err(bad) => {
+                let key: String = bad.violation.path.iter().map(ToString::to_string).collect();
+                (
+                    Verdict::Error,
+                    format!("with{key}: {}", bad.violation.message),
+                )
+            }
+            Ok(()) => {
+                let decision = decision::run(&config).map_err(case_err)?;
+                let g = &decision.gates[0];
+                (g.verdict, g.summary.clone())
+            }
+        };
         let summary_ok = case
             .expect_summary
             .as_ref()
-            .is_none_or(|s| g.summary.contains(s.as_str()));
-        let ok = g.verdict == case.expect && summary_ok;
+            .is_none_or(|s| summary.contains(s.as_str()));
+        let ok = verdict == case.expect && summary_ok;
         if ok {
             passed += 1;
         } else {
             failed += 1;
         }
-        let verdict = |v: Verdict| {
+        let name_of = |v: Verdict| {
             serde_json::to_value(v)
                 .ok()
                 .and_then(|v| v.as_str().map(String::from))
@@ -230,13 +247,13 @@ pub fn gate_test(uses: &str, cases_file: &Path, out: &mut dyn Write) -> Result<E
             "{} {}: {} (expected {}{}) — {}",
             if ok { "ok  " } else { "FAIL" },
             case.name,
-            verdict(g.verdict),
-            verdict(case.expect),
+            name_of(verdict),
+            name_of(case.expect),
             case.expect_summary
                 .as_ref()
                 .map(|s| format!(", summary containing {s:?}"))
                 .unwrap_or_default(),
-            g.summary
+            summary
         )
         .map_err(out_err)?;
     }

@@ -1,7 +1,10 @@
 //! `builtin:champion-challenger`: the candidate must beat production on each
-//! configured metric by a margin. Margins follow MLflow's `MetricThreshold`
-//! (`min_absolute_change`, `min_relative_change`, `greater_is_better`); see
-//! gates/README.md for the differences.
+//! configured metric by a margin. Point margins follow MLflow's
+//! `MetricThreshold` (`min_absolute_change`, `min_relative_change`,
+//! `greater_is_better`); `improve_by` and `no_worse_than` are tested
+//! margins (superiority and non-inferiority, one-sided at `alpha`), and a
+//! holdout that cannot tell is "insufficient evidence", not a pass. See
+//! gates/README.md.
 
 use std::collections::BTreeMap;
 
@@ -18,6 +21,10 @@ struct Config {
     /// model is judged by the absolute gates alone) or `fail`.
     #[serde(default)]
     without_production: WithoutProduction,
+    /// What a tested margin the data cannot decide does: `fail` (default)
+    /// or `warn`.
+    #[serde(default)]
+    on_insufficient_evidence: WithoutProduction,
 }
 
 #[derive(Deserialize, Default, PartialEq)]
@@ -57,6 +64,19 @@ struct MetricRule {
     /// a two-sided p-value at most this (for metrics the host tests, today
     /// `roc_auc` by DeLong's test on the paired holdout).
     max_p_value: Option<f64>,
+    /// Superiority: the improvement must exceed this margin, shown by a
+    /// one-sided test at `alpha`.
+    improve_by: Option<f64>,
+    /// Non-inferiority: the candidate may be worse by at most this margin,
+    /// shown by a one-sided test at `alpha`.
+    no_worse_than: Option<f64>,
+    /// One-sided significance level of `improve_by` and `no_worse_than`.
+    #[serde(default = "default_alpha")]
+    alpha: f64,
+}
+
+fn default_alpha() -> f64 {
+    0.05
 }
 
 struct ChampionChallenger;
@@ -81,10 +101,14 @@ impl Gate for ChampionChallenger {
                         "min_relative_change": {"type": "number", "minimum": 0, "default": 0},
                         "greater_is_better": {"type": "boolean"},
                         "severity": {"enum": ["fail", "warn"], "default": "fail"},
-                        "max_p_value": {"type": "number", "exclusiveMinimum": 0, "maximum": 1}
+                        "max_p_value": {"type": "number", "exclusiveMinimum": 0, "maximum": 1},
+                        "improve_by": {"type": "number", "minimum": 0},
+                        "no_worse_than": {"type": "number", "minimum": 0},
+                        "alpha": {"type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 0.5, "default": 0.05}
                     }
                 }},
-                "without_production": {"enum": ["pass", "warn", "fail"], "default": "pass"}
+                "without_production": {"enum": ["pass", "warn", "fail"], "default": "pass"},
+                "on_insufficient_evidence": {"enum": ["warn", "fail"], "default": "fail"}
             }
         })
     }
@@ -117,6 +141,7 @@ impl Gate for ChampionChallenger {
         let tests = delta_tests();
         let mut obs = Vec::new();
         let mut blocking = false;
+        let mut insufficient: Vec<String> = Vec::new();
         for (name, rule) in &config.metrics {
             let greater = rule
                 .greater_is_better
@@ -167,6 +192,48 @@ impl Gate for ChampionChallenger {
                 blocking |= !s.passed && rule.severity != WithoutProduction::Warn;
                 obs.push(s);
             }
+            for (kind, bound) in [
+                ("improve_by", rule.improve_by),
+                ("no_worse_than", rule.no_worse_than.map(|m| -m)),
+            ] {
+                let Some(bound) = bound else { continue };
+                let t = margin_test(name, bound, greater).ok_or_else(|| {
+                    format!(
+                        "metric `{name}`: {kind} needs a paired test, and the host tests only: {}",
+                        tests.keys().cloned().collect::<Vec<_>>().join(", ")
+                    )
+                })?;
+                let (passed, reading) = if t.p_value <= rule.alpha {
+                    (true, "shown")
+                } else if t.p_value_short <= rule.alpha {
+                    (false, "clearly not met")
+                } else {
+                    if !insufficient.contains(name) {
+                        insufficient.push(name.clone());
+                    }
+                    (
+                        false,
+                        "insufficient evidence: the interval straddles the margin",
+                    )
+                };
+                if !passed {
+                    let soft = rule.severity == WithoutProduction::Warn
+                        || (reading != "clearly not met"
+                            && config.on_insufficient_evidence == WithoutProduction::Warn);
+                    blocking |= !soft;
+                }
+                obs.push(Observation {
+                    name: format!("{kind}[{name}]"),
+                    observed: Some(t.improvement),
+                    threshold: Some(bound),
+                    comparison: Comparison::Gt,
+                    passed,
+                    detail: Some(format!(
+                        "{}: improvement {:+.6} against {bound:+.6}, one-sided p {:.4} at alpha {}: {reading}",
+                        t.method, t.improvement, t.p_value, rule.alpha
+                    )),
+                });
+            }
             obs.push(o.with_detail(format!(
                 "production {p:.6}, change {:+.6} ({:+.3}%)",
                 c - p,
@@ -183,6 +250,12 @@ impl Gate for ChampionChallenger {
         }
         out.summary = if out.verdict == Verdict::Pass {
             "candidate beats production on every configured metric".into()
+        } else if !insufficient.is_empty() {
+            format!(
+                "insufficient evidence on {}: the holdout cannot tell whether the margin is met; {}",
+                insufficient.join(", "),
+                out.summary
+            )
         } else {
             format!("candidate does not beat production: {}", out.summary)
         };
