@@ -229,8 +229,12 @@ impl Gate for ChampionChallenger {
                     comparison: Comparison::Gt,
                     passed,
                     detail: Some(format!(
-                        "{}: improvement {:+.6} against {bound:+.6}, one-sided p {:.4} at alpha {}: {reading}",
-                        t.method, t.improvement, t.p_value, rule.alpha
+                        "{}: improvement {:+.6} against {bound:+.6}{}, one-sided p {:.4} at alpha {}: {reading}",
+                        t.method,
+                        t.improvement,
+                        interval(tests.get(name), greater),
+                        t.p_value,
+                        rule.alpha
                     )),
                 });
             }
@@ -261,6 +265,20 @@ impl Gate for ChampionChallenger {
         };
         Ok(out)
     }
+}
+
+/// The two-sided 95% interval of the improvement, when the host has one:
+/// how far the holdout can see, which says whether more labels would help.
+fn interval(test: Option<&DeltaTest>, greater: bool) -> String {
+    test.map(|t| {
+        let (low, high) = if greater {
+            (t.low, t.high)
+        } else {
+            (-t.high, -t.low)
+        };
+        format!(" (95% CI {low:+.6} to {high:+.6})")
+    })
+    .unwrap_or_default()
 }
 
 export_gate!(ChampionChallenger);
