@@ -135,6 +135,39 @@ pub fn one_sided(t: &DeltaTest, bound: f64, greater_is_better: bool) -> (f64, f6
     )
 }
 
+/// The standard normal quantile: `x` with Φ(x) = `p`, for 0 < p < 1.
+/// Newton's method on the upper tail through libm's erfc (no maintained
+/// crate in the tree has the inverse). For p ≥ 0.5, 1 − p is exact, and
+/// the tail is decreasing and convex right of 0, so the iteration from 0
+/// converges monotonically and keeps the tail's relative precision.
+pub fn normal_quantile(p: f64) -> f64 {
+    if !(p > 0.0 && p < 1.0) {
+        return f64::NAN;
+    }
+    if p < 0.5 {
+        return -normal_quantile(1.0 - p);
+    }
+    let q = 1.0 - p;
+    let mut x: f64 = 0.0;
+    for _ in 0..200 {
+        let tail = 0.5 * libm::erfc(x / std::f64::consts::SQRT_2);
+        let pdf = (-0.5 * x * x).exp() / (2.0 * std::f64::consts::PI).sqrt();
+        let step = (tail - q) / pdf;
+        x += step;
+        if step.abs() <= 1e-15 * x.abs().max(1.0) {
+            break;
+        }
+    }
+    x
+}
+
+/// The smallest true improvement beyond a margin that a one-sided test at
+/// `alpha` shows with probability `power` on this holdout:
+/// (z(1 − alpha) + z(power)) × standard error. Zero without variance.
+pub fn detectable(t: &DeltaTest, alpha: f64, power: f64) -> f64 {
+    (normal_quantile(1.0 - alpha) + normal_quantile(power)) * t.std_error
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -144,6 +177,24 @@ mod tests {
         // 1.959963984540054 is scipy's norm.ppf(0.975).
         let p = libm::erfc(1.959_963_984_540_054 / std::f64::consts::SQRT_2);
         assert!((p - 0.05).abs() < 1e-15, "{p}");
+    }
+
+    #[test]
+    fn normal_quantiles_match_scipy() {
+        // scipy.stats.norm.ppf at each p.
+        for (p, want) in [
+            (0.5, 0.0),
+            (0.8, 0.841_621_233_572_914_3),
+            (0.95, 1.644_853_626_951_472_2),
+            (0.975, 1.959_963_984_540_054),
+            (0.999, 3.090_232_306_167_813),
+            (1.0 - 1e-10, 6.361_340_889_697_422),
+            (0.05, -1.644_853_626_951_472_2),
+        ] {
+            let got = normal_quantile(p);
+            assert!((got - want).abs() < 1e-12, "{p}: {got} vs {want}");
+        }
+        assert!(normal_quantile(0.0).is_nan() && normal_quantile(1.0).is_nan());
     }
 
     #[test]

@@ -65,7 +65,7 @@ fn delong_matches_the_textbook_computation() {
 
 /// The one-sided p-values behind `improve_by` and `no_worse_than` agree
 /// with scipy's `norm.sf` and `norm.cdf` of the same z, in both directions
-/// and on both sides of zero.
+/// and on both sides of zero; the detectable effect with `norm.ppf`.
 #[test]
 fn margin_tests_match_scipy() {
     let doc: Value = serde_json::from_str(REFERENCE).unwrap();
@@ -88,4 +88,11 @@ fn margin_tests_match_scipy() {
         }
     }
     eprintln!("margin tests: max relative difference {worst:.1e}");
+    for case in doc["cases"].as_array().unwrap() {
+        let (y, a, b) = generate(&case["params"]);
+        let got = delong(&a, &b, &y).unwrap();
+        let d = modelgate::stats::detectable(&got, 0.05, 0.8);
+        let want = case["expected"]["detectable_05_80"].as_f64().unwrap();
+        assert!((d - want).abs() <= 1e-12 * want, "detectable {d} vs {want}");
+    }
 }

@@ -500,9 +500,12 @@ impl modelgate::gate::host::Host for GateState {
         metric: String,
         bound: f64,
         greater_is_better: bool,
+        alpha: f64,
     ) -> Option<types::MarginTest> {
         let t = self.run.delta_tests.get(&metric)?;
         let (p_value, p_value_short) = crate::stats::one_sided(t, bound, greater_is_better);
+        // The power of the report's "cannot be detected" sentence.
+        let detectable = crate::stats::detectable(t, alpha.clamp(1e-12, 0.5), 0.8);
         Some(types::MarginTest {
             improvement: if greater_is_better { t.delta } else { -t.delta },
             metric,
@@ -510,6 +513,7 @@ impl modelgate::gate::host::Host for GateState {
             bound,
             p_value,
             p_value_short,
+            detectable,
         })
     }
 

@@ -81,6 +81,8 @@ def main():
                 margins.append({"bound": bound, "greater_is_better": greater,
                                 "p_value": norm.sf(z), "p_value_short": norm.cdf(z)})
         expected["margins"] = margins
+        # The effect a one-sided test at alpha 0.05 detects with power 0.8.
+        expected["detectable_05_80"] = (norm.ppf(0.95) + norm.ppf(0.8)) * expected["std_error"]
         cases.append({"params": c, "expected": expected})
     json.dump({"versions": {"numpy": np.__version__, "scipy": scipy.__version__}, "cases": cases}, sys.stdout, indent=1)
     print()

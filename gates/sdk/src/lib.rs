@@ -149,10 +149,16 @@ pub fn delta_tests() -> BTreeMap<String, DeltaTest> {
 
 /// A one-sided test of `metric`'s improvement (candidate minus production
 /// in its better direction) against `bound`: positive for superiority by a
-/// margin, negative for non-inferiority within one. `None` without
-/// production or without a paired test for the metric.
-pub fn margin_test(metric: &str, bound: f64, greater_is_better: bool) -> Option<MarginTest> {
-    host::test_margin(metric, bound, greater_is_better)
+/// margin, negative for non-inferiority within one; `alpha` sets the level
+/// of its `detectable` effect. `None` without production or without a
+/// paired test for the metric.
+pub fn margin_test(
+    metric: &str,
+    bound: f64,
+    greater_is_better: bool,
+    alpha: f64,
+) -> Option<MarginTest> {
+    host::test_margin(metric, bound, greater_is_better, alpha)
 }
 
 /// Column profiles of a dataset by name, or `None` when not configured.

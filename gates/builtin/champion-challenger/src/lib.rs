@@ -141,7 +141,9 @@ impl Gate for ChampionChallenger {
         let tests = delta_tests();
         let mut obs = Vec::new();
         let mut blocking = false;
-        let mut insufficient: Vec<String> = Vec::new();
+        // Metrics a tested margin could not decide, with the smallest
+        // distance from the margin this holdout can see.
+        let mut insufficient: Vec<(String, f64)> = Vec::new();
         for (name, rule) in &config.metrics {
             let greater = rule
                 .greater_is_better
@@ -197,7 +199,7 @@ impl Gate for ChampionChallenger {
                 ("no_worse_than", rule.no_worse_than.map(|m| -m)),
             ] {
                 let Some(bound) = bound else { continue };
-                let t = margin_test(name, bound, greater).ok_or_else(|| {
+                let t = margin_test(name, bound, greater, rule.alpha).ok_or_else(|| {
                     format!(
                         "metric `{name}`: {kind} needs a paired test, and the host tests only: {}",
                         tests.keys().cloned().collect::<Vec<_>>().join(", ")
@@ -208,8 +210,8 @@ impl Gate for ChampionChallenger {
                 } else if t.p_value_short <= rule.alpha {
                     (false, "clearly not met")
                 } else {
-                    if !insufficient.contains(name) {
-                        insufficient.push(name.clone());
+                    if !insufficient.iter().any(|(n, _)| n == name) {
+                        insufficient.push((name.clone(), t.detectable));
                     }
                     (
                         false,
@@ -255,9 +257,26 @@ impl Gate for ChampionChallenger {
         out.summary = if out.verdict == Verdict::Pass {
             "candidate beats production on every configured metric".into()
         } else if !insufficient.is_empty() {
+            let positives = cand
+                .get("positives")
+                .map_or(String::new(), |p| format!("with {p:.0} positives, "));
+            let why: Vec<String> = insufficient
+                .iter()
+                .map(|(name, d)| {
+                    format!(
+                        "{positives}a {name} change within {d:.4} of its margin cannot be detected \
+                         (power 0.8)"
+                    )
+                })
+                .collect();
             format!(
-                "insufficient evidence on {}: the holdout cannot tell whether the margin is met; {}",
-                insufficient.join(", "),
+                "insufficient evidence on {}: {}; collect more labelled rows. {}",
+                insufficient
+                    .iter()
+                    .map(|(n, _)| n.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                why.join("; "),
                 out.summary
             )
         } else {
