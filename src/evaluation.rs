@@ -31,7 +31,8 @@ pub struct Evaluation {
     /// Candidate minus production, for each metric both have.
     #[serde(skip_serializing_if = "Map::is_empty")]
     pub delta: Map<String, Value>,
-    /// Statistical tests of the deltas: `roc_auc` by DeLong's test.
+    /// Statistical tests of the deltas: `roc_auc` by DeLong's test,
+    /// `log_loss` and `brier` by the paired z-test of per-row losses.
     #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub delta_tests: std::collections::BTreeMap<String, crate::stats::DeltaTest>,
     pub timings_ms: Timings,
@@ -193,6 +194,11 @@ pub fn run(config: &Config, which: Columns) -> Result<Evaluated> {
         && let Some(t) = crate::stats::delong(&candidate_scores, p, &holdout.labels)
     {
         delta_tests.insert("roc_auc".to_string(), t);
+    }
+    if let Some(p) = &production_scores {
+        for (metric, t) in crate::metrics::loss_tests(&candidate_scores, p, &holdout.labels) {
+            delta_tests.insert(metric.to_string(), t);
+        }
     }
 
     let rows = holdout.rows() as u64;

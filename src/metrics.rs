@@ -436,13 +436,48 @@ fn probability_metrics(
     }
     let (mut ll, mut br) = (Sum::default(), Sum::default());
     for (s, y) in scores.iter().zip(labels) {
-        let q = if *y { *s } else { 1.0 - *s };
-        ll.add(-q.clamp(LOG_LOSS_EPS, 1.0 - LOG_LOSS_EPS).ln());
-        let d = s - f64::from(u8::from(*y));
-        br.add(d * d);
+        let (l, b) = row_losses(*s, *y);
+        ll.add(l);
+        br.add(b);
     }
     let n = scores.len() as f64;
     Ok((ll.value() / n, br.value() / n))
+}
+
+/// One row's log loss (clipped as scikit-learn) and squared error.
+fn row_losses(score: f64, label: bool) -> (f64, f64) {
+    let q = if label { score } else { 1.0 - score };
+    let d = score - f64::from(u8::from(label));
+    (-q.clamp(LOG_LOSS_EPS, 1.0 - LOG_LOSS_EPS).ln(), d * d)
+}
+
+/// Paired tests of candidate minus production for the metrics that are a
+/// mean over rows, log loss and Brier: the mean of each row's difference
+/// with its standard error. Empty unless both models give probabilities.
+pub fn loss_tests(
+    candidate: &[f64],
+    production: &[f64],
+    labels: &[bool],
+) -> Vec<(&'static str, crate::stats::DeltaTest)> {
+    let probabilities = |s: &[f64]| s.iter().all(|x| (0.0..=1.0).contains(x));
+    if !probabilities(candidate) || !probabilities(production) {
+        return Vec::new();
+    }
+    let (mut ll, mut br) = (
+        crate::stats::Moments::default(),
+        crate::stats::Moments::default(),
+    );
+    for ((c, p), y) in candidate.iter().zip(production).zip(labels) {
+        let ((lc, bc), (lp, bp)) = (row_losses(*c, *y), row_losses(*p, *y));
+        ll.add(lc - lp);
+        br.add(bc - bp);
+    }
+    [("log_loss", ll), ("brier", br)]
+        .into_iter()
+        .filter_map(|(name, m)| {
+            crate::stats::paired_mean("paired z of per-row losses", &m).map(|t| (name, t))
+        })
+        .collect()
 }
 
 fn curves(s: &Sweep) -> Curves {

@@ -1,7 +1,10 @@
 //! Statistical evidence for comparing the two models on the same holdout:
 //! DeLong's test for the difference of two correlated ROC AUCs (DeLong,
 //! DeLong and Clarke-Pearson 1988), computed in O(n log n) from each row's
-//! placement among the other class (Sun and Xu 2014).
+//! placement among the other class (Sun and Xu 2014); a paired z-test for
+//! the metrics that are a mean over rows (log loss, Brier), whose
+//! per-row differences make the paired design exact without resampling;
+//! one-sided tests against a margin, and the effect a holdout can detect.
 
 use serde::Serialize;
 
@@ -84,9 +87,16 @@ pub fn delong(candidate: &[f64], production: &[f64], labels: &[bool]) -> Option<
     let (p10, p01) = components(production, labels);
     let delta = mean(&c10) - mean(&p10);
     let var = var_of_difference(&c10, &p10) / m as f64 + var_of_difference(&c01, &p01) / n as f64;
+    normal_test("DeLong", delta, var)
+}
+
+/// A delta with its variance as a normal test: 95% interval and two-sided
+/// p-value. Zero delta without variance is an exact "no difference"
+/// (p = 1); any other delta without a finite positive variance has no test.
+fn normal_test(method: &'static str, delta: f64, var: f64) -> Option<DeltaTest> {
     if var == 0.0 && delta == 0.0 {
         return Some(DeltaTest {
-            method: "DeLong",
+            method,
             delta,
             level: 0.95,
             low: 0.0,
@@ -102,7 +112,7 @@ pub fn delong(candidate: &[f64], production: &[f64], labels: &[bool]) -> Option<
     let se = var.sqrt();
     let z = delta / se;
     Some(DeltaTest {
-        method: "DeLong",
+        method,
         delta,
         level: 0.95,
         low: delta - Z95 * se,
@@ -113,6 +123,35 @@ pub fn delong(candidate: &[f64], production: &[f64], labels: &[bool]) -> Option<
         // agrees with scipy's `2 * norm.sf(|z|)` to the precision of z.
         p_value: libm::erfc(z.abs() / std::f64::consts::SQRT_2),
     })
+}
+
+/// Running mean and sum of squared deviations (Welford), so a paired test
+/// over millions of rows needs no per-row vectors.
+#[derive(Debug, Default, Clone)]
+pub struct Moments {
+    n: u64,
+    mean: f64,
+    m2: f64,
+}
+
+impl Moments {
+    pub fn add(&mut self, x: f64) {
+        self.n += 1;
+        let d = x - self.mean;
+        self.mean += d / self.n as f64;
+        self.m2 += d * (x - self.mean);
+    }
+}
+
+/// The paired test of a metric that is a mean over rows (log loss,
+/// Brier): `m` holds each row's candidate-minus-production difference.
+/// The z-test of its mean, with the sample standard error.
+pub fn paired_mean(method: &'static str, m: &Moments) -> Option<DeltaTest> {
+    if m.n < 2 {
+        return None;
+    }
+    let n = m.n as f64;
+    normal_test(method, m.mean, m.m2 / (n - 1.0) / n)
 }
 
 /// One-sided p-values of a paired test against a bound on the improvement

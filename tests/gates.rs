@@ -260,6 +260,17 @@ fn builtin_champion_challenger() {
     production: score_production
     expect: fail
     expect_summary: does not beat production
+  - name: log loss no worse than a margin, by the paired test of per-row losses
+    with: {{ metrics: {{ log_loss: {{ no_worse_than: 0.002 }} }} }}
+    holdout: {big}
+    production: score_production
+    expect: pass
+  - name: a worse log loss is not non-inferior
+    with: {{ metrics: {{ log_loss: {{ no_worse_than: 0.002 }} }} }}
+    holdout: {big_reversed}
+    production: score_production
+    expect: fail
+    expect_summary: no_worse_than[log_loss]
   - name: a tested margin on an untested metric is an error
     with: {{ metrics: {{ average_precision: {{ improve_by: 0.01 }} }} }}
     holdout: {data}

@@ -29,6 +29,17 @@ fn generate(p: &Value) -> (Vec<bool>, Vec<f64>, Vec<f64>) {
     (y, a, b)
 }
 
+/// The fields of a test that the references record, by their JSON names.
+fn fields(t: &modelgate::stats::DeltaTest) -> [(&'static str, f64); 5] {
+    [
+        ("delta", t.delta),
+        ("std_error", t.std_error),
+        ("z", t.z),
+        ("low", t.low),
+        ("high", t.high),
+    ]
+}
+
 #[test]
 fn delong_matches_the_textbook_computation() {
     let doc: Value = serde_json::from_str(REFERENCE).unwrap();
@@ -37,13 +48,7 @@ fn delong_matches_the_textbook_computation() {
         let (y, a, b) = generate(&case["params"]);
         let got = delong(&a, &b, &y).expect("both classes present");
         let want = &case["expected"];
-        for (name, g) in [
-            ("delta", got.delta),
-            ("std_error", got.std_error),
-            ("z", got.z),
-            ("low", got.low),
-            ("high", got.high),
-        ] {
+        for (name, g) in fields(&got) {
             let w = want[name].as_f64().unwrap();
             let diff = (g - w).abs() / w.abs().max(1.0);
             worst = worst.max(diff);
@@ -95,4 +100,30 @@ fn margin_tests_match_scipy() {
         let want = case["expected"]["detectable_05_80"].as_f64().unwrap();
         assert!((d - want).abs() <= 1e-12 * want, "detectable {d} vs {want}");
     }
+}
+
+/// Log loss and Brier are means over rows: their paired test is the z-test
+/// of the mean per-row difference, here against numpy and scipy on the
+/// same cases with the scores made probabilities by a logistic link.
+#[test]
+fn paired_loss_tests_match_numpy() {
+    let doc: Value = serde_json::from_str(REFERENCE).unwrap();
+    let mut worst = 0.0f64;
+    for case in doc["cases"].as_array().unwrap() {
+        let (y, a, b) = generate(&case["params"]);
+        let logistic =
+            |s: &[f64]| -> Vec<f64> { s.iter().map(|x| 1.0 / (1.0 + (-x).exp())).collect() };
+        let tests = modelgate::metrics::loss_tests(&logistic(&a), &logistic(&b), &y);
+        assert_eq!(tests.len(), 2);
+        for (metric, got) in tests {
+            let want = &case["expected"]["losses"][metric];
+            for (name, g) in fields(&got).into_iter().chain([("p_value", got.p_value)]) {
+                let w = want[name].as_f64().unwrap();
+                let diff = (g - w).abs() / w.abs().max(1e-300);
+                worst = worst.max(diff);
+                assert!(diff < 1e-10, "{metric} {name}: {g} vs {w}");
+            }
+        }
+    }
+    eprintln!("paired loss tests: max relative difference {worst:.1e}");
 }

@@ -1,7 +1,10 @@
 #!/usr/bin/env python3
 """Reference values for modelgate's DeLong test (src/stats.rs), computed the
 slow, textbook way: the full m x n kernel matrix of each model, its
-structural components, and scipy's normal distribution for the p-value.
+structural components, and scipy's normal distribution for the p-value;
+the one-sided margin tests and detectable effect; and the paired z-test of
+log loss and Brier on per-row differences (scores mapped to probabilities
+by a logistic link), cross-checked against scikit-learn's metrics.
 The data comes from the SplitMix64 stream of make_reference.py, mirrored in
 tests/stats_reference.rs.
 
@@ -15,6 +18,7 @@ import sys
 import numpy as np
 import scipy
 from scipy.stats import norm
+from sklearn.metrics import brier_score_loss, log_loss
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from make_reference import SplitMix64  # noqa: E402
@@ -67,6 +71,27 @@ def delong(y, a, b):
             "p_value": 2 * norm.sf(abs(z)), "low": delta - norm.ppf(0.975) * se, "high": delta + norm.ppf(0.975) * se}
 
 
+def paired_losses(y, a, b):
+    # The scores as probabilities (a logistic link), then the paired z-test
+    # of the mean per-row difference in log loss and in squared error,
+    # cross-checked against scikit-learn's metrics.
+    pa, pb = 1 / (1 + np.exp(-a)), 1 / (1 + np.exp(-b))
+    eps = np.finfo(float).eps
+    out = {}
+    for name, loss in (
+        ("log_loss", lambda p: -np.log(np.clip(np.where(y, p, 1 - p), eps, 1 - eps))),
+        ("brier", lambda p: (p - y) ** 2),
+    ):
+        d = loss(pa) - loss(pb)
+        reference = {"log_loss": log_loss, "brier": brier_score_loss}[name]
+        assert abs(d.mean() - (reference(y, pa) - reference(y, pb))) < 1e-12
+        se = d.std(ddof=1) / math.sqrt(len(d))
+        z = d.mean() / se
+        out[name] = {"delta": d.mean(), "std_error": se, "z": z, "p_value": 2 * norm.sf(abs(z)),
+                     "low": d.mean() - norm.ppf(0.975) * se, "high": d.mean() + norm.ppf(0.975) * se}
+    return out
+
+
 def main():
     cases = []
     for c in CASES:
@@ -83,6 +108,7 @@ def main():
         expected["margins"] = margins
         # The effect a one-sided test at alpha 0.05 detects with power 0.8.
         expected["detectable_05_80"] = (norm.ppf(0.95) + norm.ppf(0.8)) * expected["std_error"]
+        expected["losses"] = paired_losses(y, a, b)
         cases.append({"params": c, "expected": expected})
     json.dump({"versions": {"numpy": np.__version__, "scipy": scipy.__version__}, "cases": cases}, sys.stdout, indent=1)
     print()

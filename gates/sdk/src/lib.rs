@@ -139,7 +139,8 @@ pub fn metrics(role: ModelRole) -> Option<Metrics> {
 }
 
 /// Statistical tests of candidate minus production, by metric (today
-/// `roc_auc`, by DeLong's test); empty without a production model.
+/// `roc_auc` by DeLong's test, `log_loss` and `brier` by a paired z-test);
+/// empty without a production model.
 pub fn delta_tests() -> BTreeMap<String, DeltaTest> {
     host::delta_tests()
         .into_iter()

@@ -61,8 +61,8 @@ struct MetricRule {
     #[serde(default)]
     severity: WithoutProduction,
     /// Statistical evidence: the improvement must also be significant, with
-    /// a two-sided p-value at most this (for metrics the host tests, today
-    /// `roc_auc` by DeLong's test on the paired holdout).
+    /// a two-sided p-value at most this (for metrics the host tests on the
+    /// paired holdout: `roc_auc`, `log_loss`, `brier`).
     max_p_value: Option<f64>,
     /// Superiority: the improvement must exceed this margin, shown by a
     /// one-sided test at `alpha`.
