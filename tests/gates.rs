@@ -775,3 +775,125 @@ fn quiet_verbose_and_ci_milestones() {
     assert!(out.stderr.is_empty(), "piped outside CI: no chatter");
     assert!(!out.stdout.contains('\x1b'), "no colour when piped");
 }
+
+/// 400 rows in which the candidate separates the classes better by `k`.
+fn decision_holdout(dir: &Path, k: f64, reversed: bool) {
+    let mut csv = String::from("is_fraud,a,b\n");
+    for i in 0..400u32 {
+        let y = f64::from(u8::from(i % 5 == 0));
+        let u = (f64::from(i) * 0.618_033_988_749_894_9) % 1.0;
+        let v = (f64::from(i) * 0.414_213_562_373_095_1) % 1.0;
+        let (a, b) = (
+            (0.3 * y + 0.7 * u).min(1.0),
+            ((0.3 - k) * y + 0.7 * v).min(1.0),
+        );
+        let (a, b) = if reversed { (b, a) } else { (a, b) };
+        csv.push_str(&format!("{y},{a:.6},{b:.6}\n"));
+    }
+    fs::write(dir.join("holdout.csv"), csv).unwrap();
+}
+
+fn decision_config(dir: &Path, with: &str, production: bool) {
+    fs::write(
+        dir.join("modelgate.yaml"),
+        format!(
+            "model: m\nholdout: {{ path: holdout.csv, label: is_fraud }}\n\
+             candidate: {{ scores: {{ column: a }} }}\n{}\
+             gates:\n  - uses: builtin:decision\n    with: {with}\n",
+            if production {
+                "production: { scores: { column: b } }\n"
+            } else {
+                ""
+            }
+        ),
+    )
+    .unwrap();
+}
+
+/// `builtin:decision`: Holm's correction over the success metrics, checked
+/// by hand from the two-sided p-values the evaluation records (one-sided
+/// is half of two-sided for an improvement), guardrails as
+/// non-inferiority, and "insufficient evidence" when the data cannot tell.
+#[test]
+fn builtin_decision_applies_holm_and_guardrails() {
+    let t = TempDir::new().unwrap();
+    let p = t.path();
+    decision_holdout(p, 0.072, false);
+    let both = "{ success: [roc_auc, log_loss] }";
+    decision_config(p, both, true);
+    let d = run_json(p, 1);
+    let one_sided = |metric: &str| {
+        let t = &d["evaluation"]["delta_tests"][metric];
+        assert!(t["delta"].as_f64().unwrap() * if metric == "roc_auc" { 1.0 } else { -1.0 } > 0.0);
+        t["p_value"].as_f64().unwrap() / 2.0
+    };
+    let (p_auc, p_ll) = (one_sided("roc_auc"), one_sided("log_loss"));
+    // The case Holm exists for: significant alone, not in a family of two.
+    assert!(p_auc > 0.025 && p_auc <= 0.05, "{p_auc}");
+    assert!(p_ll > 0.05, "{p_ll}");
+    let g = &d["gates"][0];
+    assert_eq!(g["verdict"], "fail", "{g}");
+    assert!(
+        g["summary"].as_str().unwrap().starts_with(
+            "insufficient evidence (with 80 positives, power 0.8): roc_auc or log_loss"
+        ),
+        "{g}"
+    );
+
+    // The decision gate's result for `with`, expecting exit `status`.
+    let gate = |with: &str, status: i32| {
+        decision_config(p, with, true);
+        run_json(p, status)["gates"][0].clone()
+    };
+    assert_eq!(
+        gate("{ success: [roc_auc] }", 0)["summary"],
+        "promote: significantly better on roc_auc (Holm, alpha 0.05); 0 guardrails hold"
+    );
+    // At alpha 0.08 the first Holm step is 0.04: roc_auc passes it, and
+    // log_loss then needs p <= 0.08, which it does not reach.
+    let obs = &gate("{ success: [roc_auc, log_loss], alpha: 0.08 }", 0)["observations"];
+    assert_eq!(obs[0]["passed"], true, "{obs}");
+    assert_eq!(obs[1]["passed"], false, "{obs}");
+
+    // roc_auc alone is shown, but brier's small gain cannot be told from
+    // none: insufficient evidence, here a warning.
+    let g = gate(
+        "{ success: [roc_auc], on_insufficient_evidence: warn, guardrails: { brier: { no_worse_than: 0.0 } } }",
+        0,
+    );
+    assert_eq!(g["verdict"], "warn", "{g}");
+    assert!(
+        g["summary"]
+            .as_str()
+            .unwrap()
+            .contains("brier: a change within"),
+        "{g}"
+    );
+
+    // A clearly worse candidate: its guardrail breaks, and nothing improves.
+    decision_holdout(p, 0.3, true);
+    assert_eq!(
+        gate(
+            "{ success: [roc_auc], guardrails: { brier: { no_worse_than: 0.001 } } }",
+            1
+        )["summary"],
+        "guardrail broken: worse beyond its margin on brier"
+    );
+    assert_eq!(
+        gate("{ success: [roc_auc] }", 1)["summary"],
+        "no success metric improves: roc_auc"
+    );
+
+    // No production: fails by default; a metric without a paired test errs.
+    decision_config(p, both, false);
+    assert_eq!(run_json(p, 1)["gates"][0]["verdict"], "fail");
+    let g = gate("{ success: [average_precision] }", 1);
+    assert_eq!(g["verdict"], "error");
+    assert!(
+        g["summary"]
+            .as_str()
+            .unwrap()
+            .contains("`average_precision` has no paired test"),
+        "{g}"
+    );
+}

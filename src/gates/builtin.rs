@@ -26,6 +26,7 @@ pub const BUILTINS: &[Builtin] = &[
     builtin!("drift", "drift.wasm"),
     builtin!("metric-threshold", "metric-threshold.wasm"),
     builtin!("champion-challenger", "champion-challenger.wasm"),
+    builtin!("decision", "decision.wasm"),
 ];
 
 /// The built-in of that name.
