@@ -611,3 +611,27 @@ fn bad_oversized_or_deeply_nested_config() {
     );
     expect_error(t.path(), &["modelgate.yaml:1:72", "nested deeper than 64"]);
 }
+
+/// The README's annotated config is a valid config, and every built-in
+/// gate's `with:` in it passes that gate's schema: the run gets as far as
+/// reading the model file, which the example only names.
+#[test]
+fn the_readme_config_example_is_valid() {
+    let readme = fs::read_to_string(crate::util::repo().join("README.md")).unwrap();
+    let section = &readme[readme
+        .find("## Configuration")
+        .expect("a configuration section")..];
+    let start = section.find("```yaml\n").expect("a yaml block") + "```yaml\n".len();
+    let yaml = &section[start..start + section[start..].find("```").unwrap()];
+    let t = TempDir::new().unwrap();
+    write(t.path(), "modelgate.yaml", yaml);
+    // The example's own gate is not built here: it may fail to load, which
+    // is a gate error at run time, not a config error.
+    fs::create_dir_all(t.path().join("gates")).unwrap();
+    write(t.path(), "gates/my_gate.wasm", "not a component");
+    modelgate(t.path())
+        .arg("run")
+        .status(2)
+        .stderr_has("error: cannot read model models/candidate")
+        .run();
+}
