@@ -839,16 +839,25 @@ fn builtin_decision_applies_holm_and_guardrails() {
         ),
         "{g}"
     );
+    // The reason is a field, not prose to parse, and reports show it.
+    assert_eq!(g["reason"], "insufficient_evidence", "{g}");
+    modelgate(p)
+        .arg("run")
+        .status(1)
+        .stdout_has("(insufficient evidence)")
+        .run();
 
     // The decision gate's result for `with`, expecting exit `status`.
     let gate = |with: &str, status: i32| {
         decision_config(p, with, true);
         run_json(p, status)["gates"][0].clone()
     };
+    let g = gate("{ success: [roc_auc] }", 0);
     assert_eq!(
-        gate("{ success: [roc_auc] }", 0)["summary"],
+        g["summary"],
         "promote: significantly better on roc_auc (Holm, alpha 0.05); 0 guardrails hold"
     );
+    assert!(g.get("reason").is_none(), "{g}");
     // At alpha 0.08 the first Holm step is 0.04: roc_auc passes it, and
     // log_loss then needs p <= 0.08, which it does not reach.
     let obs = &gate("{ success: [roc_auc, log_loss], alpha: 0.08 }", 0)["observations"];

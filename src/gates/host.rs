@@ -270,6 +270,8 @@ pub struct GateState {
     pub table: ResourceTable,
     pub limits: MemoryLimit,
     pub log: Vec<LogLine>,
+    /// Why the gate says its outcome has its verdict, if it said.
+    pub reason: Option<super::VerdictReason>,
     /// Bytes in `log`, and lines dropped once a cap was reached.
     log_bytes: usize,
     log_dropped: usize,
@@ -307,6 +309,7 @@ impl GateState {
             table: ResourceTable::new(),
             limits: MemoryLimit::new(max_memory),
             log: Vec::new(),
+            reason: None,
             log_bytes: 0,
             log_dropped: 0,
         };
@@ -575,6 +578,14 @@ impl modelgate::gate::host::Host for GateState {
             types::LogLevel::Error => "error",
         };
         self.push_log(level, &message);
+    }
+
+    fn set_verdict_reason(&mut self, reason: types::VerdictReason) {
+        self.reason = Some(match reason {
+            types::VerdictReason::InsufficientEvidence => {
+                super::VerdictReason::InsufficientEvidence
+            }
+        });
     }
 }
 

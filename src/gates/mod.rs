@@ -49,6 +49,15 @@ pub enum Verdict {
     Error,
 }
 
+/// Why a gate reached its verdict, when it says (`reason` in
+/// `modelgate.decision/v1`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum VerdictReason {
+    /// The data cannot support the decision; more labelled rows would.
+    InsufficientEvidence,
+}
+
 /// How an observation was compared, as in the WIT.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -95,6 +104,10 @@ pub struct GateResult {
     /// Why the gate could not decide, when `verdict` is `error`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error_kind: Option<ErrorKind>,
+    /// Why the gate reached its verdict, when it said (only with a pass,
+    /// warn or fail verdict).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<VerdictReason>,
     pub summary: String,
     pub observations: Vec<Observation>,
     pub duration_ms: f64,
@@ -423,6 +436,7 @@ fn run_one(engine: &GateEngine, gate: &PreparedGate, run: Arc<RunData>) -> GateR
         severity: spec.severity,
         verdict: Verdict::Error,
         error_kind: None,
+        reason: None,
         summary: String::new(),
         observations: Vec::new(),
         duration_ms: 0.0,
@@ -468,10 +482,12 @@ fn run_one(engine: &GateEngine, gate: &PreparedGate, run: Arc<RunData>) -> GateR
                 state.push_log("error", message);
             }
             result.log = state.take_log();
+            let reason = state.reason;
             match outcome {
                 Ok(Ok(o)) => match validate_outcome(o) {
                     Ok((verdict, summary, observations)) => {
                         result.verdict = verdict;
+                        result.reason = reason;
                         result.summary = summary;
                         result.observations = observations;
                     }

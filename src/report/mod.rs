@@ -281,6 +281,14 @@ fn verdict_word(v: Verdict) -> &'static str {
     }
 }
 
+/// The gate's stated reason, for beside its verdict.
+fn reason_words(g: &crate::gates::GateResult) -> &'static str {
+    match g.reason {
+        Some(crate::gates::VerdictReason::InsufficientEvidence) => " (insufficient evidence)",
+        None => "",
+    }
+}
+
 fn fmt_opt(v: Option<f64>) -> String {
     match v {
         None => "-".into(),
@@ -334,10 +342,11 @@ pub fn decision_brief(d: &Decision) -> String {
     for g in &d.gates {
         let _ = writeln!(
             out,
-            "  {:<w$}  {:<5}  {}",
+            "  {:<w$}  {:<5}  {}{}",
             g.id,
             verdict_word(g.verdict),
-            g.summary
+            g.summary,
+            reason_words(g)
         );
         if g.verdict != Verdict::Pass {
             for o in shown_observations(g, 3).0 {
@@ -381,11 +390,12 @@ fn decision_text(d: &Decision) -> String {
         let blocking = if g.blocking { " (blocks)" } else { "" };
         let _ = writeln!(
             out,
-            "{:<w$}  {:<7}  {:>6.0}ms  {}{blocking}",
+            "{:<w$}  {:<7}  {:>6.0}ms  {}{blocking}{}",
             g.id,
             verdict_word(g.verdict),
             g.duration_ms,
-            g.summary
+            g.summary,
+            reason_words(g)
         );
         // Passing gates show a glimpse; the others show what went wrong.
         let max = if g.verdict == Verdict::Pass { 3 } else { 8 };
@@ -431,8 +441,9 @@ fn decision_markdown(d: &Decision) -> String {
         };
         let _ = writeln!(
             out,
-            "| `{}` | {v} | {} | {:.0} ms |",
+            "| `{}` | {v}{} | {} | {:.0} ms |",
             g.id,
+            reason_words(g),
             md_escape(&g.summary),
             g.duration_ms
         );

@@ -41,6 +41,7 @@ pub use bindings::modelgate::gate::host;
 pub use bindings::modelgate::gate::types::{
     CategoryCount, ColumnProfile, Comparison, Context, Dataset, DeltaTest, Histogram, LogLevel,
     MarginTest, Metadata, ModelEvaluation, ModelRole, Observation, Outcome, Quantile, Verdict,
+    VerdictReason,
 };
 pub use serde;
 pub use serde_json;
@@ -338,6 +339,13 @@ impl Outcome {
 /// Logs a line to the gate's log.
 pub fn log(level: LogLevel, message: impl AsRef<str>) {
     host::log(level, message.as_ref());
+}
+
+/// Marks the outcome about to be returned as decided by a lack of
+/// evidence: the data cannot tell, and more labelled rows would. Reports
+/// show it beside the verdict.
+pub fn insufficient_evidence() {
+    host::set_verdict_reason(VerdictReason::InsufficientEvidence);
 }
 
 /// Formats a ratio as a percentage for summaries.

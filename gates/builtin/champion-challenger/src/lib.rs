@@ -144,6 +144,8 @@ impl Gate for ChampionChallenger {
         // Metrics a tested margin could not decide, with the smallest
         // distance from the margin this holdout can see.
         let mut insufficient: Vec<(String, f64)> = Vec::new();
+        // Failing observations that are only undecided.
+        let mut undecided = 0;
         for (name, rule) in &config.metrics {
             let greater = rule
                 .greater_is_better
@@ -213,6 +215,7 @@ impl Gate for ChampionChallenger {
                     if !insufficient.iter().any(|(n, _)| n == name) {
                         insufficient.push((name.clone(), t.detectable));
                     }
+                    undecided += 1;
                     (
                         false,
                         "insufficient evidence: the interval straddles the margin",
@@ -256,7 +259,10 @@ impl Gate for ChampionChallenger {
         }
         out.summary = if out.verdict == Verdict::Pass {
             "candidate beats production on every configured metric".into()
-        } else if !insufficient.is_empty() {
+        } else if !insufficient.is_empty()
+            && out.observations.iter().filter(|o| !o.passed).count() == undecided
+        {
+            insufficient_evidence();
             let positives = cand
                 .get("positives")
                 .map_or(String::new(), |p| format!("with {p:.0} positives, "));

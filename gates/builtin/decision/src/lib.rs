@@ -212,6 +212,7 @@ impl Gate for Decision {
                 format!("no success metric improves: {}", c.success.join(", ")),
             )
         } else if !unsure.is_empty() {
+            insufficient_evidence();
             let why: Vec<String> = unsure
                 .iter()
                 .map(|(name, d)| {
