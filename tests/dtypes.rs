@@ -120,22 +120,46 @@ fn evaluate(dir: &Path) -> Value {
         .json()
 }
 
+/// The `label` column of `name` gives the same evaluation as the int8
+/// `is_fraud` beside it.
+fn label_matches_int8(name: &str) {
+    let t = TempDir::new().unwrap();
+    let f = file(name);
+    config(t.path(), &f, "is_fraud", "score", "");
+    let int8 = evaluate(t.path());
+    config(t.path(), &f, "label", "score", "");
+    let other = evaluate(t.path());
+    assert_eq!(int8["positives"], other["positives"], "{name}");
+    assert_eq!(
+        int8["models"]["candidate"]["metrics"], other["models"]["candidate"]["metrics"],
+        "{name}"
+    );
+}
+
+/// The float64 `score` as production, beside the score under test.
+const PRODUCTION: &str = "production: { scores: { column: score } }\n";
+
+/// The `score2` column of `name` ranks like the float64 `score` it was made
+/// from; the evaluation, for further checks.
+fn score_ranks_like_float64(name: &str) -> Value {
+    let t = TempDir::new().unwrap();
+    config(t.path(), &file(name), "is_fraud", "score2", PRODUCTION);
+    let doc = evaluate(t.path());
+    let m = &doc["models"];
+    let (c, p) = (
+        m["candidate"]["metrics"]["roc_auc"].as_f64().unwrap(),
+        m["production"]["metrics"]["roc_auc"].as_f64().unwrap(),
+    );
+    assert!((c - p).abs() < 2e-3, "{name}: {c} vs {p}");
+    doc
+}
+
 /// An int16, uint8, bool or decimal label gives the same evaluation as the
 /// int8 one beside it.
 #[test]
 fn labels_of_every_integer_bool_and_decimal_type() {
     for ty in ["int16", "uint8", "bool", "decimal128"] {
-        let t = TempDir::new().unwrap();
-        let f = file(&format!("label_{ty}.parquet"));
-        config(t.path(), &f, "is_fraud", "score", "");
-        let int8 = evaluate(t.path());
-        config(t.path(), &f, "label", "score", "");
-        let other = evaluate(t.path());
-        assert_eq!(int8["positives"], other["positives"], "{ty}");
-        assert_eq!(
-            int8["models"]["candidate"]["metrics"], other["models"]["candidate"]["metrics"],
-            "{ty}"
-        );
+        label_matches_int8(&format!("label_{ty}.parquet"));
     }
     // A pandas `category` label, with its positive value named.
     let t = TempDir::new().unwrap();
@@ -155,21 +179,8 @@ fn labels_of_every_integer_bool_and_decimal_type() {
 #[test]
 fn scores_of_float32_decimal_and_integer_types() {
     for ty in ["float32", "decimal128", "int16"] {
-        let t = TempDir::new().unwrap();
-        config(
-            t.path(),
-            &file(&format!("score_{ty}.parquet")),
-            "is_fraud",
-            "score2",
-            "production: { scores: { column: score } }\n",
-        );
-        let doc = evaluate(t.path());
+        let doc = score_ranks_like_float64(&format!("score_{ty}.parquet"));
         let m = &doc["models"];
-        let (c, p) = (
-            m["candidate"]["metrics"]["roc_auc"].as_f64().unwrap(),
-            m["production"]["metrics"]["roc_auc"].as_f64().unwrap(),
-        );
-        assert!((c - p).abs() < 2e-3, "{ty}: {c} vs {p}");
         if ty == "int16" {
             assert!(m["candidate"]["metrics"]["log_loss"].is_null());
         }
@@ -225,29 +236,14 @@ fn every_arrow_type_as_pandas_and_pyarrow_write_csv_and_ndjson() {
 fn labels_and_scores_in_csv_and_ndjson() {
     for writer in ["pandas.csv", "pyarrow.csv", "pandas.ndjson"] {
         for ty in ["int16", "uint8", "bool", "decimal128"] {
-            let t = TempDir::new().unwrap();
-            let f = file(&format!("label_{ty}.{writer}"));
-            config(t.path(), &f, "is_fraud", "score", "");
-            let int8 = evaluate(t.path());
-            config(t.path(), &f, "label", "score", "");
-            let other = evaluate(t.path());
-            assert_eq!(int8["positives"], other["positives"], "{ty}.{writer}");
-            assert_eq!(
-                int8["models"]["candidate"]["metrics"], other["models"]["candidate"]["metrics"],
-                "{ty}.{writer}"
-            );
+            label_matches_int8(&format!("label_{ty}.{writer}"));
         }
         for ty in ["float32", "decimal128", "int16"] {
-            let t = TempDir::new().unwrap();
-            config(
-                t.path(),
-                &file(&format!("score_{ty}.{writer}")),
-                "is_fraud",
-                "score2",
-                "production: { scores: { column: score } }\n",
-            );
+            let name = format!("score_{ty}.{writer}");
             if (ty, writer) == ("decimal128", "pandas.ndjson") {
                 // pandas writes a Decimal to JSON as a string: refused, not guessed.
+                let t = TempDir::new().unwrap();
+                config(t.path(), &file(&name), "is_fraud", "score2", PRODUCTION);
                 modelgate(t.path())
                     .arg("evaluate")
                     .fails_with_one_line()
@@ -255,12 +251,7 @@ fn labels_and_scores_in_csv_and_ndjson() {
                     .run();
                 continue;
             }
-            let m = &evaluate(t.path())["models"];
-            let (c, p) = (
-                m["candidate"]["metrics"]["roc_auc"].as_f64().unwrap(),
-                m["production"]["metrics"]["roc_auc"].as_f64().unwrap(),
-            );
-            assert!((c - p).abs() < 2e-3, "{ty}.{writer}: {c} vs {p}");
+            score_ranks_like_float64(&name);
         }
     }
 }
