@@ -5,9 +5,10 @@
 
 use std::time::Instant;
 
-use modelgate::config::{Config, MetricsSpec};
+use modelgate::config::{Config, MetricsSpec, StatsSpec};
 use modelgate::demo::DemoData;
 use modelgate::metrics::{self, Sweep};
+use modelgate::stats::bootstrap;
 use polars::prelude::*;
 
 /// A config over `demo data` output: the two score columns as models.
@@ -102,14 +103,17 @@ fn main() {
             .into_no_null_iter()
             .map(|v| v == 1)
             .collect();
-        let scores: Vec<f64> = df
-            .column("score_candidate")
-            .unwrap()
-            .as_materialized_series()
-            .f64()
-            .unwrap()
-            .into_no_null_iter()
-            .collect();
+        let column = |name: &str| -> Vec<f64> {
+            df.column(name)
+                .unwrap()
+                .as_materialized_series()
+                .f64()
+                .unwrap()
+                .into_no_null_iter()
+                .collect()
+        };
+        let scores = column("score_candidate");
+        let production = column("score_production");
 
         let (sort_s, _) = best_of(3, || Sweep::new(&scores, &labels));
         let spec = MetricsSpec::default();
@@ -118,6 +122,16 @@ fn main() {
         println!(
             "all metrics, one model:         {:>8.1} ms",
             metrics_s * 1e3
+        );
+
+        let stats = StatsSpec::default();
+        let (boot_s, _) = best_of(1, || {
+            bootstrap::run(&scores, Some(&production), &labels, &spec, &stats).unwrap()
+        });
+        println!(
+            "paired bootstrap, {} resamples, both models, every rate metric: {:>8.1} ms",
+            stats.resamples,
+            boot_s * 1e3
         );
 
         let (read_s, _) = best_of(3, || {
@@ -140,11 +154,12 @@ fn main() {
         let config = Config::load(&cfg_path).unwrap();
         let (eval_s, eval) = best_of(3, || modelgate::evaluation::evaluate(&config).unwrap());
         println!(
-            "evaluate end to end (2 models): {:>8.1} ms  (load {:.1}, score {:.1}, metrics {:.1})",
+            "evaluate end to end (2 models): {:>8.1} ms  (load {:.1}, score {:.1}, metrics {:.1}, bootstrap {:.1})",
             eval_s * 1e3,
             eval.timings_ms.load,
             eval.timings_ms.score,
-            eval.timings_ms.metrics
+            eval.timings_ms.metrics,
+            eval.timings_ms.bootstrap
         );
 
         // `run` with the demo's six built-in gates and a reference dataset.

@@ -80,6 +80,7 @@ fn run_data(rows: usize) -> Arc<RunData> {
         holdout: DatasetView::new(frame, Vec::new()),
         reference: None,
         delta_tests: Default::default(),
+        confidence: 0.95,
     })
 }
 

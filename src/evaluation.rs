@@ -11,6 +11,7 @@ use crate::data::{self, Columns, Holdout};
 use crate::error::{Error, Result};
 use crate::metrics::{self, AtFpr, Curves, ModelMetrics, NotApplicable};
 use crate::model::{Scorer, SourceInfo};
+use crate::stats::bootstrap;
 
 pub const SCHEMA: &str = "modelgate.evaluation/v1";
 
@@ -27,6 +28,8 @@ pub struct Evaluation {
     pub positives: u64,
     pub threshold_rule: &'static str,
     pub threshold_config: ThresholdInfo,
+    /// How the intervals and tests were computed.
+    pub stats: StatsInfo,
     pub models: Models,
     /// Candidate minus production, for each metric both have.
     #[serde(skip_serializing_if = "Map::is_empty")]
@@ -36,6 +39,17 @@ pub struct Evaluation {
     #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub delta_tests: std::collections::BTreeMap<String, crate::stats::DeltaTest>,
     pub timings_ms: Timings,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct StatsInfo {
+    /// Confidence level of every interval.
+    pub confidence: f64,
+    /// Bootstrap resamples; 0 when the bootstrap is off or cannot run.
+    pub bootstrap: u32,
+    pub seed: u64,
+    /// How bootstrap intervals are formed.
+    pub interval: &'static str,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -65,6 +79,9 @@ pub struct ModelEvaluation {
     pub source: SourceInfo,
     /// Scalar metrics by public name; `null` where not applicable.
     pub metrics: Map<String, Value>,
+    /// Bootstrap percentile interval of each metric, `[low, high]`.
+    #[serde(skip_serializing_if = "Map::is_empty")]
+    pub intervals: Map<String, Value>,
     pub at_fpr: Vec<AtFpr>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub not_applicable: Vec<NotApplicable>,
@@ -79,6 +96,7 @@ pub struct Timings {
     pub load: f64,
     pub score: f64,
     pub metrics: f64,
+    pub bootstrap: f64,
     pub total: f64,
 }
 
@@ -105,6 +123,7 @@ impl ModelEvaluation {
         ModelEvaluation {
             source,
             metrics,
+            intervals: Map::new(),
             at_fpr: m.at_fpr.clone(),
             not_applicable: m.not_applicable.clone(),
             curves: m.curves.clone(),
@@ -189,17 +208,40 @@ pub fn run(config: &Config, which: Columns) -> Result<Evaluated> {
         .as_ref()
         .map(|p| delta(&candidate.metrics, &p.metrics))
         .unwrap_or_default();
+    let level = config.stats.confidence;
     let mut delta_tests = std::collections::BTreeMap::new();
     if let Some(p) = &production_scores
-        && let Some(t) = crate::stats::delong(&candidate_scores, p, &holdout.labels)
+        && let Some(t) = crate::stats::delong(&candidate_scores, p, &holdout.labels, level)
     {
         delta_tests.insert("roc_auc".to_string(), t);
     }
     if let Some(p) = &production_scores {
-        for (metric, t) in crate::metrics::loss_tests(&candidate_scores, p, &holdout.labels) {
+        for (metric, t) in crate::metrics::loss_tests(&candidate_scores, p, &holdout.labels, level)
+        {
             delta_tests.insert(metric.to_string(), t);
         }
     }
+
+    let t3 = Instant::now();
+    let mut candidate = candidate;
+    let mut production = production;
+    let boot = bootstrap::run(
+        &candidate_scores,
+        production_scores.as_deref(),
+        &holdout.labels,
+        &config.metrics,
+        &config.stats,
+    );
+    if let Some(b) = &boot {
+        candidate.intervals = intervals(&b.candidate, &candidate.metrics);
+        if let Some(p) = &mut production {
+            p.intervals = intervals(&b.production, &p.metrics);
+        }
+        for (metric, t) in &b.tests {
+            delta_tests.insert(metric.clone(), t.clone());
+        }
+    }
+    let bootstrap_ms = ms(t3);
 
     let rows = holdout.rows() as u64;
     let positives = holdout.positives() as u64;
@@ -219,6 +261,16 @@ pub fn run(config: &Config, which: Columns) -> Result<Evaluated> {
             Threshold::Fixed(value) => ThresholdInfo::Fixed { value },
             Threshold::AtFpr(fpr) => ThresholdInfo::AtFpr { fpr },
         },
+        stats: StatsInfo {
+            confidence: level,
+            bootstrap: if boot.is_some() {
+                config.stats.resamples
+            } else {
+                0
+            },
+            seed: config.stats.seed,
+            interval: "percentile",
+        },
         models: Models {
             candidate,
             production,
@@ -229,6 +281,7 @@ pub fn run(config: &Config, which: Columns) -> Result<Evaluated> {
             load: load_ms,
             score: score_ms,
             metrics: metrics_ms,
+            bootstrap: bootstrap_ms,
             total: ms(t0),
         },
     };
@@ -238,6 +291,19 @@ pub fn run(config: &Config, which: Columns) -> Result<Evaluated> {
         candidate_scores,
         production_scores,
     })
+}
+
+/// The intervals of the metrics the evaluation reports as numbers, in the
+/// metrics' order.
+fn intervals(found: &[(String, [f64; 2])], metrics: &Map<String, Value>) -> Map<String, Value> {
+    metrics
+        .iter()
+        .filter(|(_, v)| v.is_number())
+        .filter_map(|(name, _)| {
+            let (_, [low, high]) = found.iter().find(|(n, _)| n == name)?;
+            Some((name.clone(), serde_json::json!([low, high])))
+        })
+        .collect()
 }
 
 fn ms(t: Instant) -> f64 {

@@ -445,7 +445,7 @@ fn probability_metrics(
 }
 
 /// One row's log loss (clipped as scikit-learn) and squared error.
-fn row_losses(score: f64, label: bool) -> (f64, f64) {
+pub(crate) fn row_losses(score: f64, label: bool) -> (f64, f64) {
     let q = if label { score } else { 1.0 - score };
     let d = score - f64::from(u8::from(label));
     (-q.clamp(LOG_LOSS_EPS, 1.0 - LOG_LOSS_EPS).ln(), d * d)
@@ -458,6 +458,7 @@ pub fn loss_tests(
     candidate: &[f64],
     production: &[f64],
     labels: &[bool],
+    level: f64,
 ) -> Vec<(&'static str, crate::stats::DeltaTest)> {
     let probabilities = |s: &[f64]| s.iter().all(|x| (0.0..=1.0).contains(x));
     if !probabilities(candidate) || !probabilities(production) {
@@ -475,7 +476,7 @@ pub fn loss_tests(
     [("log_loss", ll), ("brier", br)]
         .into_iter()
         .filter_map(|(name, m)| {
-            crate::stats::paired_mean("paired z of per-row losses", &m).map(|t| (name, t))
+            crate::stats::paired_mean("paired z of per-row losses", &m, level).map(|t| (name, t))
         })
         .collect()
 }

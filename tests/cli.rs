@@ -418,6 +418,28 @@ fn bad_unknown_key_suggests_fix() {
 }
 
 #[test]
+fn bad_stats_settings_name_the_key() {
+    for (stats, want) in [
+        (
+            "stats: { bootstrap: 50 }\n",
+            "stats.bootstrap: expected 0 (off) or 200 to 100000 resamples, got 50",
+        ),
+        (
+            "stats: { confidence: 1.5 }\n",
+            "stats.confidence: expected a level from 0.5 to below 1",
+        ),
+        (
+            "stats: { confidense: 0.9 }\n",
+            "unknown key `confidense`, did you mean `confidence`?",
+        ),
+        ("stats: { seed: -1 }\n", "stats.seed"),
+    ] {
+        let t = csv_project(&csv(&good_rows()), stats);
+        expect_error(t.path(), &["modelgate.yaml", want]);
+    }
+}
+
+#[test]
 fn bad_corrupt_parquet_names_the_file() {
     let t = TempDir::new().unwrap();
     write(t.path(), "h.parquet", "this is not parquet");
@@ -526,10 +548,33 @@ fn evaluation_carries_a_delong_interval_for_the_auc_delta() {
     assert!((delta - doc["delta"]["roc_auc"].as_f64().unwrap()).abs() < 1e-12);
     let p = test["p_value"].as_f64().unwrap();
     assert!(p > 0.0 && p < 1.0);
-    modelgate(t.path())
-        .arg("evaluate")
-        .stdout_has("(95% CI ")
-        .run();
+    let text = modelgate(t.path()).arg("evaluate").run().stdout;
+    // Each value with its bootstrap interval, each delta with its test.
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("average_precision "))
+        .unwrap_or_else(|| panic!("{text}"));
+    assert_eq!(line.matches('[').count(), 3, "{line}");
+    assert!(line.contains(" p="), "{line}");
+    for note in [
+        "values: 95% percentile intervals of a label-stratified bootstrap (2000 resamples, seed 7)",
+        "DeLong for roc_auc",
+        "paired z of per-row losses for brier, log_loss",
+        "paired bootstrap for the others",
+    ] {
+        assert!(text.contains(note), "{note}: {text}");
+    }
+    let ap = &doc["delta_tests"]["average_precision"];
+    assert_eq!(ap["method"], "paired bootstrap");
+    assert_eq!(doc["stats"]["bootstrap"], 2000);
+    let interval = &doc["models"]["candidate"]["intervals"]["average_precision"];
+    let value = doc["models"]["candidate"]["metrics"]["average_precision"]
+        .as_f64()
+        .unwrap();
+    assert!(
+        interval[0].as_f64().unwrap() < value && value < interval[1].as_f64().unwrap(),
+        "{interval}"
+    );
 }
 
 /// `modelgate history | head -1`: a reader that goes away is not an error.

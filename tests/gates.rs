@@ -215,7 +215,7 @@ fn builtin_champion_challenger() {
     production: score_production
     expect: pass
   - name: no test for this metric is an error, not a pass
-    with: {{ metrics: {{ average_precision: {{ max_p_value: 0.05 }} }} }}
+    with: {{ metrics: {{ tp: {{ greater_is_better: true, max_p_value: 0.05 }} }} }}
     holdout: {data}
     production: score_production
     expect: error
@@ -272,11 +272,22 @@ fn builtin_champion_challenger() {
     expect: fail
     expect_summary: no_worse_than[log_loss]
   - name: a tested margin on an untested metric is an error
-    with: {{ metrics: {{ average_precision: {{ improve_by: 0.01 }} }} }}
+    with: {{ metrics: {{ fp: {{ improve_by: 1 }} }} }}
     holdout: {data}
     production: score_production
     expect: error
     expect_summary: improve_by needs a paired test
+  - name: average precision better by a margin, by the paired bootstrap
+    with: {{ metrics: {{ average_precision: {{ improve_by: 0.1 }} }} }}
+    holdout: {big}
+    production: score_production
+    expect: pass
+  - name: recall at an FPR clearly worse, by the paired bootstrap
+    with: {{ metrics: {{ 'recall_at_fpr[0.01]': {{ no_worse_than: 0.05 }} }} }}
+    holdout: {big_reversed}
+    production: score_production
+    expect: fail
+    expect_summary: 'no_worse_than[recall_at_fpr[0.01]]'
   - name: the candidate is the production model
     with: {{ metrics: {{ roc_auc: {{ max_p_value: 0.05 }} }} }}
     holdout: {data}
@@ -896,13 +907,143 @@ fn builtin_decision_applies_holm_and_guardrails() {
     // No production: fails by default; a metric without a paired test errs.
     decision_config(p, both, false);
     assert_eq!(run_json(p, 1)["gates"][0]["verdict"], "fail");
-    let g = gate("{ success: [average_precision] }", 1);
+    let g = gate("{ success: [tp] }", 1);
     assert_eq!(g["verdict"], "error");
     assert!(
         g["summary"]
             .as_str()
             .unwrap()
-            .contains("`average_precision` has no paired test"),
+            .contains("`tp` has no paired test"),
+        "{g}"
+    );
+}
+
+/// What the drift defaults catch, at 100k rows per side: a half-sd mean
+/// shift of one normal feature fails on the exact KS test (its CDF gap is
+/// 2Φ(0.25) − 1 = 0.197, twice the 0.1 effect limit); a 0.02-sd shift of
+/// another is significant at this size (p below 0.01) but far below the
+/// effect limit, and a third feature is unchanged: neither may fail.
+#[test]
+fn drift_defaults_catch_a_half_sd_shift_at_100k_rows() {
+    use crate::splitmix::SplitMix64;
+    let t = TempDir::new().unwrap();
+    let p = t.path();
+    let mut rng = SplitMix64(42);
+    let mut normal = move || {
+        let (u, v) = (rng.uniform().max(1e-300), rng.uniform());
+        (-2.0 * u.ln()).sqrt() * (std::f64::consts::TAU * v).cos()
+    };
+    let mut write = |name: &str, shift: [f64; 3]| {
+        let mut csv = String::from("is_fraud,score,x,y,z\n");
+        for i in 0..100_000u32 {
+            let label = u8::from(i % 50 == 0);
+            let score = f64::from(i % 1000) / 1000.0;
+            let (x, y, z) = (
+                normal() + shift[0],
+                normal() + shift[1],
+                normal() + shift[2],
+            );
+            csv.push_str(&format!("{label},{score},{x:.6},{y:.6},{z:.6}\n"));
+        }
+        fs::write(p.join(name), csv).unwrap();
+    };
+    write("reference.csv", [0.0; 3]);
+    write("holdout.csv", [0.5, 0.02, 0.0]);
+    fs::write(
+        p.join("modelgate.yaml"),
+        "model: m\nholdout: { path: holdout.csv, label: is_fraud }\n\
+         candidate: { scores: { column: score } }\nreference: { path: reference.csv }\n\
+         stats: { bootstrap: 0 }\ngates:\n  - uses: builtin:drift\n",
+    )
+    .unwrap();
+    let d = run_json(p, 1);
+    let obs = d["gates"][0]["observations"].as_array().unwrap().clone();
+    let get = |name: &str| {
+        obs.iter()
+            .find(|o| o["name"] == name)
+            .unwrap_or_else(|| panic!("no {name} in {obs:?}"))
+            .clone()
+    };
+    let x = get("ks[x]");
+    let dx = x["observed"].as_f64().unwrap();
+    assert!(x["passed"] == false && (dx - 0.197).abs() < 0.01, "{x}");
+    assert!(
+        x["detail"]
+            .as_str()
+            .unwrap()
+            .contains("exact KS over 100000"),
+        "{x}"
+    );
+    let y = get("ks[y]");
+    assert!(
+        y["passed"] == true && y["observed"].as_f64().unwrap() < 0.03,
+        "{y}"
+    );
+    assert_eq!(get("ks[z]")["passed"], true);
+    assert!(
+        d["gates"][0]["summary"]
+            .as_str()
+            .unwrap()
+            .contains("most drifted: x"),
+        "{}",
+        d["gates"][0]
+    );
+}
+
+/// The policy of the decision-rule issue, as the README writes it:
+/// promote if recall at 1% FPR or average precision improves significantly
+/// (Holm), log loss is no worse than 0.002 and ROC AUC no worse than
+/// 0.003. A holdout with 500 positives shows it; 15 positives of the same
+/// population cannot tell, and the decision says so instead of failing.
+#[test]
+fn the_readme_decision_policy_promotes_or_says_the_holdout_is_too_small() {
+    use crate::splitmix::SplitMix64;
+    let t = TempDir::new().unwrap();
+    let p = t.path();
+    let holdout = |rows: u32| {
+        let mut rng = SplitMix64(3);
+        let mut csv = String::from("is_fraud,a,b\n");
+        for _ in 0..rows {
+            let y = rng.uniform() < 0.025;
+            let signal = if y { 1.0 } else { 0.0 };
+            let (u, v, w) = (rng.uniform(), rng.uniform(), rng.uniform());
+            let logistic = |x: f64| 1.0 / (1.0 + (-x).exp());
+            let a = logistic(-5.0 + 3.2 * signal + 3.0 * u + 1.0 * v);
+            let b = logistic(-5.0 + 2.5 * signal + 3.0 * u + 1.0 * w);
+            csv.push_str(&format!("{},{a:.8},{b:.8}\n", u8::from(y)));
+        }
+        fs::write(p.join("holdout.csv"), csv).unwrap();
+    };
+    let policy = "\n      success: [\"recall_at_fpr[0.01]\", average_precision]\n      \
+                  guardrails:\n        log_loss: { no_worse_than: 0.002 }\n        \
+                  roc_auc: { no_worse_than: 0.003 }\n      alpha: 0.05";
+    decision_config(p, policy, true);
+
+    holdout(20_000);
+    let d = run_json(p, 0);
+    let g = &d["gates"][0];
+    assert_eq!(g["verdict"], "pass", "{g}");
+    assert!(
+        g["summary"]
+            .as_str()
+            .unwrap()
+            .starts_with("promote: significantly better on"),
+        "{g}"
+    );
+    assert_eq!(
+        d["evaluation"]["delta_tests"]["recall_at_fpr[0.01]"]["method"],
+        "paired bootstrap"
+    );
+
+    holdout(600);
+    let d = run_json(p, 1);
+    let g = &d["gates"][0];
+    assert_eq!(g["reason"], "insufficient_evidence", "{g}");
+    assert!(
+        g["summary"]
+            .as_str()
+            .unwrap()
+            .contains("cannot be detected"),
         "{g}"
     );
 }

@@ -29,6 +29,9 @@ pub(super) struct RawConfig {
     /// Operating threshold and reported false-positive rates.
     #[serde(default)]
     pub(super) metrics: RawMetrics,
+    /// The bootstrap behind every confidence interval and paired test.
+    #[serde(default)]
+    pub(super) stats: RawStats,
     /// Reference data for data checks and drift (default `lineage.training_data`).
     pub(super) reference: Option<RawReference>,
     /// WebAssembly quality gates, run in a sandbox; any failure blocks promotion.
@@ -188,6 +191,44 @@ impl Default for RawMetrics {
             at_fpr: default_at_fpr(),
         }
     }
+}
+
+/// `stats:`: how intervals and paired tests are computed.
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawStats {
+    /// Bootstrap resamples (0 turns the bootstrap off: ROC AUC and the
+    /// losses keep their closed-form tests, other metrics get none).
+    #[serde(default = "default_resamples")]
+    pub(super) bootstrap: u32,
+    /// Seed of the resamples: the same seed gives the same intervals.
+    #[serde(default = "default_seed")]
+    pub(super) seed: u64,
+    /// Confidence level of every interval, between 0.5 and 1.
+    #[serde(default = "default_confidence")]
+    pub(super) confidence: f64,
+}
+
+impl Default for RawStats {
+    fn default() -> Self {
+        RawStats {
+            bootstrap: default_resamples(),
+            seed: default_seed(),
+            confidence: default_confidence(),
+        }
+    }
+}
+
+pub(super) fn default_resamples() -> u32 {
+    2000
+}
+
+pub(super) fn default_seed() -> u64 {
+    7
+}
+
+pub(super) fn default_confidence() -> f64 {
+    0.95
 }
 
 pub(super) fn default_threshold() -> Threshold {

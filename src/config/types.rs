@@ -8,7 +8,9 @@ use std::time::Duration;
 use crate::error::{Error, Result};
 
 pub use super::raw::{LabelValue, RegistryKind, Severity, Threshold};
-use super::raw::{default_at_fpr, default_threshold};
+use super::raw::{
+    default_at_fpr, default_confidence, default_resamples, default_seed, default_threshold,
+};
 
 /// A validated configuration.
 #[derive(Debug, Clone)]
@@ -20,6 +22,7 @@ pub struct Config {
     pub candidate: ModelRef,
     pub production: Option<ModelRef>,
     pub metrics: MetricsSpec,
+    pub stats: StatsSpec,
     /// Training or reference data for data checks and drift.
     pub reference: Option<ReferenceSpec>,
     pub gates: Vec<GateSpec>,
@@ -257,6 +260,32 @@ impl Default for MetricsSpec {
         }
     }
 }
+
+/// The bootstrap's settings (`stats:`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct StatsSpec {
+    /// Resamples; 0 turns the bootstrap off.
+    pub resamples: u32,
+    pub seed: u64,
+    /// Confidence level of every interval.
+    pub confidence: f64,
+}
+
+impl Default for StatsSpec {
+    fn default() -> Self {
+        StatsSpec {
+            resamples: default_resamples(),
+            seed: default_seed(),
+            confidence: default_confidence(),
+        }
+    }
+}
+
+/// Fewer resamples cannot place the tails of a 95% percentile interval.
+pub const MIN_RESAMPLES: u32 = 200;
+
+/// More resamples add time, not precision that any decision can use.
+pub const MAX_RESAMPLES: u32 = 100_000;
 
 /// A tabular file format, inferred from the file name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

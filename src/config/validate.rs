@@ -56,6 +56,29 @@ pub(super) fn validate(file: &Path, text: &str, raw: RawConfig) -> Result<Config
             "metrics.threshold: expected a finite number",
         ));
     }
+    let stats = StatsSpec {
+        resamples: raw.stats.bootstrap,
+        seed: raw.stats.seed,
+        confidence: raw.stats.confidence,
+    };
+    if stats.resamples != 0 && !(MIN_RESAMPLES..=MAX_RESAMPLES).contains(&stats.resamples) {
+        return Err(config_error(
+            file,
+            format!(
+                "stats.bootstrap: expected 0 (off) or {MIN_RESAMPLES} to {MAX_RESAMPLES} resamples, got {}",
+                stats.resamples
+            ),
+        ));
+    }
+    if !(stats.confidence >= 0.5 && stats.confidence < 1.0) {
+        return Err(config_error(
+            file,
+            format!(
+                "stats.confidence: expected a level from 0.5 to below 1 (0.95 for 95%), got {}",
+                stats.confidence
+            ),
+        ));
+    }
     let lineage = LineageSpec {
         training_data: raw
             .lineage
@@ -231,6 +254,7 @@ pub(super) fn validate(file: &Path, text: &str, raw: RawConfig) -> Result<Config
         candidate,
         production,
         metrics,
+        stats,
         reference,
         gates,
         registry,

@@ -154,6 +154,8 @@ pub struct RunData {
     pub reference: Option<DatasetView>,
     /// Tests of candidate minus production, by metric.
     pub delta_tests: std::collections::BTreeMap<String, crate::stats::DeltaTest>,
+    /// The confidence level of the tests' intervals.
+    pub confidence: f64,
 }
 
 impl RunData {
@@ -178,6 +180,7 @@ impl RunData {
             holdout: DatasetView::new(DataFrame::empty(), Vec::new()),
             reference: None,
             delta_tests: Default::default(),
+            confidence: crate::config::StatsSpec::default().confidence,
         })
     }
 }
@@ -517,6 +520,23 @@ impl modelgate::gate::host::Host for GateState {
             p_value,
             p_value_short,
             detectable,
+        })
+    }
+
+    fn confidence_level(&mut self) -> f64 {
+        self.run.confidence
+    }
+
+    fn test_distribution(&mut self, column: String) -> Option<types::DistributionTest> {
+        let reference = self.run.reference.as_ref()?.numeric(&column).ok()?;
+        let holdout = self.run.holdout.numeric(&column).ok()?;
+        let t = crate::stats::ks::two_sample(&reference, &holdout)?;
+        Some(types::DistributionTest {
+            column,
+            statistic: t.statistic,
+            p_value: t.p_value,
+            reference_rows: t.reference_rows,
+            holdout_rows: t.holdout_rows,
         })
     }
 

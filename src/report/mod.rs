@@ -86,20 +86,39 @@ fn fmt_delta(v: Option<&Value>) -> String {
     }
 }
 
+/// A confidence level as a percentage: 95, 97.5.
+fn percent(level: f64) -> String {
+    let p = (level * 1000.0).round() / 10.0;
+    format!("{p}%")
+}
+
+/// A value with its interval, `0.9120 [0.9010, 0.9220]`, when it has one.
+fn with_interval(v: Option<&Value>, interval: Option<&Value>) -> String {
+    let value = fmt_value(v);
+    match interval.and_then(Value::as_array).map(|a| a.as_slice()) {
+        Some([lo, hi]) => format!("{value} [{}, {}]", fmt_value(Some(lo)), fmt_value(Some(hi))),
+        _ => value,
+    }
+}
+
 /// Rows of (metric, candidate, production, delta) cells, in report order.
+/// Values carry their bootstrap interval, deltas their paired test's
+/// interval and p-value.
 fn table_rows(eval: &Evaluation) -> Vec<[String; 4]> {
-    let cand = &eval.models.candidate.metrics;
-    let prod = eval.models.production.as_ref().map(|p| &p.metrics);
-    cand.iter()
+    let cand = &eval.models.candidate;
+    let prod = eval.models.production.as_ref();
+    cand.metrics
+        .iter()
         .filter(|(name, _)| !matches!(name.as_str(), "rows" | "positives"))
         .map(|(name, c)| {
             [
                 name.clone(),
-                fmt_value(Some(c)),
-                fmt_value(prod.and_then(|p| p.get(name))),
+                with_interval(Some(c), cand.intervals.get(name)),
+                prod.map(|p| with_interval(p.metrics.get(name), p.intervals.get(name)))
+                    .unwrap_or_default(),
                 match eval.delta_tests.get(name) {
                     Some(t) => format!(
-                        "{} (95% CI {:+.4} to {:+.4}, p={:.2e})",
+                        "{} [{:+.4}, {:+.4}] p={:.2e}",
                         fmt_delta(eval.delta.get(name)),
                         t.low,
                         t.high,
@@ -110,6 +129,53 @@ fn table_rows(eval: &Evaluation) -> Vec<[String; 4]> {
             ]
         })
         .collect()
+}
+
+/// What the intervals are, stated once under each table.
+fn intervals_note(eval: &Evaluation) -> Option<String> {
+    let s = &eval.stats;
+    let has_tests = !eval.delta_tests.is_empty();
+    if s.bootstrap == 0 && !has_tests {
+        return None;
+    }
+    let mut parts = Vec::new();
+    if s.bootstrap > 0 {
+        parts.push(format!(
+            "values: {} percentile intervals of a label-stratified bootstrap ({} resamples, seed {}), \
+             normal ones for the mean losses",
+            percent(s.confidence),
+            s.bootstrap,
+            s.seed
+        ));
+    }
+    if has_tests {
+        let boot = crate::stats::bootstrap::METHOD;
+        let mut by_method: Vec<(&str, Vec<&str>)> = Vec::new();
+        for (metric, t) in &eval.delta_tests {
+            match by_method.iter_mut().find(|(m, _)| *m == t.method) {
+                Some((_, v)) => v.push(metric),
+                None => by_method.push((t.method, vec![metric])),
+            }
+        }
+        // The bootstrap covers most metrics: name it last, as "the others".
+        by_method.sort_by_key(|(m, _)| *m == boot);
+        let methods: Vec<String> = by_method
+            .iter()
+            .map(|(m, metrics)| {
+                if *m == boot && by_method.len() > 1 {
+                    format!("{m} for the others")
+                } else {
+                    format!("{m} for {}", metrics.join(", "))
+                }
+            })
+            .collect();
+        parts.push(format!(
+            "deltas: {} intervals and two-sided p-values of paired tests ({})",
+            percent(s.confidence),
+            methods.join("; ")
+        ));
+    }
+    Some(parts.join("; "))
 }
 
 fn header(eval: &Evaluation) -> String {
@@ -127,26 +193,41 @@ fn text(eval: &Evaluation) -> String {
     let _ = writeln!(out, "rule: {THRESHOLD_RULE}\n");
     let has_prod = eval.models.production.is_some();
     let rows = table_rows(eval);
-    let w0 = rows.iter().map(|r| r[0].len()).max().unwrap_or(6).max(6);
+    let width = |k: usize, title: &str| {
+        rows.iter()
+            .map(|r| r[k].len())
+            .max()
+            .unwrap_or(0)
+            .max(title.len())
+    };
+    let w0 = width(0, "metric").max(6);
+    let (w1, w2, w3) = (
+        width(1, "candidate"),
+        width(2, "production"),
+        width(3, "delta"),
+    );
     if has_prod {
         let _ = writeln!(
             out,
-            "{:<w0$}  {:>12}  {:>12}  {:>12}",
+            "{:<w0$}  {:>w1$}  {:>w2$}  {:>w3$}",
             "metric", "candidate", "production", "delta"
         );
     } else {
-        let _ = writeln!(out, "{:<w0$}  {:>12}", "metric", "candidate");
+        let _ = writeln!(out, "{:<w0$}  {:>w1$}", "metric", "candidate");
     }
     for r in &rows {
         if has_prod {
             let _ = writeln!(
                 out,
-                "{:<w0$}  {:>12}  {:>12}  {:>12}",
+                "{:<w0$}  {:>w1$}  {:>w2$}  {:>w3$}",
                 r[0], r[1], r[2], r[3]
             );
         } else {
-            let _ = writeln!(out, "{:<w0$}  {:>12}", r[0], r[1]);
+            let _ = writeln!(out, "{:<w0$}  {:>w1$}", r[0], r[1]);
         }
+    }
+    if let Some(note) = intervals_note(eval) {
+        let _ = writeln!(out, "{note}");
     }
     for (role, m) in std::iter::once(("candidate", &eval.models.candidate))
         .chain(eval.models.production.as_ref().map(|p| ("production", p)))
@@ -247,6 +328,9 @@ fn markdown(eval: &Evaluation) -> String {
         } else {
             let _ = writeln!(out, "| `{}` | {} |", r[0], r[1]);
         }
+    }
+    if let Some(note) = intervals_note(eval) {
+        let _ = writeln!(out, "\n<sub>{note}</sub>");
     }
     for (role, m) in std::iter::once(("candidate", &eval.models.candidate))
         .chain(eval.models.production.as_ref().map(|p| ("production", p)))
@@ -365,8 +449,11 @@ pub fn decision_brief(d: &Decision) -> String {
                 e.delta_tests
                     .get(name)
                     .map(|t| format!(
-                        ", 95% CI {:+.4} to {:+.4}, p={:.1e}",
-                        t.low, t.high, t.p_value
+                        ", {} CI {:+.4} to {:+.4}, p={:.1e}",
+                        percent(t.level),
+                        t.low,
+                        t.high,
+                        t.p_value
                     ))
                     .unwrap_or_default()
             ),

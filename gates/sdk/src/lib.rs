@@ -39,9 +39,9 @@ pub mod bindings {
 
 pub use bindings::modelgate::gate::host;
 pub use bindings::modelgate::gate::types::{
-    CategoryCount, ColumnProfile, Comparison, Context, Dataset, DeltaTest, Histogram, LogLevel,
-    MarginTest, Metadata, ModelEvaluation, ModelRole, Observation, Outcome, Quantile, Verdict,
-    VerdictReason,
+    CategoryCount, ColumnProfile, Comparison, Context, Dataset, DeltaTest, DistributionTest,
+    Histogram, LogLevel, MarginTest, Metadata, ModelEvaluation, ModelRole, Observation, Outcome,
+    Quantile, Verdict, VerdictReason,
 };
 pub use serde;
 pub use serde_json;
@@ -139,14 +139,32 @@ pub fn metrics(role: ModelRole) -> Option<Metrics> {
     })
 }
 
-/// Statistical tests of candidate minus production, by metric (today
-/// `roc_auc` by DeLong's test, `log_loss` and `brier` by a paired z-test);
-/// empty without a production model.
+/// Statistical tests of candidate minus production, by metric: `roc_auc`
+/// by DeLong's test, `log_loss` and `brier` by a paired z-test, the other
+/// metrics by a paired bootstrap; empty without a production model.
 pub fn delta_tests() -> BTreeMap<String, DeltaTest> {
     host::delta_tests()
         .into_iter()
         .map(|t| (t.metric.clone(), t))
         .collect()
+}
+
+/// The confidence level of the intervals in [`delta_tests`] (0.95 unless
+/// the config's `stats.confidence` says otherwise).
+pub fn confidence_level() -> f64 {
+    host::confidence_level()
+}
+
+/// The exact two-sample KS test of a numeric column between the reference
+/// data and the holdout; `None` without reference data or a numeric column
+/// on both sides.
+pub fn distribution_test(column: &str) -> Option<DistributionTest> {
+    host::test_distribution(column)
+}
+
+/// The level as a percentage for messages: `95%`, `97.5%`.
+pub fn confidence_percent() -> String {
+    format!("{}%", (confidence_level() * 1000.0).round() / 10.0)
 }
 
 /// A one-sided test of `metric`'s improvement (candidate minus production

@@ -10,8 +10,8 @@ use serde::Deserialize;
 
 use crate::config::{
     Config, DEFAULT_GATE_MEMORY, DEFAULT_GATE_TIMEOUT, DataFormat, GateSource, GateSpec,
-    HoldoutSpec, MetricsSpec, ModelRef, ReferenceSpec, ScoreSource, Severity, parse_byte_size,
-    parse_duration,
+    HoldoutSpec, MetricsSpec, ModelRef, ReferenceSpec, ScoreSource, Severity, StatsSpec,
+    parse_byte_size, parse_duration,
 };
 use crate::decision;
 use crate::error::{Error, Result};
@@ -190,6 +190,7 @@ pub fn gate_test(uses: &str, cases_file: &Path, out: &mut dyn Write) -> Result<E
                 .clone()
                 .map(|c| ModelRef::Scores(ScoreSource::Column(c))),
             metrics: MetricsSpec::default(),
+            stats: StatsSpec::default(),
             reference,
             registry: crate::config::RegistrySpec::local_default(tmp.path()),
             promote: Default::default(),

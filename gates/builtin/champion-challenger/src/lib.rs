@@ -62,7 +62,7 @@ struct MetricRule {
     severity: WithoutProduction,
     /// Statistical evidence: the improvement must also be significant, with
     /// a two-sided p-value at most this (for metrics the host tests on the
-    /// paired holdout: `roc_auc`, `log_loss`, `brier`).
+    /// paired holdout: every rate metric, unless the bootstrap is off).
     max_p_value: Option<f64>,
     /// Superiority: the improvement must exceed this margin, shown by a
     /// one-sided test at `alpha`.
@@ -85,7 +85,7 @@ impl Gate for ChampionChallenger {
     type Config = Config;
     const NAME: &'static str = "champion-challenger";
     const VERSION: &'static str = "0.2.0";
-    const DESCRIPTION: &'static str = "The candidate must beat production on each configured metric by a minimum absolute and/or relative change, in the metric's better direction, and optionally with a significant difference (max_p_value; DeLong's test for roc_auc).";
+    const DESCRIPTION: &'static str = "The candidate must beat production on each configured metric by a minimum absolute and/or relative change, in the metric's better direction, and optionally with a significant difference (max_p_value), or with tested margins (improve_by, no_worse_than): DeLong's test for roc_auc, paired z for the losses, a paired bootstrap for the others.";
 
     fn config_schema() -> serde_json::Value {
         json!({
@@ -187,8 +187,12 @@ impl Gate for ChampionChallenger {
                     )
                 } else {
                     format!(
-                        "{}: delta {:+.6}, 95% CI {:+.6} to {:+.6}",
-                        t.method, t.delta, t.low, t.high
+                        "{}: delta {:+.6}, {} CI {:+.6} to {:+.6}",
+                        t.method,
+                        t.delta,
+                        confidence_percent(),
+                        t.low,
+                        t.high
                     )
                 };
                 let s =
@@ -292,7 +296,7 @@ impl Gate for ChampionChallenger {
     }
 }
 
-/// The two-sided 95% interval of the improvement, when the host has one:
+/// The two-sided interval of the improvement, when the host has one:
 /// how far the holdout can see, which says whether more labels would help.
 fn interval(test: Option<&DeltaTest>, greater: bool) -> String {
     test.map(|t| {
@@ -301,7 +305,7 @@ fn interval(test: Option<&DeltaTest>, greater: bool) -> String {
         } else {
             (-t.high, -t.low)
         };
-        format!(" (95% CI {low:+.6} to {high:+.6})")
+        format!(" ({} CI {low:+.6} to {high:+.6})", confidence_percent())
     })
     .unwrap_or_default()
 }

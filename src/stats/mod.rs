@@ -4,7 +4,14 @@
 //! placement among the other class (Sun and Xu 2014); a paired z-test for
 //! the metrics that are a mean over rows (log loss, Brier), whose
 //! per-row differences make the paired design exact without resampling;
-//! one-sided tests against a margin, and the effect a holdout can detect.
+//! one-sided tests against a margin, and the effect a holdout can detect;
+//! in [`bootstrap`], the paired bootstrap for every other metric; and in
+//! [`ks`], the exact two-sample KS test behind drift.
+
+pub mod bootstrap;
+pub mod ks;
+
+use std::sync::Arc;
 
 use serde::Serialize;
 
@@ -20,10 +27,11 @@ pub struct DeltaTest {
     pub z: f64,
     /// Two-sided p-value of "no difference".
     pub p_value: f64,
+    /// A bootstrap test's resampled deltas, sorted: one-sided tests against
+    /// a margin read their shares instead of a normal approximation.
+    #[serde(skip)]
+    pub replicates: Option<Arc<[f64]>>,
 }
-
-/// z for a two-sided 95% interval.
-const Z95: f64 = 1.959_963_984_540_054;
 
 /// For each value in `of`, the share of `among` below it, ties counting
 /// half: `among` must be sorted.
@@ -77,7 +85,12 @@ fn var_of_difference(a: &[f64], b: &[f64]) -> f64 {
 /// difference of exactly zero with no variance: that is "no difference"
 /// (p = 1), not a missing test. A degenerate nonzero difference without
 /// variance has no test.
-pub fn delong(candidate: &[f64], production: &[f64], labels: &[bool]) -> Option<DeltaTest> {
+pub fn delong(
+    candidate: &[f64],
+    production: &[f64],
+    labels: &[bool],
+    level: f64,
+) -> Option<DeltaTest> {
     let m = labels.iter().filter(|l| **l).count();
     let n = labels.len() - m;
     if m < 2 || n < 2 {
@@ -87,23 +100,25 @@ pub fn delong(candidate: &[f64], production: &[f64], labels: &[bool]) -> Option<
     let (p10, p01) = components(production, labels);
     let delta = mean(&c10) - mean(&p10);
     let var = var_of_difference(&c10, &p10) / m as f64 + var_of_difference(&c01, &p01) / n as f64;
-    normal_test("DeLong", delta, var)
+    normal_test("DeLong", delta, var, level)
 }
 
-/// A delta with its variance as a normal test: 95% interval and two-sided
-/// p-value. Zero delta without variance is an exact "no difference"
-/// (p = 1); any other delta without a finite positive variance has no test.
-fn normal_test(method: &'static str, delta: f64, var: f64) -> Option<DeltaTest> {
+/// A delta with its variance as a normal test: the interval at `level`
+/// and the two-sided p-value. Zero delta without variance is an exact "no
+/// difference" (p = 1); any other delta without a finite positive variance
+/// has no test.
+fn normal_test(method: &'static str, delta: f64, var: f64, level: f64) -> Option<DeltaTest> {
     if var == 0.0 && delta == 0.0 {
         return Some(DeltaTest {
             method,
             delta,
-            level: 0.95,
+            level,
             low: 0.0,
             high: 0.0,
             std_error: 0.0,
             z: 0.0,
             p_value: 1.0,
+            replicates: None,
         });
     }
     if var.is_nan() || var <= 0.0 || var.is_infinite() {
@@ -111,17 +126,19 @@ fn normal_test(method: &'static str, delta: f64, var: f64) -> Option<DeltaTest> 
     }
     let se = var.sqrt();
     let z = delta / se;
+    let half = normal_quantile(0.5 + level / 2.0) * se;
     Some(DeltaTest {
         method,
         delta,
-        level: 0.95,
-        low: delta - Z95 * se,
-        high: delta + Z95 * se,
+        level,
+        low: delta - half,
+        high: delta + half,
         std_error: se,
         z,
         // libm's erfc is correctly rounded to about 1 ulp, so the p-value
         // agrees with scipy's `2 * norm.sf(|z|)` to the precision of z.
         p_value: libm::erfc(z.abs() / std::f64::consts::SQRT_2),
+        replicates: None,
     })
 }
 
@@ -141,25 +158,48 @@ impl Moments {
         self.mean += d / self.n as f64;
         self.m2 += d * (x - self.mean);
     }
+
+    /// The sample standard deviation; 0 below two values.
+    pub fn std_dev(&self) -> f64 {
+        if self.n < 2 {
+            0.0
+        } else {
+            (self.m2 / (self.n - 1) as f64).sqrt()
+        }
+    }
 }
 
 /// The paired test of a metric that is a mean over rows (log loss,
 /// Brier): `m` holds each row's candidate-minus-production difference.
 /// The z-test of its mean, with the sample standard error.
-pub fn paired_mean(method: &'static str, m: &Moments) -> Option<DeltaTest> {
+pub fn paired_mean(method: &'static str, m: &Moments, level: f64) -> Option<DeltaTest> {
     if m.n < 2 {
         return None;
     }
     let n = m.n as f64;
-    normal_test(method, m.mean, m.m2 / (n - 1.0) / n)
+    normal_test(method, m.mean, m.m2 / (n - 1.0) / n, level)
 }
 
 /// One-sided p-values of a paired test against a bound on the improvement
 /// (delta in the better direction): of "improvement <= bound" and of
-/// "improvement >= bound", from the normal approximation DeLong's test
-/// rests on. Without variance the delta is exact, and each p-value is 0 or 1.
+/// "improvement >= bound". A bootstrap test reads the shares of its
+/// resampled improvements beyond the bound; the others use the normal
+/// approximation DeLong's test rests on. Without variance the delta is
+/// exact, and each p-value is 0 or 1.
 pub fn one_sided(t: &DeltaTest, bound: f64, greater_is_better: bool) -> (f64, f64) {
     let improvement = if greater_is_better { t.delta } else { -t.delta };
+    if let Some(r) = &t.replicates
+        && t.std_error > 0.0
+    {
+        // Improvements are the deltas, negated when lower is better: the
+        // share of improvements <= bound is the share of deltas >= -bound.
+        return if greater_is_better {
+            bootstrap::share_beyond(r, bound)
+        } else {
+            let (below, above) = bootstrap::share_beyond(r, -bound);
+            (above, below)
+        };
+    }
     if t.std_error == 0.0 {
         return (
             if improvement > bound { 0.0 } else { 1.0 },
@@ -248,6 +288,7 @@ mod tests {
             std_error: 0.01,
             z: 0.0,
             p_value: 0.0,
+            replicates: None,
         };
         let (better, short) = one_sided(&t, 0.02, true);
         assert!((better - 0.05).abs() < 1e-14 && (short - 0.95).abs() < 1e-14);
@@ -265,6 +306,43 @@ mod tests {
         assert_eq!(one_sided(&exact, 0.0, true), (1.0, 1.0));
     }
 
+    /// A bootstrap test reads its one-sided p-values off the resampled
+    /// deltas, in the metric's better direction.
+    #[test]
+    fn one_sided_p_values_of_a_bootstrap_count_the_replicates() {
+        // 99 deltas, -0.01 to 0.04 by 0.05 / 98.
+        let r: Vec<f64> = (0..99).map(|i| -0.01 + 0.05 * i as f64 / 98.0).collect();
+        let t = DeltaTest {
+            method: "paired bootstrap",
+            delta: 0.015,
+            level: 0.95,
+            low: 0.0,
+            high: 0.0,
+            std_error: 0.01,
+            z: 0.0,
+            p_value: 0.0,
+            replicates: Some(Arc::from(r)),
+        };
+        // Greater is better: 20 of the 99 deltas are <= 0 (at -0.01 ..
+        // -0.00031), so p = 21 / 100; 79 are >= 0.
+        let (p, short) = one_sided(&t, 0.0, true);
+        assert!(
+            (p - 0.21).abs() < 1e-15 && (short - 0.80).abs() < 1e-15,
+            "{p} {short}"
+        );
+        // Lower is better: improvement = -delta; "improvement <= -0.002"
+        // is "delta >= 0.002".
+        let (p, short) = one_sided(&t, -0.002, false);
+        let at_least = (0..99)
+            .filter(|i| -0.01 + 0.05 * *i as f64 / 98.0 >= 0.002)
+            .count();
+        assert!((p - (1.0 + at_least as f64) / 100.0).abs() < 1e-15, "{p}");
+        assert!(
+            (short - (1.0 + (99 - at_least) as f64) / 100.0).abs() < 1e-15,
+            "{short}"
+        );
+    }
+
     #[test]
     fn identical_rankings_are_no_difference_and_components_give_the_auc() {
         let labels = [true, false, true, false, false, true];
@@ -272,7 +350,7 @@ mod tests {
         // The same ranking from other scores: still no difference.
         let monotone: Vec<f64> = s.iter().map(|x| x * x + 1.0).collect();
         for other in [&s[..], &monotone] {
-            let t = delong(other, &s, &labels).expect("a test");
+            let t = delong(other, &s, &labels, 0.95).expect("a test");
             assert_eq!((t.delta, t.low, t.high, t.p_value), (0.0, 0.0, 0.0, 1.0));
         }
         let (v10, v01) = components(&s, &labels);

@@ -1,0 +1,980 @@
+//! The paired, label-stratified bootstrap: confidence intervals for every
+//! metric of each model, and paired tests of candidate minus production for
+//! the metrics no closed-form test covers (average precision, PR AUC, KS,
+//! recall at an FPR, and precision, recall, F1 and accuracy at the
+//! operating threshold).
+//!
+//! Hand-written because no maintained crate resamples *counts* over a sort
+//! shared by two models, which is what makes 2000 resamples of a million
+//! rows take seconds:
+//! - Each model's rows are sorted once and cut into segments: a group of
+//!   tied scores that holds a positive is a segment, and so is each run of
+//!   negatives between two such groups (split at a fixed threshold). Every
+//!   rank and threshold metric depends on the rows only through the
+//!   resampled positives and negatives in each segment, so a resample draws
+//!   a count per row, adds the counts up per segment, and sweeps the
+//!   segments, exactly as [`crate::metrics`] sweeps the full holdout
+//!   (checked against it in the unit tests).
+//! - Negatives that share a segment in both models are one *cell*: no
+//!   metric can tell them apart, so a cell draws its count once. Fraud
+//!   holdouts have few positives and so few segments, and most negatives
+//!   fall into a few large cells at the bottom of both rankings.
+//! - Stratified by label: the positives, the class that drives the noise of
+//!   every fraud metric, are drawn exactly (multinomial, `P` draws from the
+//!   `P` positives), and so are the negatives up to [`EXACT_NEGATIVES`].
+//!   Beyond that, each negative's count is Poisson(1), so a cell of `n`
+//!   draws Poisson(`n`) in one step (the Poisson bootstrap of Hanley and
+//!   MacGibbon 2006). The negatives' total then varies by `1/sqrt(N)`,
+//!   under 0.4% there, and the metrics use each resample's own total.
+//! - Both models see the same counts: the pairing.
+//! - Resample `b` draws from its own generator, seeded from `(seed, b)`,
+//!   so the result is the same on any number of threads.
+//!
+//! Intervals are percentile intervals. BCa would need a jackknife of every
+//! metric (n leave-one-out sweeps), and its correction is small next to
+//! the noise of a few hundred positives; the coverage of the percentile
+//! interval on equal models is checked by simulation in the test suite.
+//! P-values invert the same percentiles, so a bound outside the interval
+//! has a p-value below `1 - confidence`: a test never contradicts its CI.
+//! Log loss and Brier are means over rows: their intervals are the normal
+//! ones of a mean, and their paired test is [`super::paired_mean`].
+
+use std::sync::Arc;
+
+use rand::{RngExt, SeedableRng};
+use rand_distr::{Distribution, Poisson};
+use rayon::prelude::*;
+
+use super::{DeltaTest, Moments, normal_quantile};
+use crate::config::{MetricsSpec, StatsSpec, Threshold};
+use crate::sort::order_key;
+
+/// The name tests and reports give the method.
+pub const METHOD: &str = "paired bootstrap";
+
+/// Up to this many negatives, they are drawn exactly like the positives;
+/// above it, by Poisson counts.
+pub const EXACT_NEGATIVES: usize = 1 << 16;
+
+/// What the bootstrap found: each model's per-metric interval and, with a
+/// production model, a paired test per metric.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Bootstrap {
+    pub candidate: Vec<(String, [f64; 2])>,
+    pub production: Vec<(String, [f64; 2])>,
+    pub tests: Vec<(String, DeltaTest)>,
+}
+
+/// One model's rows cut into segments, in descending score order.
+struct Segments {
+    /// The segment of each row.
+    of_row: Vec<u32>,
+    count: usize,
+    /// The first segment below a fixed threshold (`count` when none is).
+    cut: usize,
+}
+
+fn descending(scores: &[f64]) -> Vec<u32> {
+    let mut idx: Vec<u32> = (0..scores.len() as u32).collect();
+    idx.par_sort_unstable_by_key(|&i| std::cmp::Reverse(order_key(scores[i as usize])));
+    idx
+}
+
+impl Segments {
+    fn new(scores: &[f64], labels: &[bool], threshold: Option<f64>) -> Segments {
+        let order = descending(scores);
+        let key = |k: usize| order_key(scores[order[k] as usize]);
+        let mut of_row = vec![0u32; scores.len()];
+        let (mut seg, mut cut, mut k) = (0u32, None, 0usize);
+        while k < order.len() {
+            let mut end = k;
+            let mut has_positive = false;
+            while end < order.len() && key(end) == key(k) {
+                has_positive |= labels[order[end] as usize];
+                end += 1;
+            }
+            // The first group below the threshold opens a new segment, so
+            // every segment lies wholly on one side of it.
+            if cut.is_none() && threshold.is_some_and(|t| scores[order[k] as usize] < t) {
+                seg += 1;
+                cut = Some(seg as usize);
+            }
+            if has_positive {
+                seg += 1;
+            }
+            for &row in &order[k..end] {
+                of_row[row as usize] = seg;
+            }
+            if has_positive {
+                seg += 1;
+            }
+            k = end;
+        }
+        let count = seg as usize + 1;
+        Segments {
+            of_row,
+            count,
+            cut: cut.unwrap_or(count),
+        }
+    }
+}
+
+/// Negatives that fall in the same segment of both models.
+#[derive(Debug, Clone, Copy)]
+struct Cell {
+    candidate: u32,
+    production: u32,
+    rows: u64,
+}
+
+/// Everything a resample needs, built once.
+struct Plan {
+    candidate: Segments,
+    production: Option<Segments>,
+    /// Each positive's segment in each model.
+    positives: Vec<(u32, u32)>,
+    cells: Vec<Cell>,
+    /// For the exact draw: the cell of each negative, in cell order.
+    negative_cell: Option<Vec<u32>>,
+    /// For the Poisson draw of each cell's count.
+    poisson: Option<PoissonCounts>,
+    targets: Vec<f64>,
+    at_fpr: usize,
+    fixed_threshold: bool,
+}
+
+impl Plan {
+    fn new(
+        candidate: &[f64],
+        production: Option<&[f64]>,
+        labels: &[bool],
+        metrics: &MetricsSpec,
+        exact_negatives: usize,
+    ) -> Plan {
+        let threshold = match metrics.threshold {
+            Threshold::Fixed(t) => Some(t),
+            Threshold::AtFpr(_) => None,
+        };
+        let (cand, prod) = rayon::join(
+            || Segments::new(candidate, labels, threshold),
+            || production.map(|p| Segments::new(p, labels, threshold)),
+        );
+        let prod_of = |row: usize| prod.as_ref().map_or(0, |p| p.of_row[row]);
+        let mut positives = Vec::new();
+        let mut keys = Vec::new();
+        for (row, label) in labels.iter().enumerate() {
+            let pair = (cand.of_row[row], prod_of(row));
+            if *label {
+                positives.push(pair);
+            } else {
+                keys.push((u64::from(pair.0) << 32) | u64::from(pair.1));
+            }
+        }
+        keys.par_sort_unstable();
+        let mut cells: Vec<Cell> = Vec::new();
+        let mut negative_cell = Vec::with_capacity(keys.len());
+        for (i, key) in keys.iter().enumerate() {
+            if i == 0 || keys[i - 1] != *key {
+                cells.push(Cell {
+                    candidate: (key >> 32) as u32,
+                    production: *key as u32,
+                    rows: 0,
+                });
+            }
+            let last = cells.len() - 1;
+            cells[last].rows += 1;
+            negative_cell.push(last as u32);
+        }
+        let exact = keys.len() <= exact_negatives;
+        let poisson = (!exact).then(|| PoissonCounts::new(&cells));
+        let mut targets = metrics.at_fpr.clone();
+        let fixed_threshold = match metrics.threshold {
+            Threshold::Fixed(_) => true,
+            Threshold::AtFpr(f) => {
+                targets.push(f);
+                false
+            }
+        };
+        Plan {
+            candidate: cand,
+            production: prod,
+            positives,
+            cells,
+            negative_cell: exact.then_some(negative_cell),
+            poisson,
+            targets,
+            at_fpr: metrics.at_fpr.len(),
+            fixed_threshold,
+        }
+    }
+}
+
+/// Cells up to this many rows draw their Poisson count by inverting a
+/// table of its CDF; larger ones (few: the long runs of negatives at the
+/// bottom of both rankings) use rand_distr's sampler.
+const TABLED_ROWS: u64 = 64;
+
+/// Exact Poisson(n) counts for the cells, fast: a cell of `n` rows draws
+/// Poisson(n), the sum of its rows' Poisson(1) counts.
+struct PoissonCounts {
+    /// For n = 1..=TABLED_ROWS: P(Poisson(n) <= k) scaled to 2^64, k = 0, 1, ...
+    cdf: Vec<Vec<u64>>,
+    /// Poisson(1) by the top 16 bits of a draw: the count, or
+    /// [`AMBIGUOUS`] for the few ranges that straddle a step of the CDF,
+    /// which then compare all 64 bits. One 64-bit draw gives four counts.
+    one: Vec<u8>,
+    /// The cells by size, each as its segments in the two models (and its
+    /// rows): split and packed so a resample streams as few bytes as it
+    /// can, since at millions of cells the draw is bound by memory.
+    singles: Vec<[u32; 2]>,
+    tabled: Vec<[u32; 3]>,
+    /// rand_distr's sampler for each cell above TABLED_ROWS.
+    large: Vec<([u32; 2], Poisson<f64>)>,
+}
+
+const AMBIGUOUS: u8 = u8::MAX;
+
+/// The CDF of Poisson(`n`) at 0, 1, ..., scaled to 2^64, until it rounds
+/// to 1: inverting one uniform 64-bit draw against it gives a count.
+fn poisson_cdf(n: u64) -> Vec<u64> {
+    let lambda = n as f64;
+    let two64 = 18_446_744_073_709_551_616.0;
+    // Terms by the recurrence p(k) = p(k-1) λ/k from p(0) = e^-λ, which
+    // is exact enough for λ <= 64 (e^-64 is a normal float).
+    let (mut p, mut cdf, mut table) = ((-lambda).exp(), 0.0f64, Vec::new());
+    for k in 1..4096u32 {
+        cdf += p;
+        let scaled = cdf * two64;
+        if scaled >= two64 - 1.0 {
+            break;
+        }
+        table.push(scaled as u64);
+        p *= lambda / f64::from(k);
+    }
+    table
+}
+
+impl PoissonCounts {
+    fn new(cells: &[Cell]) -> PoissonCounts {
+        let cdf: Vec<Vec<u64>> = (1..=TABLED_ROWS).map(poisson_cdf).collect();
+        let one = (0..=u16::MAX)
+            .map(|top| {
+                let (lo, hi) = (
+                    u64::from(top) << 48,
+                    (u64::from(top) << 48) | ((1 << 48) - 1),
+                );
+                let (a, b) = (
+                    cdf[0].partition_point(|t| *t <= lo),
+                    cdf[0].partition_point(|t| *t <= hi),
+                );
+                if a == b { a as u8 } else { AMBIGUOUS }
+            })
+            .collect();
+        let (mut singles, mut tabled, mut large) = (Vec::new(), Vec::new(), Vec::new());
+        for c in cells {
+            let segments = [c.candidate, c.production];
+            match c.rows {
+                1 => singles.push(segments),
+                n if n <= TABLED_ROWS => tabled.push([c.candidate, c.production, n as u32]),
+                n => large.extend(Poisson::new(n as f64).ok().map(|d| (segments, d))),
+            }
+        }
+        PoissonCounts {
+            cdf,
+            one,
+            singles,
+            tabled,
+            large,
+        }
+    }
+
+    /// Draws every cell's count and adds it to its segment in each model
+    /// (`fp[1]` is empty without production); returns their total.
+    fn add(&self, fp: &mut [Vec<u64>; 2], rng: &mut impl rand::Rng) -> u64 {
+        let [cand, prod] = fp;
+        let both = !prod.is_empty();
+        let mut total = 0;
+        let mut add = |[c, p]: [u32; 2], count: u64| {
+            cand[c as usize] += count;
+            if both {
+                prod[p as usize] += count;
+            }
+            total += count;
+        };
+        for chunk in self.singles.chunks(4) {
+            let mut bits = rng.next_u64();
+            for segments in chunk {
+                let top = (bits >> 48) as u16;
+                bits <<= 16;
+                let count = match self.one[usize::from(top)] {
+                    AMBIGUOUS => {
+                        let u = (u64::from(top) << 48) | (rng.next_u64() >> 16);
+                        self.cdf[0].partition_point(|t| *t <= u) as u64
+                    }
+                    k => u64::from(k),
+                };
+                add(*segments, count);
+            }
+        }
+        for [c, p, rows] in &self.tabled {
+            let u = rng.next_u64();
+            let count = self.cdf[*rows as usize - 1].partition_point(|t| *t <= u) as u64;
+            add([*c, *p], count);
+        }
+        for (segments, dist) in &self.large {
+            add(*segments, dist.sample(rng) as u64);
+        }
+        total
+    }
+}
+
+/// A resample's counts per segment, and the buffers they come from.
+struct Work {
+    positive: Vec<u64>,
+    cell: Vec<u64>,
+    tp: [Vec<u64>; 2],
+    fp: [Vec<u64>; 2],
+}
+
+impl Work {
+    fn new(plan: &Plan) -> Work {
+        let c = plan.candidate.count;
+        let p = plan.production.as_ref().map_or(0, |s| s.count);
+        Work {
+            positive: vec![0; plan.positives.len()],
+            cell: vec![0; plan.cells.len()],
+            tp: [vec![0; c], vec![0; p]],
+            fp: [vec![0; c], vec![0; p]],
+        }
+    }
+
+    fn clear(&mut self) {
+        for v in self.tp.iter_mut().chain(self.fp.iter_mut()) {
+            v.fill(0);
+        }
+    }
+
+    /// Draws resample `b`'s counts into the segments; returns the totals
+    /// of the positives and the negatives.
+    fn draw(&mut self, plan: &Plan, seed: u64, b: u32) -> (u64, u64) {
+        // Distinct, well-mixed streams per resample (splitmix64 of the pair).
+        let mut z = seed ^ (u64::from(b) + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        let mut rng = rand::rngs::StdRng::seed_from_u64(z ^ (z >> 31));
+        self.clear();
+        self.positive.fill(0);
+        let p = self.positive.len();
+        for _ in 0..p {
+            self.positive[rng.random_range(0..p)] += 1;
+        }
+        let positives = self.add_positives(plan);
+        let negatives = match (&plan.negative_cell, &plan.poisson) {
+            (Some(cells), _) => {
+                self.cell.fill(0);
+                for _ in 0..cells.len() {
+                    self.cell[cells[rng.random_range(0..cells.len())] as usize] += 1;
+                }
+                self.add_cells(plan)
+            }
+            (None, Some(poisson)) => poisson.add(&mut self.fp, &mut rng),
+            (None, None) => unreachable!("a plan draws its negatives one way or the other"),
+        };
+        (positives, negatives)
+    }
+
+    /// Every count 1: the full holdout.
+    fn full(&mut self, plan: &Plan) -> (u64, u64) {
+        self.clear();
+        self.positive.fill(1);
+        for (count, cell) in self.cell.iter_mut().zip(&plan.cells) {
+            *count = cell.rows;
+        }
+        (self.add_positives(plan), self.add_cells(plan))
+    }
+
+    /// Adds the positives' counts to their segments; returns their total.
+    fn add_positives(&mut self, plan: &Plan) -> u64 {
+        let both = plan.production.is_some();
+        let mut total = 0;
+        for (w, (c, p)) in self.positive.iter().zip(&plan.positives) {
+            self.tp[0][*c as usize] += w;
+            if both {
+                self.tp[1][*p as usize] += w;
+            }
+            total += w;
+        }
+        total
+    }
+
+    /// Adds the cells' counts to their segments; returns their total.
+    fn add_cells(&mut self, plan: &Plan) -> u64 {
+        let both = plan.production.is_some();
+        let mut total = 0;
+        for (w, cell) in self.cell.iter().zip(&plan.cells) {
+            self.fp[0][cell.candidate as usize] += w;
+            if both {
+                self.fp[1][cell.production as usize] += w;
+            }
+            total += w;
+        }
+        total
+    }
+}
+
+/// Metric names in the order [`sweep`] fills them.
+fn names(plan: &Plan) -> Vec<String> {
+    let mut v: Vec<String> = [
+        "roc_auc",
+        "average_precision",
+        "pr_auc",
+        "ks",
+        "precision",
+        "recall",
+        "f1",
+        "accuracy",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    v.extend(
+        plan.targets[..plan.at_fpr]
+            .iter()
+            .map(|t| format!("recall_at_fpr[{t}]")),
+    );
+    v
+}
+
+/// The paired test of ROC AUC is DeLong's.
+const TESTED_ELSEWHERE: &[&str] = &["roc_auc"];
+
+/// The largest false-positive count whose rate among `negatives` does not
+/// exceed `t`, by the same float comparison the full-holdout metric makes.
+fn fpr_limit(t: f64, negatives: u64) -> u64 {
+    let n = negatives as f64;
+    let mut c = (t * n).floor().clamp(0.0, n) as u64;
+    while c < negatives && (c + 1) as f64 / n <= t {
+        c += 1;
+    }
+    while c > 0 && c as f64 / n > t {
+        c -= 1;
+    }
+    c
+}
+
+/// Every metric of one model from its counts per segment. Between two
+/// changes of the true-positive count only the false positives grow, so
+/// the curve metrics are updated only where a positive appears, from the
+/// point just before it.
+fn sweep(
+    tp_seg: &[u64],
+    fp_seg: &[u64],
+    cut: usize,
+    pos: u64,
+    neg: u64,
+    plan: &Plan,
+    out: &mut Vec<f64>,
+) {
+    // A Poisson resample of more than EXACT_NEGATIVES negatives with none
+    // drawn has probability below e^-65536; the guard only keeps it finite.
+    let neg = neg.max(1);
+    let (pf, nf) = (pos as f64, neg as f64);
+    let limits: Vec<u64> = plan.targets.iter().map(|t| fpr_limit(*t, neg)).collect();
+    let (mut tp, mut fp) = (0u64, 0u64);
+    // The previous point, and the false positives at the first point of
+    // the current true-positive count.
+    let (mut last_tp, mut last_fp, mut level_fp) = (0u64, 0u64, 0u64);
+    let (mut ap, mut pr, mut ks) = (0.0f64, 0.0f64, 0.0f64);
+    let mut twice_area: u128 = 0;
+    let mut best = vec![(0u64, 0u64); limits.len()];
+    let mut at_cut = None;
+    for (s, (t, f)) in tp_seg.iter().zip(fp_seg).enumerate() {
+        if s == cut {
+            at_cut = Some((tp, fp));
+        }
+        tp += t;
+        fp += f;
+        if tp != last_tp {
+            let step = (tp - last_tp) as f64;
+            let precision = tp as f64 / (tp + fp) as f64;
+            let previous = if last_tp + last_fp == 0 {
+                1.0
+            } else {
+                last_tp as f64 / (last_tp + last_fp) as f64
+            };
+            ap += step * precision;
+            pr += step * (precision + previous) / 2.0;
+            ks = ks
+                .max((tp as f64 / pf - fp as f64 / nf).abs())
+                .max((last_fp as f64 / nf - last_tp as f64 / pf).abs());
+            twice_area += u128::from(last_fp - level_fp) * 2 * u128::from(last_tp)
+                + u128::from(fp - last_fp) * u128::from(tp + last_tp);
+            level_fp = fp;
+            for (b, limit) in best.iter_mut().zip(&limits) {
+                if fp <= *limit {
+                    *b = (tp, fp);
+                }
+            }
+        }
+        last_tp = tp;
+        last_fp = fp;
+    }
+    twice_area += u128::from(fp - level_fp) * 2 * u128::from(tp);
+    let (tp_at, fp_at) = if plan.fixed_threshold {
+        at_cut.unwrap_or((tp, fp))
+    } else {
+        best[best.len() - 1]
+    };
+    let ratio = |a: u64, b: u64| if b == 0 { 0.0 } else { a as f64 / b as f64 };
+    let fn_at = pos - tp_at;
+    out.clear();
+    out.extend([
+        twice_area as f64 / (2.0 * pf * nf),
+        ap / pf,
+        pr / pf,
+        ks,
+        ratio(tp_at, tp_at + fp_at),
+        ratio(tp_at, pos),
+        ratio(2 * tp_at, 2 * tp_at + fp_at + fn_at),
+        ratio(tp_at + neg - fp_at, pos + neg),
+    ]);
+    out.extend(best[..plan.at_fpr].iter().map(|(t, _)| *t as f64 / pf));
+}
+
+impl Plan {
+    /// Sweeps both models over the counts in `work`, whose totals are
+    /// `(pos, neg)`.
+    fn metrics(&self, work: &Work, (pos, neg): (u64, u64), out: &mut [Vec<f64>; 2]) {
+        sweep(
+            &work.tp[0],
+            &work.fp[0],
+            self.candidate.cut,
+            pos,
+            neg,
+            self,
+            &mut out[0],
+        );
+        if let Some(p) = &self.production {
+            sweep(&work.tp[1], &work.fp[1], p.cut, pos, neg, self, &mut out[1]);
+        }
+    }
+}
+
+/// Runs `spec.resamples` resamples of one model, or of both paired; `None`
+/// when the bootstrap is off or a class has fewer than two rows.
+pub fn run(
+    candidate: &[f64],
+    production: Option<&[f64]>,
+    labels: &[bool],
+    metrics: &MetricsSpec,
+    spec: &StatsSpec,
+) -> Option<Bootstrap> {
+    run_with(
+        candidate,
+        production,
+        labels,
+        metrics,
+        spec,
+        EXACT_NEGATIVES,
+    )
+}
+
+fn run_with(
+    candidate: &[f64],
+    production: Option<&[f64]>,
+    labels: &[bool],
+    metrics: &MetricsSpec,
+    spec: &StatsSpec,
+    exact_negatives: usize,
+) -> Option<Bootstrap> {
+    let positives = labels.iter().filter(|l| **l).count();
+    let negatives = labels.len() - positives;
+    if spec.resamples == 0 || positives < 2 || negatives < 2 || labels.len() > u32::MAX as usize {
+        return None;
+    }
+    let plan = Plan::new(candidate, production, labels, metrics, exact_negatives);
+    let resamples: Vec<[Vec<f64>; 2]> = (0..spec.resamples)
+        .into_par_iter()
+        .map_init(
+            || Work::new(&plan),
+            |work, b| {
+                let totals = work.draw(&plan, spec.seed, b);
+                let mut out = [Vec::new(), Vec::new()];
+                plan.metrics(work, totals, &mut out);
+                out
+            },
+        )
+        .collect();
+    let names = names(&plan);
+    let column = |k: usize, m: usize| -> Vec<f64> { resamples.iter().map(|r| r[m][k]).collect() };
+    let mut out = Bootstrap::default();
+    for (k, name) in names.iter().enumerate() {
+        out.candidate
+            .push((name.clone(), interval(column(k, 0), spec.confidence)));
+    }
+    out.candidate
+        .extend(loss_intervals(candidate, labels, spec.confidence));
+    if let Some(production) = production {
+        for (k, name) in names.iter().enumerate() {
+            out.production
+                .push((name.clone(), interval(column(k, 1), spec.confidence)));
+        }
+        out.production
+            .extend(loss_intervals(production, labels, spec.confidence));
+        let mut work = Work::new(&plan);
+        let totals = work.full(&plan);
+        let mut full = [Vec::new(), Vec::new()];
+        plan.metrics(&work, totals, &mut full);
+        for (k, name) in names.iter().enumerate() {
+            if TESTED_ELSEWHERE.contains(&name.as_str()) {
+                continue;
+            }
+            let deltas = resamples.iter().map(|r| r[0][k] - r[1][k]).collect();
+            let delta = full[0][k] - full[1][k];
+            out.tests
+                .push((name.clone(), test(delta, deltas, spec.confidence)));
+        }
+    }
+    Some(out)
+}
+
+/// The normal interval of the mean per-row log loss and Brier score, when
+/// the scores are probabilities: means over rows need no resampling.
+fn loss_intervals(scores: &[f64], labels: &[bool], confidence: f64) -> Vec<(String, [f64; 2])> {
+    if !scores.iter().all(|s| (0.0..=1.0).contains(s)) {
+        return Vec::new();
+    }
+    let (mut ll, mut br) = (Moments::default(), Moments::default());
+    for (s, y) in scores.iter().zip(labels) {
+        let (l, b) = crate::metrics::row_losses(*s, *y);
+        ll.add(l);
+        br.add(b);
+    }
+    let z = normal_quantile(0.5 + confidence / 2.0);
+    [("log_loss", ll), ("brier", br)]
+        .into_iter()
+        .map(|(name, m)| {
+            let half = z * m.std_dev() / (m.n as f64).sqrt();
+            (name.to_string(), [m.mean - half, m.mean + half])
+        })
+        .collect()
+}
+
+/// The `q` quantile of sorted values, interpolated linearly between order
+/// statistics (numpy's default), so a Python reference reads the same.
+fn quantile(sorted: &[f64], q: f64) -> f64 {
+    let h = (sorted.len() - 1) as f64 * q;
+    let (lo, hi) = (h.floor() as usize, h.ceil() as usize);
+    sorted[lo] + (h - lo as f64) * (sorted[hi] - sorted[lo])
+}
+
+fn sorted(mut v: Vec<f64>) -> Vec<f64> {
+    v.sort_unstable_by(f64::total_cmp);
+    v
+}
+
+/// The percentile interval at `confidence`.
+fn interval(values: Vec<f64>, confidence: f64) -> [f64; 2] {
+    let v = sorted(values);
+    let tail = (1.0 - confidence) / 2.0;
+    [quantile(&v, tail), quantile(&v, 1.0 - tail)]
+}
+
+/// A paired test from the resampled deltas: the percentile interval, the
+/// bootstrap standard error, and the two-sided p-value of "no difference"
+/// by inverting the percentiles.
+fn test(delta: f64, deltas: Vec<f64>, confidence: f64) -> DeltaTest {
+    let v = sorted(deltas);
+    let tail = (1.0 - confidence) / 2.0;
+    let mut m = Moments::default();
+    v.iter().for_each(|d| m.add(*d));
+    let std_error = m.std_dev();
+    let exact = std_error == 0.0 && delta == 0.0;
+    let (below, above) = share_beyond(&v, 0.0);
+    DeltaTest {
+        method: METHOD,
+        delta,
+        level: confidence,
+        low: quantile(&v, tail),
+        high: quantile(&v, 1.0 - tail),
+        std_error,
+        z: if std_error > 0.0 {
+            delta / std_error
+        } else {
+            0.0
+        },
+        p_value: if exact {
+            1.0
+        } else {
+            (2.0 * below.min(above)).min(1.0)
+        },
+        replicates: Some(Arc::from(v)),
+    }
+}
+
+/// The shares of resampled values at or below, and at or above, `bound`,
+/// with the add-one correction that keeps a bootstrap p-value above zero:
+/// (1 + count) / (B + 1).
+pub(super) fn share_beyond(sorted: &[f64], bound: f64) -> (f64, f64) {
+    let b = sorted.len() as f64;
+    let at_or_below = sorted.partition_point(|x| *x <= bound) as f64;
+    let below = sorted.partition_point(|x| *x < bound) as f64;
+    let at_or_above = b - below;
+    (
+        (1.0 + at_or_below) / (b + 1.0),
+        (1.0 + at_or_above) / (b + 1.0),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::metrics;
+
+    fn spec(threshold: Threshold) -> MetricsSpec {
+        MetricsSpec {
+            threshold,
+            at_fpr: vec![0.1, 0.3],
+        }
+    }
+
+    fn lcg(seed: u64) -> impl FnMut() -> f64 {
+        let mut s = seed;
+        move || {
+            s = s.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+            (s >> 11) as f64 / (1u64 << 53) as f64
+        }
+    }
+
+    /// A small holdout with ties within and across classes, and a second
+    /// model that ranks it differently.
+    fn data() -> (Vec<f64>, Vec<f64>, Vec<bool>) {
+        let mut next = lcg(0x1234_5678);
+        let labels: Vec<bool> = (0..300).map(|_| next() < 0.2).collect();
+        let mut score =
+            |y: &bool| ((next() * 0.7 + if *y { 0.3 } else { 0.0 }) * 20.0).round() / 20.0;
+        let a = labels.iter().map(&mut score).collect();
+        let b = labels.iter().map(&mut score).collect();
+        (a, b, labels)
+    }
+
+    /// Counts per row, summed into the plan's positives and cells, give
+    /// each model exactly the metrics of its rows repeated by their counts.
+    #[test]
+    fn segment_counts_give_the_metrics_of_the_repeated_rows() {
+        let (a, b, labels) = data();
+        let mut next = lcg(99);
+        for threshold in [Threshold::Fixed(0.5), Threshold::AtFpr(0.2)] {
+            let m = spec(threshold);
+            let plan = Plan::new(&a, Some(&b), &labels, &m, EXACT_NEGATIVES);
+            let names = names(&plan);
+            let mut work = Work::new(&plan);
+            for round in 0..20 {
+                let counts: Vec<u64> = (0..labels.len()).map(|_| (next() * 3.0) as u64).collect();
+                work.positive.clear();
+                work.cell.fill(0);
+                for (row, label) in labels.iter().enumerate() {
+                    if *label {
+                        work.positive.push(counts[row]);
+                    } else {
+                        let key = (
+                            plan.candidate.of_row[row],
+                            plan.production.as_ref().unwrap().of_row[row],
+                        );
+                        let cell = plan
+                            .cells
+                            .iter()
+                            .position(|c| (c.candidate, c.production) == key)
+                            .unwrap();
+                        work.cell[cell] += counts[row];
+                    }
+                }
+                work.clear();
+                let totals = (work.add_positives(&plan), work.add_cells(&plan));
+                let mut got = [Vec::new(), Vec::new()];
+                plan.metrics(&work, totals, &mut got);
+                for (model, scores) in [&a, &b].into_iter().enumerate() {
+                    let (mut s2, mut l2) = (Vec::new(), Vec::new());
+                    for row in 0..labels.len() {
+                        for _ in 0..counts[row] {
+                            s2.push(scores[row]);
+                            l2.push(labels[row]);
+                        }
+                    }
+                    let want: std::collections::HashMap<String, Option<f64>> =
+                        metrics::evaluate(&s2, &l2, &m)
+                            .unwrap()
+                            .named()
+                            .into_iter()
+                            .collect();
+                    for (name, g) in names.iter().zip(&got[model]) {
+                        let w = want[name].unwrap();
+                        assert!(
+                            (g - w).abs() < 1e-12,
+                            "{threshold:?} round {round} model {model} {name}: {g} vs {w}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn the_same_seed_gives_the_same_result_on_any_thread_count() {
+        let (a, b, labels) = data();
+        let m = spec(Threshold::Fixed(0.5));
+        let s = StatsSpec {
+            resamples: 300,
+            seed: 7,
+            confidence: 0.95,
+        };
+        let on = |threads: usize, exact: usize| {
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap()
+                .install(|| run_with(&a, Some(&b), &labels, &m, &s, exact))
+        };
+        for exact in [EXACT_NEGATIVES, 0] {
+            assert_eq!(on(1, exact), on(3, exact));
+        }
+        let other = run(&a, Some(&b), &labels, &m, &StatsSpec { seed: 8, ..s });
+        assert_ne!(on(1, EXACT_NEGATIVES), other);
+    }
+
+    #[test]
+    fn identical_models_have_an_exact_zero_difference() {
+        let (a, _, labels) = data();
+        let m = spec(Threshold::AtFpr(0.1));
+        let s = StatsSpec {
+            resamples: 200,
+            seed: 1,
+            confidence: 0.95,
+        };
+        let b = run(&a, Some(&a), &labels, &m, &s).unwrap();
+        assert!(b.tests.len() >= 8);
+        for (name, t) in &b.tests {
+            assert_eq!(
+                (t.delta, t.low, t.high, t.p_value),
+                (0.0, 0.0, 0.0, 1.0),
+                "{name}"
+            );
+        }
+    }
+
+    /// The Poisson draw of many negatives and the exact one agree within
+    /// Monte Carlo error (2000 resamples each: about 0.1 standard errors
+    /// for a 2.5% quantile, plus a step of 1/positives for counted metrics).
+    #[test]
+    fn poisson_negatives_agree_with_exact_ones() {
+        let mut next = lcg(5);
+        let labels: Vec<bool> = (0..4000).map(|_| next() < 0.05).collect();
+        let base: Vec<f64> = labels
+            .iter()
+            .map(|y| next() + if *y { 0.8 } else { 0.0 })
+            .collect();
+        let a: Vec<f64> = base.iter().map(|x| x + 0.5 * next()).collect();
+        let b: Vec<f64> = base.iter().map(|x| x + 0.5 * next()).collect();
+        let m = spec(Threshold::Fixed(1.2));
+        let s = StatsSpec::default();
+        let exact = run_with(&a, Some(&b), &labels, &m, &s, EXACT_NEGATIVES).unwrap();
+        let poisson = run_with(&a, Some(&b), &labels, &m, &s, 0).unwrap();
+        let step = 1.0 / labels.iter().filter(|l| **l).count() as f64;
+        for ((name, e), (_, p)) in exact.tests.iter().zip(&poisson.tests) {
+            let tol = 0.4 * e.std_error + step;
+            assert!((e.delta - p.delta).abs() < 1e-15, "{name}");
+            assert!(
+                (e.low - p.low).abs() <= tol && (e.high - p.high).abs() <= tol,
+                "{name}: exact [{}, {}], Poisson [{}, {}]",
+                e.low,
+                e.high,
+                p.low,
+                p.high
+            );
+            assert!(
+                (e.std_error - p.std_error).abs() <= 0.12 * e.std_error + step / 4.0,
+                "{name}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_poisson_tables_are_the_distribution() {
+        let scale = 18_446_744_073_709_551_616.0;
+        let e = (-1.0f64).exp();
+        let one = poisson_cdf(1);
+        assert!((one[0] as f64 / scale - e).abs() < 1e-15);
+        assert!((one[1] as f64 / scale - 2.0 * e).abs() < 1e-15);
+        assert!(one.len() >= 18 && one.windows(2).all(|w| w[0] < w[1]));
+        // scipy.stats.poisson.cdf(30, 30) and (64, 64).
+        for (n, k, want) in [
+            (30, 30, 0.548_351_512_577_911_4),
+            (64, 64, 0.533_178_908_317_365_4),
+        ] {
+            let got = poisson_cdf(n)[k] as f64 / scale;
+            assert!((got - want).abs() < 1e-12, "{n}: {got} vs {want}");
+        }
+        // The 16-bit shortcut agrees with inverting all 64 bits.
+        let counts = PoissonCounts::new(&[]);
+        let ambiguous = counts.one.iter().filter(|k| **k == AMBIGUOUS).count();
+        assert!(ambiguous <= one.len(), "{ambiguous}");
+        for top in (0..=u16::MAX).step_by(97) {
+            let k = counts.one[usize::from(top)];
+            if k != AMBIGUOUS {
+                let u = (u64::from(top) << 48) | 0x1234_5678_9abc;
+                assert_eq!(usize::from(k), one.partition_point(|t| *t <= u));
+            }
+        }
+    }
+
+    /// Cells of one row, of a few and of many draw counts whose means and
+    /// variances are the cells' sizes.
+    #[test]
+    fn poisson_counts_have_the_right_moments() {
+        let cells: Vec<Cell> = [1u64, 7, 64, 500]
+            .iter()
+            .enumerate()
+            .map(|(i, &rows)| Cell {
+                candidate: i as u32,
+                production: 3 - i as u32,
+                rows,
+            })
+            .collect();
+        let p = PoissonCounts::new(&cells);
+        let mut rng = rand::rngs::StdRng::seed_from_u64(3);
+        let mut m: Vec<Moments> = vec![Moments::default(); cells.len()];
+        for _ in 0..20_000 {
+            let mut fp = [vec![0u64; 4], vec![0u64; 4]];
+            let total = p.add(&mut fp, &mut rng);
+            assert_eq!(total, fp[0].iter().sum::<u64>());
+            for (i, m) in m.iter_mut().enumerate() {
+                assert_eq!(fp[0][i], fp[1][3 - i]);
+                m.add(fp[0][i] as f64);
+            }
+        }
+        for (cell, m) in cells.iter().zip(&m) {
+            let n = cell.rows as f64;
+            // Four standard errors of a mean of 20000 draws, and of a variance.
+            assert!(
+                (m.mean - n).abs() < 4.0 * (n / 20_000.0).sqrt(),
+                "{n}: mean {}",
+                m.mean
+            );
+            let var = m.std_dev().powi(2);
+            assert!(
+                (var - n).abs() < 4.0 * n * (2.0 / 20_000.0f64).sqrt() + 0.05,
+                "{n}: var {var}"
+            );
+        }
+    }
+
+    #[test]
+    fn p_values_invert_the_percentiles() {
+        let v: Vec<f64> = (0..999).map(|i| i as f64 / 998.0 - 0.1).collect();
+        let (below, above) = share_beyond(&v, 0.0);
+        // 0.0 sits at index 99.8: 100 values are <= 0.
+        assert!((below - 101.0 / 1000.0).abs() < 1e-15, "{below}");
+        assert!((above - 900.0 / 1000.0).abs() < 1e-15, "{above}");
+        assert_eq!(quantile(&v, 0.5), v[499]);
+    }
+}
