@@ -35,7 +35,8 @@ pub struct Evaluation {
     #[serde(skip_serializing_if = "Map::is_empty")]
     pub delta: Map<String, Value>,
     /// Statistical tests of the deltas: `roc_auc` by DeLong's test,
-    /// `log_loss` and `brier` by the paired z-test of per-row losses.
+    /// `log_loss` and `brier` by the paired z-test of per-row losses, the
+    /// other rate metrics by the paired bootstrap.
     #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub delta_tests: std::collections::BTreeMap<String, crate::stats::DeltaTest>,
     pub timings_ms: Timings,
@@ -196,8 +197,8 @@ pub fn run(config: &Config, which: Columns) -> Result<Evaluated> {
     let metrics_ms = ms(t2);
 
     let candidate_scores = candidate.scores;
-    let candidate = ModelEvaluation::new(candidate.source, cand_metrics, candidate.scoring_ms);
-    let (production, production_scores) = match (production, prod_metrics) {
+    let mut candidate = ModelEvaluation::new(candidate.source, cand_metrics, candidate.scoring_ms);
+    let (mut production, production_scores) = match (production, prod_metrics) {
         (Some(p), Some(m)) => (
             Some(ModelEvaluation::new(p.source, m, p.scoring_ms)),
             Some(p.scores),
@@ -223,8 +224,6 @@ pub fn run(config: &Config, which: Columns) -> Result<Evaluated> {
     }
 
     let t3 = Instant::now();
-    let mut candidate = candidate;
-    let mut production = production;
     let boot = bootstrap::run(
         &candidate_scores,
         production_scores.as_deref(),
