@@ -172,7 +172,8 @@ impl Plan {
         }
         keys.par_sort_unstable();
         let mut cells: Vec<Cell> = Vec::new();
-        let mut negative_cell = Vec::with_capacity(keys.len());
+        let exact = keys.len() <= exact_negatives;
+        let mut negative_cell = Vec::with_capacity(if exact { keys.len() } else { 0 });
         for (i, key) in keys.iter().enumerate() {
             if i == 0 || keys[i - 1] != *key {
                 cells.push(Cell {
@@ -183,9 +184,10 @@ impl Plan {
             }
             let last = cells.len() - 1;
             cells[last].rows += 1;
-            negative_cell.push(last as u32);
+            if exact {
+                negative_cell.push(last as u32);
+            }
         }
-        let exact = keys.len() <= exact_negatives;
         let poisson = (!exact).then(|| PoissonCounts::new(&cells));
         let mut targets = metrics.at_fpr.clone();
         let fixed_threshold = match metrics.threshold {

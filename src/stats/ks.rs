@@ -3,6 +3,13 @@
 //! columns. Drift gates used to read it off ten shared histogram bins,
 //! which gives a lower bound of the statistic; this is the statistic.
 //!
+//! The statistic comes from buckets of the values' order keys (as the
+//! profiles' quantiles do): the gap between the two CDFs is exact at every
+//! bucket boundary, and only the few buckets whose counts could hide a
+//! larger gap inside are sorted. On 10M values that is several times
+//! faster than sorting both columns, and equal to it (tested against the
+//! full sort).
+//!
 //! Hand-written because no maintained crate in the tree has the two-sample
 //! test; the p-value is the asymptotic Kolmogorov distribution with
 //! Stephens' small-sample correction (Stephens 1970; Numerical Recipes
@@ -26,35 +33,101 @@ pub struct KsTest {
     pub holdout_rows: u64,
 }
 
-fn sorted_keys(values: &[f64]) -> Vec<u64> {
-    let mut keys: Vec<u64> = values
-        .iter()
-        .filter(|x| !x.is_nan())
-        .map(|x| order_key(*x))
-        .collect();
-    keys.par_sort_unstable();
-    keys
+/// Bits of the order key that pick a bucket.
+const BUCKET_BITS: u32 = 20;
+
+fn bucket(key: u64) -> usize {
+    (key >> (64 - BUCKET_BITS)) as usize
+}
+
+fn keys(values: &[f64]) -> impl Iterator<Item = u64> + '_ {
+    values.iter().filter(|x| !x.is_nan()).map(|x| order_key(*x))
+}
+
+fn bucket_counts(values: &[f64]) -> Vec<u32> {
+    let mut counts = vec![0u32; 1 << BUCKET_BITS];
+    for k in keys(values) {
+        counts[bucket(k)] += 1;
+    }
+    counts
+}
+
+/// The keys of `values` that fall in the marked buckets, sorted.
+fn gathered(values: &[f64], marked: &[bool]) -> Vec<u64> {
+    let mut v: Vec<u64> = keys(values).filter(|k| marked[bucket(*k)]).collect();
+    v.par_sort_unstable();
+    v
+}
+
+/// The largest CDF gap over two sorted key runs that start after `a0` and
+/// `b0` values of their samples: the exact two-sample walk.
+fn walk(a: &[u64], b: &[u64], (a0, b0): (usize, usize), (n, m): (f64, f64)) -> f64 {
+    let (mut i, mut j, mut d) = (0usize, 0usize, 0.0f64);
+    while i < a.len() || j < b.len() {
+        let x = match (a.get(i), b.get(j)) {
+            (Some(x), Some(y)) => *x.min(y),
+            (Some(x), None) => *x,
+            (None, Some(y)) => *y,
+            (None, None) => break,
+        };
+        while i < a.len() && a[i] == x {
+            i += 1;
+        }
+        while j < b.len() && b[j] == x {
+            j += 1;
+        }
+        d = d.max(((a0 + i) as f64 / n - (b0 + j) as f64 / m).abs());
+    }
+    d
 }
 
 /// The test of two samples; NaN (missing) values are left out. `None`
 /// when either side has no value.
 pub fn two_sample(reference: &[f64], holdout: &[f64]) -> Option<KsTest> {
-    let (a, b) = rayon::join(|| sorted_keys(reference), || sorted_keys(holdout));
-    let (n, m) = (a.len(), b.len());
+    let (ca, cb) = rayon::join(|| bucket_counts(reference), || bucket_counts(holdout));
+    let n: usize = ca.iter().map(|c| *c as usize).sum();
+    let m: usize = cb.iter().map(|c| *c as usize).sum();
     if n == 0 || m == 0 {
         return None;
     }
-    let (mut i, mut j, mut d) = (0usize, 0usize, 0.0f64);
-    // Both empirical CDFs step at each distinct value, ties included.
-    while i < n && j < m {
-        let x = a[i].min(b[j]);
-        while i < n && a[i] == x {
-            i += 1;
+    let (nf, mf) = (n as f64, m as f64);
+    // The gap is exact after each bucket. Inside one it can exceed the
+    // larger of the gaps at its ends only when both samples have values
+    // there, and by at most the bucket's own share of either sample.
+    let (mut a0, mut b0, mut d) = (0usize, 0usize, 0.0f64);
+    let mut mixed = Vec::new();
+    for (bucket, (x, y)) in ca.iter().zip(&cb).enumerate() {
+        let (x, y) = (*x as usize, *y as usize);
+        if x > 0 && y > 0 {
+            mixed.push((bucket, a0, b0, x, y));
         }
-        while j < m && b[j] == x {
-            j += 1;
+        a0 += x;
+        b0 += y;
+        d = d.max((a0 as f64 / nf - b0 as f64 / mf).abs());
+    }
+    let open: Vec<(usize, usize, usize, usize, usize)> = mixed
+        .into_iter()
+        .filter(|(_, a0, b0, x, y)| {
+            let (fa, fb) = (*a0 as f64 / nf, *b0 as f64 / mf);
+            (fa + *x as f64 / nf - fb).max(fb + *y as f64 / mf - fa) > d
+        })
+        .collect();
+    if !open.is_empty() {
+        let mut marked = vec![false; 1 << BUCKET_BITS];
+        for (bucket, ..) in &open {
+            marked[*bucket] = true;
         }
-        d = d.max((i as f64 / n as f64 - j as f64 / m as f64).abs());
+        let (a, b) = rayon::join(
+            || gathered(reference, &marked),
+            || gathered(holdout, &marked),
+        );
+        // The gathered keys are the open buckets' runs, in bucket order.
+        let (mut i, mut j) = (0usize, 0usize);
+        for (_, a0, b0, x, y) in open {
+            d = d.max(walk(&a[i..i + x], &b[j..j + y], (a0, b0), (nf, mf)));
+            i += x;
+            j += y;
+        }
     }
     Some(KsTest {
         statistic: d,
@@ -112,6 +185,55 @@ mod tests {
         let same = two_sample(&[1.0, 2.0], &[2.0, 1.0]).unwrap();
         assert_eq!((same.statistic, same.p_value), (0.0, 1.0));
         assert!(two_sample(&[f64::NAN], &[1.0]).is_none());
+    }
+
+    /// The statistic by sorting both samples whole: the definition.
+    fn by_full_sort(a: &[f64], b: &[f64]) -> f64 {
+        let sorted = |v: &[f64]| {
+            let mut k: Vec<u64> = keys(v).collect();
+            k.sort_unstable();
+            k
+        };
+        let (a, b) = (sorted(a), sorted(b));
+        walk(&a, &b, (0, 0), (a.len() as f64, b.len() as f64))
+    }
+
+    #[test]
+    fn buckets_give_the_statistic_of_the_full_sort() {
+        let mut s = 7u64;
+        let mut next = move || {
+            s = s
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1442695040888963407);
+            (s >> 11) as f64 / (1u64 << 53) as f64
+        };
+        let mut cases: Vec<(Vec<f64>, Vec<f64>)> = Vec::new();
+        // Close continuous samples (the gap hides inside buckets), shifted
+        // ones, heavy ties, both signs and a few NaNs.
+        for shift in [0.0, 1e-6, 0.01, 0.5] {
+            let a: Vec<f64> = (0..5000).map(|_| next() * 2.0 - 1.0).collect();
+            let b: Vec<f64> = (0..3000).map(|_| next() * 2.0 - 1.0 + shift).collect();
+            cases.push((a, b));
+        }
+        let a: Vec<f64> = (0..4000).map(|_| (next() * 5.0).floor()).collect();
+        let b: Vec<f64> = (0..4000)
+            .map(|i| {
+                if i % 97 == 0 {
+                    f64::NAN
+                } else {
+                    (next() * 5.2).floor()
+                }
+            })
+            .collect();
+        cases.push((a, b));
+        let narrow: Vec<f64> = (0..2000).map(|_| 1.0 + next() * 1e-9).collect();
+        let narrow2: Vec<f64> = (0..2000).map(|_| 1.0 + next() * 1.1e-9).collect();
+        cases.push((narrow, narrow2));
+        for (a, b) in &cases {
+            let got = two_sample(a, b).unwrap().statistic;
+            let want = by_full_sort(a, b);
+            assert_eq!(got, want, "{} vs {}", a.len(), b.len());
+        }
     }
 
     #[test]
