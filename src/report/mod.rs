@@ -74,15 +74,18 @@ fn fmt_delta(v: Option<&Value>) -> String {
             let x = n.as_i64().unwrap_or(0);
             format!("{x:+}")
         }
-        Some(Value::Number(n)) => {
-            let x = n.as_f64().unwrap_or(f64::NAN);
-            if x != 0.0 && x.abs() < 1e-3 {
-                format!("{x:+.3e}")
-            } else {
-                format!("{x:+.4}")
-            }
-        }
+        Some(Value::Number(n)) => signed(n.as_f64().unwrap_or(f64::NAN)),
         _ => String::new(),
+    }
+}
+
+/// A signed difference, in scientific notation below 1e-3 so small
+/// deltas and their bounds keep their digits.
+fn signed(x: f64) -> String {
+    if x != 0.0 && x.abs() < 1e-3 {
+        format!("{x:+.3e}")
+    } else {
+        format!("{x:+.4}")
     }
 }
 
@@ -118,10 +121,10 @@ fn table_rows(eval: &Evaluation) -> Vec<[String; 4]> {
                     .unwrap_or_default(),
                 match eval.delta_tests.get(name) {
                     Some(t) => format!(
-                        "{} [{:+.4}, {:+.4}] p={:.2e}",
+                        "{} [{}, {}] p={:.2e}",
                         fmt_delta(eval.delta.get(name)),
-                        t.low,
-                        t.high,
+                        signed(t.low),
+                        signed(t.high),
                         t.p_value
                     ),
                     None => fmt_delta(eval.delta.get(name)),
