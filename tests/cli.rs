@@ -577,6 +577,67 @@ fn evaluation_carries_a_delong_interval_for_the_auc_delta() {
     );
 }
 
+/// `stats:` sets every interval: a lower confidence narrows the bootstrap's
+/// and DeLong's intervals and the reports name it; `bootstrap: 0` leaves
+/// the closed-form tests and drops the bootstrap's.
+#[test]
+fn stats_settings_shape_every_interval() {
+    let t = TempDir::new().unwrap();
+    demo_data(t.path(), ".", 20000, 7, &[]);
+    let evaluate = |stats: &str| {
+        write(
+            t.path(),
+            "modelgate.yaml",
+            &config(
+                "holdout.parquet",
+                &format!("production:\n  scores: {{ column: score_production }}\n{stats}"),
+            ),
+        );
+        let doc = modelgate(t.path())
+            .args(["evaluate", "--format", "json"])
+            .run()
+            .json();
+        let text = modelgate(t.path()).arg("evaluate").run().stdout;
+        (doc, text)
+    };
+    let width = |doc: &Value, path: [&str; 2]| {
+        let i = &doc["models"]["candidate"][path[0]][path[1]];
+        i[1].as_f64().unwrap() - i[0].as_f64().unwrap()
+    };
+    let (wide, _) = evaluate("");
+    let (narrow, text) = evaluate("stats: { confidence: 0.8, bootstrap: 1000, seed: 3 }\n");
+    assert_eq!(narrow["stats"]["confidence"], 0.8);
+    assert_eq!(narrow["stats"]["seed"], 3);
+    assert_eq!(narrow["delta_tests"]["roc_auc"]["level"], 0.8);
+    let (w, n) = (
+        width(&wide, ["intervals", "average_precision"]),
+        width(&narrow, ["intervals", "average_precision"]),
+    );
+    // For a near-normal statistic the 80% interval is 1.28/1.96 of the 95% one.
+    assert!(n < 0.8 * w && n > 0.5 * w, "80%: {n}, 95%: {w}");
+    let delong = |d: &Value| {
+        let t = &d["delta_tests"]["roc_auc"];
+        t["high"].as_f64().unwrap() - t["low"].as_f64().unwrap()
+    };
+    let ratio = delong(&narrow) / delong(&wide);
+    assert!(
+        (ratio - 1.281_551_565_544_600_5 / 1.959_963_984_540_054).abs() < 1e-9,
+        "{ratio}"
+    );
+    assert!(text.contains("values: 80% percentile intervals"), "{text}");
+    assert!(text.contains("(1000 resamples, seed 3)"), "{text}");
+
+    let (off, text) = evaluate("stats: { bootstrap: 0 }\n");
+    assert_eq!(off["stats"]["bootstrap"], 0);
+    assert!(
+        off["models"]["candidate"].get("intervals").is_none(),
+        "{off}"
+    );
+    assert!(off["delta_tests"].get("average_precision").is_none());
+    assert_eq!(off["delta_tests"]["roc_auc"]["method"], "DeLong");
+    assert!(!text.contains("values:"), "{text}");
+}
+
 /// `modelgate history | head -1`: a reader that goes away is not an error.
 #[test]
 fn a_closed_stdout_ends_quietly_with_exit_0() {
