@@ -73,6 +73,19 @@ impl DatasetView {
         if let Some(v) = cache.get(column) {
             return Ok(v.clone());
         }
+        let v: Vec<f64> = self
+            .float64(column)?
+            .iter()
+            .map(|x| x.unwrap_or(f64::NAN))
+            .collect();
+        let v = Arc::new(v);
+        cache.insert(column.to_string(), v.clone());
+        Ok(v)
+    }
+
+    /// The column cast to f64 by polars (no copy when it is f64 already),
+    /// for a pass that needs no cache.
+    fn float64(&self, column: &str) -> Result<Float64Chunked, ReadError> {
         let s = self
             .frame
             .column(column)
@@ -84,11 +97,7 @@ impl DatasetView {
                 dtype: s.dtype().to_string(),
             });
         }
-        let cast = s.cast(&DataType::Float64)?;
-        let v: Vec<f64> = cast.f64()?.iter().map(|x| x.unwrap_or(f64::NAN)).collect();
-        let v = Arc::new(v);
-        cache.insert(column.to_string(), v.clone());
-        Ok(v)
+        Ok(s.cast(&DataType::Float64)?.f64()?.clone())
     }
 
     fn text(&self, column: &str, offset: u64, len: u32) -> Result<Vec<Option<String>>, ReadError> {
@@ -528,9 +537,14 @@ impl modelgate::gate::host::Host for GateState {
     }
 
     fn test_distribution(&mut self, column: String) -> Option<types::DistributionTest> {
-        let reference = self.run.reference.as_ref()?.numeric(&column).ok()?;
-        let holdout = self.run.holdout.numeric(&column).ok()?;
-        let t = crate::stats::ks::two_sample(&reference, &holdout)?;
+        // Straight from the frames: caching every numeric column of both
+        // datasets as f64 for one pass would double the memory of a run.
+        let reference = self.run.reference.as_ref()?.float64(&column).ok()?;
+        let holdout = self.run.holdout.float64(&column).ok()?;
+        let t = crate::stats::ks::two_sample_by(
+            || reference.iter().map(|x| x.unwrap_or(f64::NAN)),
+            || holdout.iter().map(|x| x.unwrap_or(f64::NAN)),
+        )?;
         Some(types::DistributionTest {
             column,
             statistic: t.statistic,

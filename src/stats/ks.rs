@@ -40,11 +40,11 @@ fn bucket(key: u64) -> usize {
     (key >> (64 - BUCKET_BITS)) as usize
 }
 
-fn keys(values: &[f64]) -> impl Iterator<Item = u64> + '_ {
-    values.iter().filter(|x| !x.is_nan()).map(|x| order_key(*x))
+fn keys(values: impl Iterator<Item = f64>) -> impl Iterator<Item = u64> {
+    values.filter(|x| !x.is_nan()).map(order_key)
 }
 
-fn bucket_counts(values: &[f64]) -> Vec<u32> {
+fn bucket_counts(values: impl Iterator<Item = f64>) -> Vec<u32> {
     let mut counts = vec![0u32; 1 << BUCKET_BITS];
     for k in keys(values) {
         counts[bucket(k)] += 1;
@@ -53,7 +53,7 @@ fn bucket_counts(values: &[f64]) -> Vec<u32> {
 }
 
 /// The keys of `values` that fall in the marked buckets, sorted.
-fn gathered(values: &[f64], marked: &[bool]) -> Vec<u64> {
+fn gathered(values: impl Iterator<Item = f64>, marked: &[bool]) -> Vec<u64> {
     let mut v: Vec<u64> = keys(values).filter(|k| marked[bucket(*k)]).collect();
     v.par_sort_unstable();
     v
@@ -84,7 +84,19 @@ fn walk(a: &[u64], b: &[u64], (a0, b0): (usize, usize), (n, m): (f64, f64)) -> f
 /// The test of two samples; NaN (missing) values are left out. `None`
 /// when either side has no value.
 pub fn two_sample(reference: &[f64], holdout: &[f64]) -> Option<KsTest> {
-    let (ca, cb) = rayon::join(|| bucket_counts(reference), || bucket_counts(holdout));
+    two_sample_by(|| reference.iter().copied(), || holdout.iter().copied())
+}
+
+/// [`two_sample`] over values that each closure yields afresh: the test
+/// reads each sample twice and keeps no copy of it.
+pub fn two_sample_by<A, B, IA, IB>(reference: A, holdout: B) -> Option<KsTest>
+where
+    A: Fn() -> IA + Sync,
+    B: Fn() -> IB + Sync,
+    IA: Iterator<Item = f64>,
+    IB: Iterator<Item = f64>,
+{
+    let (ca, cb) = rayon::join(|| bucket_counts(reference()), || bucket_counts(holdout()));
     let n: usize = ca.iter().map(|c| *c as usize).sum();
     let m: usize = cb.iter().map(|c| *c as usize).sum();
     if n == 0 || m == 0 {
@@ -118,8 +130,8 @@ pub fn two_sample(reference: &[f64], holdout: &[f64]) -> Option<KsTest> {
             marked[*bucket] = true;
         }
         let (a, b) = rayon::join(
-            || gathered(reference, &marked),
-            || gathered(holdout, &marked),
+            || gathered(reference(), &marked),
+            || gathered(holdout(), &marked),
         );
         // The gathered keys are the open buckets' runs, in bucket order.
         let (mut i, mut j) = (0usize, 0usize);
@@ -190,7 +202,7 @@ mod tests {
     /// The statistic by sorting both samples whole: the definition.
     fn by_full_sort(a: &[f64], b: &[f64]) -> f64 {
         let sorted = |v: &[f64]| {
-            let mut k: Vec<u64> = keys(v).collect();
+            let mut k: Vec<u64> = keys(v.iter().copied()).collect();
             k.sort_unstable();
             k
         };
