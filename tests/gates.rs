@@ -288,6 +288,12 @@ fn builtin_champion_challenger() {
     production: score_production
     expect: fail
     expect_summary: 'no_worse_than[recall_at_fpr[0.01]]'
+  - name: one positive cannot support a paired test
+    with: {{ metrics: {{ roc_auc: {{ improve_by: 0.0 }} }} }}
+    holdout: {{ columns: {{ is_fraud: [1, 0, 0, 0, 0, 0], score_candidate: [0.9, 0.1, 0.2, 0.3, 0.4, 0.5], score_production: [0.5, 0.1, 0.2, 0.3, 0.4, 0.9] }} }}
+    production: score_production
+    expect: fail
+    expect_summary: '1 positives and 5 negatives cannot support a paired test'
   - name: the candidate is the production model
     with: {{ metrics: {{ roc_auc: {{ max_p_value: 0.05 }} }} }}
     holdout: {data}
@@ -915,6 +921,21 @@ fn builtin_decision_applies_holm_and_guardrails() {
             .unwrap()
             .contains("`tp` has no paired test"),
         "{g}"
+    );
+
+    // One positive: no paired test is possible, which is insufficient
+    // evidence (blocking by default), not a gate error.
+    fs::write(
+        p.join("holdout.csv"),
+        "is_fraud,a,b\n1,0.9,0.8\n0,0.1,0.2\n0,0.2,0.1\n0,0.3,0.4\n",
+    )
+    .unwrap();
+    let g = gate("{ success: [roc_auc] }", 1);
+    assert_eq!(g["reason"], "insufficient_evidence", "{g}");
+    assert_eq!(
+        g["summary"],
+        "insufficient evidence: 1 positives and 3 negatives cannot support a paired test \
+         (each class needs at least 2); collect more labelled rows"
     );
 }
 

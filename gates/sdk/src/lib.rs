@@ -125,6 +125,20 @@ impl Metrics {
     pub fn greater_is_better(&self, name: &str) -> Option<bool> {
         self.0.get(name).and_then(|m| m.1)
     }
+
+    /// Why the holdout cannot support any paired test, when it cannot: a
+    /// paired test needs at least two positives and two negatives.
+    pub fn too_few_for_a_test(&self) -> Option<String> {
+        let positives = self.get("positives")?;
+        let negatives = self.get("rows")? - positives;
+        (positives < 2.0 || negatives < 2.0).then(|| {
+            format!(
+                "insufficient evidence: {positives:.0} positives and {negatives:.0} negatives \
+                 cannot support a paired test (each class needs at least 2); collect more \
+                 labelled rows"
+            )
+        })
+    }
 }
 
 /// The metrics of a model, or `None` (production may be absent).

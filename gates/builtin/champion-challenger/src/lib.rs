@@ -138,6 +138,18 @@ impl Gate for ChampionChallenger {
                 vec![],
             ));
         }
+        let tested = config.metrics.values().any(|r| {
+            r.max_p_value.is_some() || r.improve_by.is_some() || r.no_worse_than.is_some()
+        });
+        if tested && let Some(why) = cand.too_few_for_a_test() {
+            insufficient_evidence();
+            let verdict = if config.on_insufficient_evidence == WithoutProduction::Warn {
+                Verdict::Warn
+            } else {
+                Verdict::Fail
+            };
+            return Ok(Outcome::new(verdict, why, vec![]));
+        }
         let tests = delta_tests();
         let mut obs = Vec::new();
         let mut blocking = false;

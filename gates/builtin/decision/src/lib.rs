@@ -122,6 +122,14 @@ impl Gate for Decision {
                 vec![],
             ));
         }
+        if let Some(why) = cand.too_few_for_a_test() {
+            insufficient_evidence();
+            return Ok(Outcome::new(
+                c.on_insufficient_evidence.verdict(),
+                why,
+                vec![],
+            ));
+        }
         let direction = |name: &str| {
             cand.greater_is_better(name).ok_or_else(|| {
                 format!("metric `{name}`: its direction is not known, so it cannot be tested")
