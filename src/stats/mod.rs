@@ -276,20 +276,26 @@ mod tests {
         assert!(normal_quantile(0.0).is_nan() && normal_quantile(1.0).is_nan());
     }
 
-    #[test]
-    fn one_sided_p_values_against_a_bound() {
-        // 1.6448536269514722 is scipy's norm.ppf(0.95).
-        let t = DeltaTest {
-            method: "DeLong",
-            delta: 0.02 + 1.644_853_626_951_472_2 * 0.01,
+    /// A test with a delta and standard error; the other fields are not
+    /// read by the one-sided tests.
+    fn a_test(method: &'static str, delta: f64, std_error: f64) -> DeltaTest {
+        DeltaTest {
+            method,
+            delta,
             level: 0.95,
             low: 0.0,
             high: 0.0,
-            std_error: 0.01,
+            std_error,
             z: 0.0,
             p_value: 0.0,
             replicates: None,
-        };
+        }
+    }
+
+    #[test]
+    fn one_sided_p_values_against_a_bound() {
+        // 1.6448536269514722 is scipy's norm.ppf(0.95).
+        let t = a_test("DeLong", 0.02 + 1.644_853_626_951_472_2 * 0.01, 0.01);
         let (better, short) = one_sided(&t, 0.02, true);
         assert!((better - 0.05).abs() < 1e-14 && (short - 0.95).abs() < 1e-14);
         // Lower is better: the same delta is a loss of 0.0364, short of
@@ -313,15 +319,8 @@ mod tests {
         // 99 deltas, -0.01 to 0.04 by 0.05 / 98.
         let r: Vec<f64> = (0..99).map(|i| -0.01 + 0.05 * i as f64 / 98.0).collect();
         let t = DeltaTest {
-            method: "paired bootstrap",
-            delta: 0.015,
-            level: 0.95,
-            low: 0.0,
-            high: 0.0,
-            std_error: 0.01,
-            z: 0.0,
-            p_value: 0.0,
             replicates: Some(Arc::from(r)),
+            ..a_test("paired bootstrap", 0.015, 0.01)
         };
         // Greater is better: 20 of the 99 deltas are <= 0 (at -0.01 ..
         // -0.00031), so p = 21 / 100; 79 are >= 0.
