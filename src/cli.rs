@@ -7,8 +7,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::commands::{DemoRun, RegistryQuery, Sinks, VersionRun};
-use crate::config::LabelValue;
+use crate::commands::{DemoRun, RegistryQuery, ScoreSpec, Sinks, VersionRun};
+use crate::config::{ArtifactFormat, LabelValue};
 use crate::demo::{DemoData, DemoFormat};
 use crate::error::{Error, Result};
 use crate::init::InitSpec;
@@ -48,6 +48,8 @@ pub enum Commands {
     Demo(DemoArgs),
     /// Train a linfa logistic regression and write it as a model file.
     Train(TrainArgs),
+    /// Score every row of a data file with a model file, as the gates do (CSV on stdout).
+    Score(ScoreArgs),
     /// Create a registry version (with lineage and evidence) without promoting it.
     Register(RegisterArgs),
     /// Run the gates and, if nothing blocks, publish the version, move
@@ -115,6 +117,51 @@ pub struct TrainArgs {
     /// Where to write the model (`*.linfa.json` by convention).
     #[arg(long)]
     pub out: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct ScoreArgs {
+    /// The model file (linfa JSON, ONNX, XGBoost JSON or UBJ, LightGBM text).
+    pub model: PathBuf,
+    /// The rows to score (.parquet, .csv, .csv.gz, .ndjson).
+    #[arg(long)]
+    pub data: PathBuf,
+    /// The model's format; default told from the file.
+    #[arg(long, value_enum)]
+    pub format: Option<ModelFormatArg>,
+    /// Input columns in the model's order, comma-separated; default the
+    /// names the file records (an ONNX file records none).
+    #[arg(long, value_delimiter = ',')]
+    pub features: Vec<String>,
+    /// A column to print beside each score, to join the scores back.
+    #[arg(long)]
+    pub id: Option<String>,
+}
+
+/// The model formats, as `--format` spells them.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ModelFormatArg {
+    Linfa,
+    Onnx,
+    Xgboost,
+    Lightgbm,
+}
+
+impl ScoreArgs {
+    pub fn spec(self) -> ScoreSpec {
+        ScoreSpec {
+            model: self.model,
+            format: self.format.map(|f| match f {
+                ModelFormatArg::Linfa => ArtifactFormat::Linfa,
+                ModelFormatArg::Onnx => ArtifactFormat::Onnx,
+                ModelFormatArg::Xgboost => ArtifactFormat::Xgboost,
+                ModelFormatArg::Lightgbm => ArtifactFormat::Lightgbm,
+            }),
+            features: (!self.features.is_empty()).then_some(self.features),
+            data: self.data,
+            id: self.id,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]

@@ -60,6 +60,7 @@ fn dispatch(command: Commands, out: &mut dyn Write) -> modelgate::Result<ExitSta
             let target = a.out.clone();
             commands::train(&a.spec()?, &target, out)
         }
+        Commands::Score(a) => commands::score(&a.spec(), out),
         Commands::Register(a) => {
             let params = a.params.clone();
             commands::register(&a.run()?, params, out)

@@ -741,3 +741,119 @@ fn the_readme_config_example_is_valid() {
         .stderr_has("error: cannot read model models/candidate")
         .run();
 }
+
+/// `modelgate score` with a model `train` wrote: the id column beside each
+/// score, in the data's order, and each score the logistic of the
+/// standardised dot product that the model file states.
+#[test]
+fn score_prints_ids_and_the_linfa_formula() {
+    let t = TempDir::new().unwrap();
+    demo_data(t.path(), "d", 3000, 5, &[]);
+    modelgate(t.path())
+        .args([
+            "train",
+            "--data",
+            "d/holdout.parquet",
+            "--label",
+            "is_fraud",
+            "--features",
+            "f01,f02,f03",
+            "--out",
+            "m.linfa.json",
+        ])
+        .run();
+    demo_data(t.path(), "rows", 500, 6, &["--format", "csv"]);
+    let out = modelgate(t.path())
+        .args([
+            "score",
+            "m.linfa.json",
+            "--data",
+            "rows/holdout.csv",
+            "--id",
+            "transaction_id",
+        ])
+        .run();
+    let model: Value =
+        serde_json::from_str(&fs::read_to_string(t.path().join("m.linfa.json")).unwrap()).unwrap();
+    let num = |v: &Value| -> Vec<f64> {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x.as_f64().unwrap())
+            .collect()
+    };
+    let (mean, scale, coef) = (
+        num(&model["mean"]),
+        num(&model["scale"]),
+        num(&model["coefficients"]),
+    );
+    let intercept = model["intercept"].as_f64().unwrap();
+    let text = fs::read_to_string(t.path().join("rows/holdout.csv")).unwrap();
+    let mut rows = text.lines();
+    let header: Vec<&str> = rows.next().unwrap().split(',').collect();
+    let at = |name: &str| header.iter().position(|h| *h == name).unwrap();
+    let (id, cols) = (at("transaction_id"), [at("f01"), at("f02"), at("f03")]);
+    let mut lines = out.stdout.lines();
+    assert_eq!(lines.next(), Some("transaction_id,score"));
+    let mut n = 0;
+    for (row, line) in rows.zip(lines) {
+        let cells: Vec<&str> = row.split(',').collect();
+        let (got_id, got) = line.split_once(',').unwrap();
+        assert_eq!(got_id, cells[id]);
+        let z = intercept
+            + (0..3)
+                .map(|j| coef[j] * (cells[cols[j]].parse::<f64>().unwrap() - mean[j]) / scale[j])
+                .sum::<f64>();
+        let want = 1.0 / (1.0 + (-z).exp());
+        let got: f64 = got.parse().unwrap();
+        assert!((got - want).abs() < 1e-12, "{got} vs {want}");
+        n += 1;
+    }
+    assert_eq!(n, 500);
+}
+
+#[test]
+fn score_refuses_bad_input_with_one_line() {
+    let t = TempDir::new().unwrap();
+    demo_data(t.path(), "d", 200, 5, &["--format", "csv"]);
+    let onnx = crate::util::repo().join("tests/reference/models/lr.onnx");
+    let onnx = onnx.to_str().unwrap();
+    let cases: [(&[&str], &[&str]); 5] = [
+        (
+            &[onnx, "--data", "d/holdout.csv"],
+            &["lr.onnx", "without names", "--features"],
+        ),
+        (
+            &[
+                onnx,
+                "--data",
+                "d/holdout.csv",
+                "--features",
+                "f01,f02,f03,nope,f05,f06,f07",
+            ],
+            &["holdout.csv", "no column `nope`"],
+        ),
+        (
+            &[onnx, "--data", "d/holdout.xlsx", "--features", "a"],
+            &["holdout.xlsx", "file format"],
+        ),
+        (
+            &["d/holdout.csv", "--data", "d/holdout.csv"],
+            &["holdout.csv", "pass --format"],
+        ),
+        (
+            &[onnx, "--data", "d/holdout.csv", "--features", "f01,f02"],
+            &["2 columns", "7 inputs"],
+        ),
+    ];
+    for (args, needles) in cases {
+        let mut test = modelgate(t.path())
+            .arg("score")
+            .args(args)
+            .fails_with_one_line();
+        for n in needles {
+            test = test.stderr_has(*n);
+        }
+        test.run();
+    }
+}

@@ -105,7 +105,7 @@ fn onnx_needs_features_and_takes_them_by_name() {
     );
     evaluate(t.path())
         .fails_with_one_line()
-        .stderr_has("list the holdout columns in order in `features:`")
+        .stderr_has("list the input columns in order (`features:` in the config")
         .run();
 
     // Columns in another order in the file are fine: matching is by name.

@@ -97,3 +97,59 @@ fn the_models_cover_what_they_claim() {
     let nan = m[1].iter().filter(|v| v.is_nan()).count();
     assert!((60..140).contains(&nan), "{nan}");
 }
+
+/// `modelgate score`, the command a serving stack is checked against, reads
+/// the same rows from a CSV (blank cells missing) and gives each library's
+/// predictions.
+#[test]
+fn the_score_command_gives_each_librarys_predictions_from_a_csv() {
+    let doc = expected();
+    let g = &doc["generator"];
+    let n = g["rows"].as_u64().unwrap() as usize;
+    let seed = g["test_seed"].as_u64().unwrap();
+    let t = tempfile::TempDir::new().unwrap();
+    for case in doc["cases"].as_array().unwrap() {
+        let file = case["file"].as_str().unwrap();
+        let format = case["format"].as_str().unwrap();
+        let features: Vec<&str> = case["features"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f.as_str().unwrap())
+            .collect();
+        let cols = rows(seed, n, case["test_missing"].as_bool().unwrap());
+        let mut csv = features.join(",") + "\n";
+        let cell = |v: f64| {
+            if v.is_nan() {
+                String::new()
+            } else {
+                v.to_string()
+            }
+        };
+        let lines = (0..n).map(|i| {
+            let cells: Vec<String> = cols[..features.len()].iter().map(|c| cell(c[i])).collect();
+            cells.join(",") + "\n"
+        });
+        csv.extend(lines);
+        crate::util::write(&t.path().join("rows.csv"), csv);
+        // ONNX records no input names; the other formats are told from the
+        // file, names included.
+        let mut test = crate::util::modelgate(t.path())
+            .arg("score")
+            .arg(dir().join(file))
+            .args(["--data", "rows.csv"]);
+        if format == "onnx" {
+            test = test.args(["--features", &features.join(",")]);
+        }
+        let out = test.run();
+        let mut lines = out.stdout.lines();
+        assert_eq!(lines.next(), Some("score"), "{file}");
+        let got: Vec<f64> = lines.map(|l| l.parse().unwrap()).collect();
+        let want = case["expected"].as_array().unwrap();
+        assert_eq!(got.len(), want.len(), "{file}");
+        for (i, (a, b)) in got.iter().zip(want).enumerate() {
+            let b = b.as_f64().unwrap();
+            assert!((a - b).abs() <= TOLERANCE, "{file} row {i}: {a} vs {b}");
+        }
+    }
+}

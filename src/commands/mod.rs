@@ -16,6 +16,7 @@ mod promote;
 mod register;
 mod run;
 mod schema;
+mod score;
 mod show;
 mod train;
 
@@ -34,6 +35,7 @@ pub use promote::{VersionRun, promote};
 pub use register::register;
 pub use run::run;
 pub use schema::schema;
+pub use score::{ScoreSpec, score};
 pub use show::show;
 pub use train::train;
 

@@ -11,6 +11,7 @@ pub mod trees;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+use polars::prelude::DataFrame;
 use serde::Serialize;
 
 use crate::config::{ArtifactFormat, HoldoutSpec, ModelRef, ScoreSource};
@@ -169,7 +170,7 @@ impl Scorer {
                         return Err(Error::Model {
                             path: a.path.clone(),
                             message: format!(
-                                "the model takes one tensor of {n} columns without names: list the holdout columns in order in `features:`"
+                                "the model takes one tensor of {n} columns without names: list the input columns in order (`features:` in the config, `--features` for `modelgate score`)"
                             ),
                         });
                     }
@@ -252,7 +253,7 @@ impl Scorer {
                 sha256,
                 features,
             } => (
-                score_model(model, features, holdout, path)?,
+                score_frame(model, features, &holdout.path, &holdout.frame, path)?,
                 SourceInfo::Artifact {
                     format: *format,
                     path: path.display().to_string(),
@@ -269,18 +270,22 @@ impl Scorer {
     }
 }
 
-/// Reads the feature columns (missing values as NaN) and scores them.
-fn score_model(
+/// Reads the feature columns of `frame` (a table read from `data`; missing
+/// values as NaN) and scores every row: the one path both the holdout and
+/// `modelgate score` take, so a served model can be checked against the
+/// scores the gates saw.
+pub fn score_frame(
     model: &Loaded,
     features: &[String],
-    holdout: &Holdout,
+    data: &Path,
+    frame: &DataFrame,
     path: &Path,
 ) -> Result<Vec<f64>> {
     let read = || -> Result<Vec<Vec<f64>>> {
         let mut columns = Vec::with_capacity(features.len());
         let mut missing = Vec::new();
         for name in features {
-            let (values, rows) = data::feature_column(&holdout.path, &holdout.frame, name)?;
+            let (values, rows) = data::feature_column(data, frame, name)?;
             if !rows.is_empty() {
                 missing.push(format!("`{name}` {} rows", rows.len()));
             }
@@ -288,7 +293,7 @@ fn score_model(
         }
         if !missing.is_empty() && !model.takes_missing() {
             return Err(Error::data(
-                &holdout.path,
+                data,
                 format!(
                     "missing or non-finite feature values ({}); this model cannot take them. Fill them upstream, or use a tree model, which routes missing values",
                     missing.join(", ")
@@ -298,11 +303,49 @@ fn score_model(
         Ok(columns)
     };
     match model {
-        Loaded::Linear(m) => m.score(&holdout.path, &holdout.frame),
+        Loaded::Linear(m) => m.score(data, frame),
         Loaded::Trees(f) => Ok(f.predict(&read()?)),
         Loaded::Onnx(m) => m.predict(&read()?).map_err(|source| Error::ModelFormat {
             path: path.to_path_buf(),
             source,
         }),
+    }
+}
+
+/// Tells a model file's format from its name, or for `.json` from its
+/// content (a linfa model names its schema; XGBoost's has a `learner`).
+pub fn infer_format(path: &Path) -> Result<ArtifactFormat> {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().to_ascii_lowercase())
+        .unwrap_or_default();
+    let unknown = || {
+        Error::Model {
+        path: path.to_path_buf(),
+        message: "cannot tell the model format from the file name (.onnx, .ubj, .txt for LightGBM, .json for linfa or XGBoost); pass --format".into(),
+    }
+    };
+    if name.ends_with(".onnx") {
+        Ok(ArtifactFormat::Onnx)
+    } else if name.ends_with(".ubj") {
+        Ok(ArtifactFormat::Xgboost)
+    } else if name.ends_with(".txt") {
+        Ok(ArtifactFormat::Lightgbm)
+    } else if name.ends_with(".json") {
+        /// Just enough of the file to tell the two JSON formats apart.
+        #[derive(serde::Deserialize)]
+        struct Probe {
+            schema: Option<String>,
+            learner: Option<serde::de::IgnoredAny>,
+        }
+        let text =
+            std::fs::read_to_string(path).map_err(|e| Error::io("cannot read model", path, e))?;
+        match serde_json::from_str::<Probe>(&text) {
+            Ok(p) if p.schema.as_deref() == Some(linear::SCHEMA) => Ok(ArtifactFormat::Linfa),
+            Ok(p) if p.learner.is_some() => Ok(ArtifactFormat::Xgboost),
+            _ => Err(unknown()),
+        }
+    } else {
+        Err(unknown())
     }
 }
