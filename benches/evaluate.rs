@@ -7,6 +7,7 @@ use std::time::Instant;
 
 use modelgate::config::{Config, MetricsSpec, StatsSpec};
 use modelgate::demo::DemoData;
+use modelgate::integrity;
 use modelgate::metrics::{self, Sweep};
 use modelgate::stats::bootstrap;
 use polars::prelude::*;
@@ -176,6 +177,37 @@ fn main() {
             d.timings_ms.profile,
             d.timings_ms.gates,
             d.decision
+        );
+
+        // The integrity facts `builtin:integrity` reads: every value of both
+        // datasets hashed, and one sort per numeric feature of the holdout.
+        let read_all = |p: &std::path::Path| {
+            LazyFrame::scan_parquet(PlRefPath::try_from_path(p).unwrap(), Default::default())
+                .unwrap()
+                .collect()
+                .unwrap()
+        };
+        let holdout = read_all(&path);
+        let reference = read_all(&dir.path().join("reference").join("holdout.parquet"));
+        let scores = [
+            "score_candidate".to_string(),
+            "score_production".to_string(),
+        ];
+        let roles = integrity::Roles {
+            label: "is_fraud",
+            id: Some("transaction_id"),
+            scores: &scores,
+        };
+        let (integrity_s, facts) = best_of(1, || {
+            integrity::compute(&holdout, &labels, roles, Some(&reference))
+        });
+        println!(
+            "integrity facts:                {:>8.1} ms  ({} columns hashed on each side, {} feature AUCs; {} duplicate rows, {} shared)",
+            integrity_s * 1e3,
+            facts.row_columns.len(),
+            facts.feature_aucs.len(),
+            facts.duplicate_rows,
+            facts.overlap.map_or(0, |o| o.shared_rows)
         );
     }
 }

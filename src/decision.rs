@@ -193,7 +193,19 @@ pub fn run(config: &Config) -> Result<Decision> {
             .map(|(f, p)| DatasetView::new(f, p)),
         delta_tests: eval.delta_tests.clone(),
         confidence: eval.stats.confidence,
+        integrity: Default::default(),
     });
+    // Before the gates, so the hashing and the per-feature AUCs are not
+    // charged to a gate's time limit.
+    let mut profile_ms = profile_ms;
+    if prepared.iter().any(|g| g.calls("integrity")) {
+        let t = Instant::now();
+        crate::progress::step("hashing rows and scoring each feature alone (integrity)");
+        run_data.integrity();
+        let took = ms(t);
+        crate::progress::done("computed the integrity facts", took);
+        profile_ms += took;
+    }
 
     let t2 = Instant::now();
     crate::progress::step(&format!("running {} gates", config.gates.len()));

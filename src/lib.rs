@@ -29,6 +29,7 @@ pub mod fuzz;
 pub mod gates;
 pub mod github;
 pub mod init;
+pub mod integrity;
 pub mod lineage;
 pub mod metrics;
 pub mod model;

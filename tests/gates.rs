@@ -1068,3 +1068,267 @@ fn the_readme_decision_policy_promotes_or_says_the_holdout_is_too_small() {
         "{g}"
     );
 }
+
+/// A CSV holdout and reference from the demo generator, edited per
+/// scenario: `edit` gets the holdout's header and rows and the reference's
+/// rows, and returns the holdout's lines.
+fn integrity_project(
+    edit: impl FnOnce(&str, Vec<String>, &[String]) -> Vec<String>,
+    production: bool,
+) -> TempDir {
+    let t = TempDir::new().unwrap();
+    let p = t.path();
+    demo_data(p, "ref", 4000, 1, &["--format", "csv"]);
+    demo_data(p, "h", 4000, 2, &["--format", "csv"]);
+    let lines = |f: &str| -> Vec<String> {
+        fs::read_to_string(p.join(f))
+            .unwrap()
+            .lines()
+            .map(str::to_string)
+            .collect()
+    };
+    let (holdout, reference) = (lines("h/holdout.csv"), lines("ref/holdout.csv"));
+    let out = edit(&holdout[0], holdout[1..].to_vec(), &reference[1..]);
+    fs::write(p.join("holdout.csv"), out.join("\n") + "\n").unwrap();
+    let production = if production {
+        "production: { scores: { column: score_production } }\n"
+    } else {
+        ""
+    };
+    fs::write(
+        p.join("modelgate.yaml"),
+        format!(
+            "model: fraud-detector\nholdout: {{ path: holdout.csv, label: is_fraud, id: transaction_id }}\n\
+             candidate: {{ scores: {{ column: score_candidate }} }}\n{production}\
+             reference: {{ path: ref/holdout.csv }}\nstats: {{ bootstrap: 0 }}\n\
+             gates:\n  - uses: builtin:integrity\n"
+        ),
+    )
+    .unwrap();
+    t
+}
+
+fn unchanged(header: &str, rows: Vec<String>, _: &[String]) -> Vec<String> {
+    std::iter::once(header.to_string()).chain(rows).collect()
+}
+
+/// Runs the project and returns the integrity gate's result.
+fn integrity_result(t: &TempDir, status: i32) -> Value {
+    let d = run_json(t.path(), status);
+    d["gates"][0].clone()
+}
+
+#[test]
+fn integrity_passes_a_clean_holdout_and_computes_its_facts_only_when_asked() {
+    let t = integrity_project(unchanged, true);
+    let g = integrity_result(&t, 0);
+    assert_eq!(g["verdict"], "pass", "{g}");
+    assert!(
+        g["summary"]
+            .as_str()
+            .unwrap()
+            .contains("no duplicates, overlap or leak")
+    );
+    let observed = |name: &str| {
+        g["observations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|o| o["name"] == name)
+            .unwrap_or_else(|| panic!("{name} in {g}"))["observed"]
+            .as_f64()
+    };
+    assert_eq!(observed("duplicate_rows"), Some(0.0));
+    assert_eq!(observed("duplicate_ids"), Some(0.0));
+    assert_eq!(observed("overlap_rows"), Some(0.0));
+    assert_eq!(observed("overlap_ids"), Some(0.0));
+    modelgate(t.path())
+        .args(["-v", "run"])
+        .stderr_has("computed the integrity facts")
+        .run();
+    let config = fs::read_to_string(t.path().join("modelgate.yaml")).unwrap();
+    fs::write(
+        t.path().join("modelgate.yaml"),
+        config.replace("builtin:integrity", "builtin:class-balance"),
+    )
+    .unwrap();
+    modelgate(t.path())
+        .args(["-v", "run"])
+        .any_status()
+        .stderr_lacks("integrity facts")
+        .run();
+}
+
+#[test]
+fn integrity_blocks_a_holdout_whose_rows_were_duplicated() {
+    // Every row three times: the ids repeat too.
+    let t = integrity_project(
+        |h, rows, _| {
+            let mut out = vec![h.to_string()];
+            for _ in 0..3 {
+                out.extend(rows.iter().cloned());
+            }
+            out
+        },
+        true,
+    );
+    let g = integrity_result(&t, 1);
+    let summary = g["summary"].as_str().unwrap();
+    assert!(
+        summary.contains("8000 duplicate rows (66.67%)"),
+        "{summary}"
+    );
+    assert!(summary.contains("8000 duplicate ids"), "{summary}");
+    // Rows copied under new ids are still duplicates.
+    let t = integrity_project(
+        |h, rows, _| {
+            let mut out = vec![h.to_string()];
+            out.extend(rows.iter().cloned());
+            out.extend(rows.iter().take(100).enumerate().map(|(i, r)| {
+                let (_, rest) = r.split_once(',').unwrap();
+                format!("{},{rest}", 900_000_000 + i)
+            }));
+            out
+        },
+        true,
+    );
+    let g = integrity_result(&t, 1);
+    let summary = g["summary"].as_str().unwrap();
+    assert!(summary.contains("100 duplicate rows"), "{summary}");
+    assert!(!summary.contains("duplicate ids"), "{summary}");
+}
+
+#[test]
+fn integrity_blocks_a_holdout_that_overlaps_the_training_data() {
+    // 400 training rows (10%) slipped into the holdout, with their ids.
+    let t = integrity_project(
+        |h, mut rows, reference| {
+            rows.truncate(3600);
+            rows.extend(reference.iter().take(400).cloned());
+            unchanged(h, rows, reference)
+        },
+        true,
+    );
+    let g = integrity_result(&t, 1);
+    let summary = g["summary"].as_str().unwrap();
+    assert!(
+        summary.contains("400 rows shared with the reference (10.00%)"),
+        "{summary}"
+    );
+    assert!(
+        summary.contains("400 ids shared with the reference"),
+        "{summary}"
+    );
+    // Under fresh ids the feature values still give them away.
+    let t = integrity_project(
+        |h, mut rows, reference| {
+            rows.truncate(3600);
+            rows.extend(reference.iter().take(400).enumerate().map(|(i, r)| {
+                let (_, rest) = r.split_once(',').unwrap();
+                format!("{},{rest}", 800_000_000 + i)
+            }));
+            unchanged(h, rows, reference)
+        },
+        true,
+    );
+    let summary = integrity_result(&t, 1)["summary"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        summary.contains("400 rows shared with the reference"),
+        "{summary}"
+    );
+    assert!(!summary.contains("ids shared"), "{summary}");
+}
+
+#[test]
+fn integrity_blocks_a_leaked_feature_but_not_a_strong_honest_one() {
+    // `chargeback` is the label plus a little noise: known only after the
+    // fraud. `velocity` is informative but honest.
+    let add = |leak: bool| {
+        move |h: &str, rows: Vec<String>, reference: &[String]| {
+            let at = h.split(',').position(|c| c == "is_fraud").unwrap();
+            let mut out = vec![format!("{h},chargeback")];
+            for (i, r) in rows.iter().enumerate() {
+                let fraud = r.split(',').nth(at).unwrap() == "1";
+                let noise = ((i * 7919) % 1000) as f64 / 1000.0;
+                let v = if leak {
+                    f64::from(u8::from(fraud)) * 2.0 + noise * 0.5
+                } else {
+                    f64::from(u8::from(fraud)) * 0.3 + noise
+                };
+                out.push(format!("{r},{v}"));
+            }
+            let _ = reference;
+            out
+        }
+    };
+    let t = integrity_project(add(true), true);
+    let g = integrity_result(&t, 1);
+    let summary = g["summary"].as_str().unwrap();
+    assert!(
+        summary.starts_with("leaked feature: chargeback 1.0000"),
+        "{summary}"
+    );
+    let t = integrity_project(add(false), true);
+    let g = integrity_result(&t, 0);
+    assert_eq!(g["verdict"], "pass", "{g}");
+}
+
+/// Sets a score column per row from the row's label and index.
+fn rescore(
+    column: &'static str,
+    score: fn(bool, usize) -> f64,
+) -> impl FnOnce(&str, Vec<String>, &[String]) -> Vec<String> {
+    move |h, rows, reference| {
+        let cols: Vec<&str> = h.split(',').collect();
+        let y = cols.iter().position(|c| *c == "is_fraud").unwrap();
+        let at = cols.iter().position(|c| *c == column).unwrap();
+        let rows = rows
+            .into_iter()
+            .enumerate()
+            .map(|(i, r)| {
+                let mut cells: Vec<String> = r.split(',').map(str::to_string).collect();
+                cells[at] = score(cells[y] == "1", i).to_string();
+                cells.join(",")
+            })
+            .collect();
+        unchanged(h, rows, reference)
+    }
+}
+
+#[test]
+fn integrity_blocks_an_implausible_candidate() {
+    // The candidate's score is the label, nudged: an AUC of 1.
+    let t = integrity_project(
+        rescore(
+            "score_candidate",
+            |fraud, _| if fraud { 0.99 } else { 0.01 },
+        ),
+        false,
+    );
+    let summary = integrity_result(&t, 1)["summary"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(summary, "candidate AUC 1.0000 above 0.995");
+    // Against a production that scores at random, the demo candidate's
+    // honest 0.95 is a gain no retrain makes.
+    let t = integrity_project(
+        rescore("score_production", |_, i| {
+            ((i * 7919) % 1000) as f64 / 1000.0
+        }),
+        true,
+    );
+    let summary = integrity_result(&t, 1)["summary"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(summary.starts_with("AUC gain +0.3"), "{summary}");
+    assert!(
+        summary.contains("CI ["),
+        "the gain's interval is stated: {summary}"
+    );
+    assert!(!summary.contains("candidate AUC"), "{summary}");
+}

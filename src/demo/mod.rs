@@ -18,6 +18,10 @@ use crate::error::{Error, Result};
 /// Rows per independently seeded chunk. Part of the output's definition:
 /// changing it changes every generated file.
 const CHUNK_ROWS: u64 = 65_536;
+/// Ids of seed `s` start at `(s % ID_SEEDS) * ID_SPAN + 1`: ten billion
+/// rows per seed, and every id fits an i64.
+const ID_SPAN: u64 = 10_000_000_000;
+const ID_SEEDS: u64 = 900_000_000;
 /// Chunks generated in parallel before they are written, bounding memory.
 const WAVE_CHUNKS: u64 = 16;
 /// Fraud prevalence.
@@ -189,7 +193,10 @@ impl DemoData {
     fn chunk(&self, c: u64, rows: u64) -> Result<DataFrame> {
         let n = rows as usize;
         let mut rng = Rng::new(self.seed, c, 0);
-        let first_id = c * CHUNK_ROWS + 1;
+        // Ids are unique across the files of different seeds, as a real
+        // transaction table's are, so an id shared between a holdout and
+        // its training data means a shared row (`builtin:integrity`).
+        let first_id = (self.seed % ID_SEEDS) * ID_SPAN + c * CHUNK_ROWS + 1;
         let ids: Vec<i64> = (0..rows).map(|i| (first_id + i) as i64).collect();
         let mut amount = Vec::with_capacity(n);
         let mut features: Vec<Vec<f32>> = (0..FEATURES).map(|_| Vec::with_capacity(n)).collect();

@@ -24,6 +24,7 @@ pub const BUILTINS: &[Builtin] = &[
     builtin!("schema", "schema.wasm"),
     builtin!("class-balance", "class-balance.wasm"),
     builtin!("drift", "drift.wasm"),
+    builtin!("integrity", "integrity.wasm"),
     builtin!("metric-threshold", "metric-threshold.wasm"),
     builtin!("champion-challenger", "champion-challenger.wasm"),
     builtin!("decision", "decision.wasm"),

@@ -165,6 +165,9 @@ pub struct RunData {
     pub delta_tests: std::collections::BTreeMap<String, crate::stats::DeltaTest>,
     /// The confidence level of the tests' intervals.
     pub confidence: f64,
+    /// Computed on first use; [`crate::decision`] asks before the gates
+    /// run when one of them imports `integrity`.
+    pub integrity: std::sync::OnceLock<crate::integrity::Integrity>,
 }
 
 impl RunData {
@@ -190,6 +193,23 @@ impl RunData {
             reference: None,
             delta_tests: Default::default(),
             confidence: crate::config::StatsSpec::default().confidence,
+            integrity: Default::default(),
+        })
+    }
+
+    /// The holdout's integrity facts, computed once.
+    pub fn integrity(&self) -> &crate::integrity::Integrity {
+        self.integrity.get_or_init(|| {
+            crate::integrity::compute(
+                &self.holdout.frame,
+                &self.labels,
+                crate::integrity::Roles {
+                    label: &self.label_column,
+                    id: self.id_column.as_deref(),
+                    scores: &self.score_columns,
+                },
+                self.reference.as_ref().map(|r| &r.frame),
+            )
         })
     }
 }
@@ -552,6 +572,31 @@ impl modelgate::gate::host::Host for GateState {
             reference_rows: t.reference_rows,
             holdout_rows: t.holdout_rows,
         })
+    }
+
+    fn integrity(&mut self) -> types::IntegrityFacts {
+        let i = self.run.integrity();
+        types::IntegrityFacts {
+            rows: i.rows,
+            row_columns: i.row_columns.clone(),
+            duplicate_rows: i.duplicate_rows,
+            duplicate_ids: i.duplicate_ids,
+            overlap: i.overlap.as_ref().map(|o| types::DatasetOverlap {
+                reference_rows: o.reference_rows,
+                columns: o.columns.clone(),
+                shared_rows: o.shared_rows,
+                shared_ids: o.shared_ids,
+            }),
+            feature_aucs: i
+                .feature_aucs
+                .iter()
+                .map(|f| types::FeatureAuc {
+                    column: f.column.clone(),
+                    auc: f.auc,
+                    rows: f.rows,
+                })
+                .collect(),
+        }
     }
 
     fn row_count(&mut self, data: types::Dataset) -> Option<u64> {

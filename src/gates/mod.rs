@@ -223,16 +223,32 @@ impl GateEngine {
                 });
             }
         };
-        let imports = component
-            .component_type()
+        let ty = component.component_type();
+        let imports = ty
             .imports(&self.engine)
             .map(|(name, _)| name.to_string())
+            .collect();
+        // The host functions it calls, so the run computes what only some
+        // gates need (integrity facts) only when a gate asks.
+        let host_functions = ty
+            .imports(&self.engine)
+            .filter(|(name, _)| name.starts_with("modelgate:gate/host"))
+            .filter_map(|(_, item)| match item.ty {
+                wasmtime::component::types::ComponentItem::ComponentInstance(i) => Some(i),
+                _ => None,
+            })
+            .flat_map(|i| {
+                i.exports(&self.engine)
+                    .map(|(name, _)| name.to_string())
+                    .collect::<Vec<_>>()
+            })
             .collect();
         Ok(LoadedGate {
             pre,
             sha256,
             size: bytes.len(),
             imports,
+            host_functions,
         })
     }
 
@@ -277,6 +293,8 @@ pub struct LoadedGate {
     pub sha256: String,
     pub size: usize,
     pub imports: Vec<String>,
+    /// The `modelgate:gate/host` functions it imports.
+    pub host_functions: Vec<String>,
 }
 
 impl LoadedGate {
@@ -337,6 +355,15 @@ pub struct PreparedGate {
     pub id: String,
     loaded: std::result::Result<LoadedGate, GateError>,
     schema: Option<ConfigSchema>,
+}
+
+impl PreparedGate {
+    /// Whether the gate loaded and imports this `host` function.
+    pub fn calls(&self, function: &str) -> bool {
+        self.loaded
+            .as_ref()
+            .is_ok_and(|l| l.host_functions.iter().any(|f| f == function))
+    }
 }
 
 /// A gate whose `with:` settings break its own config schema.

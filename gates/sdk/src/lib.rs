@@ -39,9 +39,9 @@ pub mod bindings {
 
 pub use bindings::modelgate::gate::host;
 pub use bindings::modelgate::gate::types::{
-    CategoryCount, ColumnProfile, Comparison, Context, Dataset, DeltaTest, DistributionTest,
-    Histogram, LogLevel, MarginTest, Metadata, ModelEvaluation, ModelRole, Observation, Outcome,
-    Quantile, Verdict, VerdictReason,
+    CategoryCount, ColumnProfile, Comparison, Context, Dataset, DatasetOverlap, DeltaTest,
+    DistributionTest, FeatureAuc, Histogram, IntegrityFacts, LogLevel, MarginTest, Metadata,
+    ModelEvaluation, ModelRole, Observation, Outcome, Quantile, Verdict, VerdictReason,
 };
 pub use serde;
 pub use serde_json;
@@ -174,6 +174,12 @@ pub fn confidence_level() -> f64 {
 /// on both sides.
 pub fn distribution_test(column: &str) -> Option<DistributionTest> {
     host::test_distribution(column)
+}
+
+/// Duplicate rows and ids, overlap with the reference data and each
+/// numeric feature's AUC alone, computed by the host before the gates run.
+pub fn integrity() -> IntegrityFacts {
+    host::integrity()
 }
 
 /// The level as a percentage for messages: `95%`, `97.5%`.
