@@ -83,6 +83,10 @@ gates:
     with: { min_rate: 0.001, max_rate: 0.05 }
   - uses: builtin:drift
     severity: warn
+  # Can the holdout be trusted: duplicates, overlap with `reference:` (point
+  # it at the training set), leaked features, implausible AUCs.
+  # - uses: builtin:integrity
+  #   with: { max_feature_auc: 0.99, max_auc_gain: 0.1 }
   - uses: builtin:metric-threshold
     with: { min: { roc_auc: 0.9 } }
   - uses: builtin:champion-challenger

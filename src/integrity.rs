@@ -16,7 +16,7 @@
 use polars::prelude::*;
 use rayon::prelude::*;
 
-use crate::metrics::{self, Sweep};
+use crate::sort::order_key;
 
 /// What [`compute`] finds; mirrored by the WIT's `integrity-facts`.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -76,26 +76,45 @@ pub fn compute(
     roles: Roles<'_>,
     reference: Option<&DataFrame>,
 ) -> Integrity {
-    let row_columns: Vec<String> = names(holdout)
-        .filter(|n| Some(n.as_str()) != roles.id)
+    let features: Vec<String> = names(holdout).filter(|n| roles.is_feature(n)).collect();
+    let others: Vec<String> = names(holdout)
+        .filter(|n| !roles.is_feature(n) && Some(n.as_str()) != roles.id)
         .collect();
+    // Features first: their hash is shared with the overlap check.
+    let row_columns: Vec<String> = features.iter().chain(&others).cloned().collect();
+    let shared: Option<Vec<String>> = reference.map(|r| {
+        features
+            .iter()
+            .filter(|n| r.column(n).is_ok())
+            .cloned()
+            .collect()
+    });
     let id_column = roles.id.filter(|id| holdout.column(id).is_ok());
-    let ((duplicate_rows, duplicate_ids), (overlap, feature_aucs)) = rayon::join(
+    let n = holdout.height();
+    let ((duplicate_rows, overlap), (duplicate_ids, feature_aucs)) = rayon::join(
         || {
-            rayon::join(
-                || duplicates(row_hashes(holdout, &row_columns)),
-                || id_column.map(|id| duplicates(row_hashes(holdout, &[id.to_string()]))),
-            )
+            let lanes = Lanes::new(n).fold(holdout, shared.as_deref().unwrap_or(&features));
+            let overlap = reference
+                .zip(shared.as_ref())
+                .map(|(r, cols)| overlap(holdout, &lanes, r, cols, roles));
+            // When the reference has every feature, the row hash continues
+            // the feature hash instead of starting over.
+            let rows = if shared.as_ref().is_none_or(|s| s.len() == features.len()) {
+                lanes.fold(holdout, &others)
+            } else {
+                Lanes::new(n).fold(holdout, &row_columns)
+            };
+            (duplicates(rows.hashes()), overlap)
         },
         || {
             rayon::join(
-                || reference.map(|r| overlap(holdout, r, roles)),
+                || id_column.map(|id| duplicates(row_hashes(holdout, &[id.to_string()]))),
                 || feature_aucs(holdout, labels, roles),
             )
         },
     );
     Integrity {
-        rows: holdout.height() as u64,
+        rows: n as u64,
         row_columns,
         duplicate_rows,
         duplicate_ids,
@@ -108,45 +127,90 @@ fn names(frame: &DataFrame) -> impl Iterator<Item = String> + '_ {
     frame.get_column_names().into_iter().map(|n| n.to_string())
 }
 
-fn overlap(holdout: &DataFrame, reference: &DataFrame, roles: Roles<'_>) -> Overlap {
-    let columns: Vec<String> = names(holdout)
-        .filter(|n| roles.is_feature(n) && reference.column(n).is_ok())
-        .collect();
-    let shared_ids = roles
-        .id
-        .filter(|id| holdout.column(id).is_ok() && reference.column(id).is_ok())
-        .map(|id| {
-            let id = [id.to_string()];
-            shared(row_hashes(holdout, &id), row_hashes(reference, &id))
-        });
-    let shared_rows = if columns.is_empty() {
-        0
-    } else {
-        shared(
-            row_hashes(holdout, &columns),
-            row_hashes(reference, &columns),
-        )
-    };
+/// `lanes` holds the holdout's lanes over `columns`.
+fn overlap(
+    holdout: &DataFrame,
+    lanes: &Lanes,
+    reference: &DataFrame,
+    columns: &[String],
+    roles: Roles<'_>,
+) -> Overlap {
+    let (shared_rows, shared_ids) = rayon::join(
+        || {
+            if columns.is_empty() {
+                0
+            } else {
+                shared(lanes.hashes(), row_hashes(reference, columns))
+            }
+        },
+        || {
+            roles
+                .id
+                .filter(|id| holdout.column(id).is_ok() && reference.column(id).is_ok())
+                .map(|id| {
+                    let id = [id.to_string()];
+                    shared(row_hashes(holdout, &id), row_hashes(reference, &id))
+                })
+        },
+    );
     Overlap {
         reference_rows: reference.height() as u64,
-        columns,
+        columns: columns.to_vec(),
         shared_rows,
         shared_ids,
     }
 }
 
+/// Sorts row hashes: they are uniform, so one pass scatters them by their
+/// top 16 bits into buckets small enough to sort in cache, in parallel. A
+/// general sort of 10M 128-bit keys costs several times more.
+fn sort_hashes(hashes: Vec<u128>) -> Vec<u128> {
+    const BITS: u32 = 16;
+    if hashes.len() < 1 << BITS {
+        let mut hashes = hashes;
+        hashes.sort_unstable();
+        return hashes;
+    }
+    let top = |h: &u128| (h >> (128 - BITS)) as usize;
+    let mut next = vec![0usize; 1 << BITS];
+    for h in &hashes {
+        next[top(h)] += 1;
+    }
+    let mut sizes = Vec::with_capacity(1 << BITS);
+    let mut start = 0;
+    for n in next.iter_mut() {
+        sizes.push(*n);
+        let size = *n;
+        *n = start;
+        start += size;
+    }
+    let mut out = vec![0u128; hashes.len()];
+    for h in &hashes {
+        let b = top(h);
+        out[next[b]] = *h;
+        next[b] += 1;
+    }
+    drop(hashes);
+    let mut buckets = Vec::with_capacity(1 << BITS);
+    let mut rest = out.as_mut_slice();
+    for size in sizes {
+        let (bucket, tail) = rest.split_at_mut(size);
+        buckets.push(bucket);
+        rest = tail;
+    }
+    buckets.par_iter_mut().for_each(|b| b.sort_unstable());
+    out
+}
+
 /// Rows whose hash equals an earlier row's.
-fn duplicates(mut hashes: Vec<u128>) -> u64 {
-    hashes.par_sort_unstable();
+fn duplicates(hashes: Vec<u128>) -> u64 {
+    let hashes = sort_hashes(hashes);
     hashes.windows(2).filter(|w| w[0] == w[1]).count() as u64
 }
 
 /// Holdout rows whose hash is among the reference's.
-fn shared(mut holdout: Vec<u128>, mut reference: Vec<u128>) -> u64 {
-    rayon::join(
-        || holdout.par_sort_unstable(),
-        || reference.par_sort_unstable(),
-    );
+fn shared(holdout: Vec<u128>, reference: Vec<u128>) -> u64 {
+    let (holdout, reference) = rayon::join(|| sort_hashes(holdout), || sort_hashes(reference));
     let mut j = 0;
     let mut n = 0u64;
     for h in &holdout {
@@ -169,24 +233,156 @@ fn feature_aucs(holdout: &DataFrame, labels: &[bool], roles: Roles<'_>) -> Vec<F
     columns
         .par_iter()
         .filter_map(|c| {
-            let values = c.as_materialized_series().cast(&DataType::Float64).ok()?;
-            let values = values.f64().ok()?;
-            let (mut scores, mut y) = (Vec::with_capacity(labels.len()), Vec::new());
-            y.reserve(labels.len());
-            for (v, l) in values.iter().zip(labels) {
-                if let Some(v) = v.filter(|v| v.is_finite()) {
-                    scores.push(v);
-                    y.push(*l);
-                }
-            }
-            let sweep = Sweep::new(&scores, &y);
-            (sweep.positives() > 0 && sweep.negatives() > 0).then(|| FeatureAuc {
+            let s = c.as_materialized_series();
+            let (auc, rows) = if s.dtype() == &DataType::Float32 {
+                auc_alone(s.f32().ok()?, labels, f64::from)?
+            } else {
+                let values = s.cast(&DataType::Float64).ok()?;
+                auc_alone(values.f64().ok()?, labels, |v| v)?
+            };
+            Some(FeatureAuc {
                 column: c.name().to_string(),
-                auc: metrics::roc_auc(&sweep),
-                rows: scores.len() as u64,
+                auc,
+                rows,
             })
         })
         .collect()
+}
+
+/// Calls `f(value, label)` for each finite value, in row order.
+fn finite_rows<T: PolarsNumericType>(
+    values: &ChunkedArray<T>,
+    labels: &[bool],
+    to_f64: impl Fn(T::Native) -> f64,
+    mut f: impl FnMut(f64, bool),
+) {
+    each(values, 0, labels.len(), |i, v| {
+        if let Some(v) = v.map(&to_f64).filter(|v| v.is_finite()) {
+            f(v, labels[i]);
+        }
+    });
+}
+
+/// The bounds of [`auc_alone`]'s bucket index: about two buckets per row of
+/// the smaller class, in a table that stays in cache.
+const AUC_BUCKETS: std::ops::RangeInclusive<usize> = (1 << 10)..=(1 << 16);
+
+/// The ROC AUC of `values` as scores (missing and non-finite left out),
+/// as the Mann-Whitney count: pairs where the positive scores higher, ties
+/// counting half, which is what the trapezoid of
+/// [`crate::metrics::roc_auc`] gives, exactly. Not by sorting the column:
+/// only the smaller class (the frauds, usually) is sorted, and indexed by
+/// equal-width buckets between the column's extremes; each row of the
+/// larger class then finds how many of the other class lie above it from
+/// its bucket's start in that index, comparing values only inside its own
+/// bucket. Two sequential passes (three when frauds are the majority) and
+/// lookups in a cache-sized table.
+/// `None` without both classes.
+fn auc_alone<T: PolarsNumericType>(
+    values: &ChunkedArray<T>,
+    labels: &[bool],
+    to_f64: impl Fn(T::Native) -> f64 + Copy,
+) -> Option<(f64, u64)> {
+    // One pass for the range, the counts and the positives' values (the
+    // smaller class, almost always): the column is read twice in all.
+    let (mut lo, mut hi, mut neg) = (f64::INFINITY, f64::NEG_INFINITY, 0u64);
+    let mut smaller: Vec<f64> = Vec::new();
+    finite_rows(values, labels, to_f64, |v, l| {
+        lo = lo.min(v);
+        hi = hi.max(v);
+        if l {
+            smaller.push(v);
+        } else {
+            neg += 1;
+        }
+    });
+    let pos = smaller.len() as u64;
+    if pos == 0 || neg == 0 {
+        return None;
+    }
+    let minority = pos <= neg;
+    if !minority {
+        smaller = Vec::with_capacity(neg as usize);
+        finite_rows(values, labels, to_f64, |v, l| {
+            if !l {
+                smaller.push(v);
+            }
+        });
+    }
+    let m = smaller.len();
+    if u32::try_from(m).is_err() {
+        return None;
+    }
+    let buckets = (2 * m)
+        .next_power_of_two()
+        .clamp(*AUC_BUCKETS.start(), *AUC_BUCKETS.end());
+    // The buckets span the smaller class's central 98%, not the column's
+    // extremes: one outlier or a long tail (amounts) would otherwise crowd
+    // the class into a few buckets, each searched at length.
+    smaller.sort_unstable_by(f64::total_cmp);
+    let (lo, hi) = match (smaller[m / 100], smaller[m - 1 - m / 100]) {
+        (a, b) if a < b => (a, b),
+        _ => (lo, hi),
+    };
+    // Monotone in the value: rounding never reorders and values outside
+    // [lo, hi] saturate to the end buckets, so a higher bucket holds only
+    // higher values. An overflowing range puts every value in one bucket,
+    // which stays exact, only slower.
+    let scale = (buckets - 1) as f64 / (hi - lo);
+    let bucket = |v: f64| {
+        let b = (v - lo) * scale;
+        if b.is_nan() {
+            0
+        } else {
+            // `as` saturates: below `lo` is bucket 0, +inf the last.
+            (b as usize).min(buckets - 1)
+        }
+    };
+    let mut keys: Vec<(usize, u64)> = smaller
+        .iter()
+        .map(|v| (bucket(*v), order_key(*v)))
+        .collect();
+    drop(smaller);
+    keys.sort_unstable();
+    // start[b]: how many of the smaller class lie in buckets below b.
+    // u32 keeps the index in L2 (256 KiB at most); a class of 4 billion
+    // rows is not a fraud holdout.
+    let mut start = vec![0u32; buckets + 1];
+    for (b, _) in &keys {
+        start[b + 1] += 1;
+    }
+    for b in 0..buckets {
+        start[b + 1] += start[b];
+    }
+    let keys: Vec<u64> = keys.into_iter().map(|(_, k)| k).collect();
+    // Twice the count of (positive > negative) pairs plus the ties, exact.
+    let mut twice: u128 = 0;
+    finite_rows(values, labels, to_f64, |v, l| {
+        if l == minority {
+            return;
+        }
+        let b = bucket(v);
+        let (first, end) = (start[b] as usize, start[b + 1] as usize);
+        let (below, not_above) = if first == end {
+            (first, first)
+        } else {
+            let k = order_key(v);
+            let inside = &keys[first..end];
+            (
+                first + inside.partition_point(|x| *x < k),
+                first + inside.partition_point(|x| *x <= k),
+            )
+        };
+        let ties = (not_above - below) as u128;
+        twice += if minority {
+            // A negative: the positives above it win.
+            2 * (m - not_above) as u128 + ties
+        } else {
+            // A positive: it beats the negatives below it.
+            2 * below as u128 + ties
+        };
+    });
+    Some((twice as f64 / (2.0 * pos as f64 * neg as f64), pos + neg))
 }
 
 /// splitmix64's finaliser: a bijection of u64 that spreads every input bit.
@@ -245,63 +441,140 @@ fn text(s: &str) -> u64 {
     h
 }
 
-/// Each value's hash, by the column's type; an unreadable column (lists,
-/// structs) hashes by its text.
-fn value_hashes(c: &Column) -> Vec<u64> {
-    let s = c.as_materialized_series();
-    let null = mix(NULL);
-    let dt = s.dtype();
-    let cast = |to: &DataType| s.cast(to).ok();
-    if dt.is_float() || dt.is_decimal() {
-        if let Some(f) = cast(&DataType::Float64)
-            .as_ref()
-            .and_then(|f| f.f64().ok().cloned())
-        {
-            return f.iter().map(|v| v.map_or(null, number)).collect();
-        }
-    } else if dt.is_unsigned_integer() {
-        if let Some(u) = cast(&DataType::UInt64)
-            .as_ref()
-            .and_then(|u| u.u64().ok().cloned())
-        {
-            return u.iter().map(|v| v.map_or(null, uint)).collect();
-        }
-    } else if dt.is_integer() || dt.is_temporal() || dt.is_bool() {
-        let physical = s.to_physical_repr();
-        if let Some(i) = physical
-            .cast(&DataType::Int64)
-            .ok()
-            .as_ref()
-            .and_then(|i| i.i64().ok().cloned())
-        {
-            return i.iter().map(|v| v.map_or(null, int)).collect();
+/// A column as something each row's value hash can be read from, cast
+/// once (float32 is read as it is: widening is exact).
+enum Values {
+    Float32(Float32Chunked),
+    Float(Float64Chunked),
+    Int(Int64Chunked),
+    UInt(UInt64Chunked),
+    Text(StringChunked),
+    /// A column that casts to none of these (lists, structs): all alike.
+    Opaque,
+}
+
+/// Calls `f(i, value)` for rows `start..start + n` of `ca`, reading the
+/// values buffer directly where a chunk has no nulls.
+fn each<T: PolarsNumericType>(
+    ca: &ChunkedArray<T>,
+    start: usize,
+    n: usize,
+    mut f: impl FnMut(usize, Option<T::Native>),
+) {
+    let mut i = 0;
+    for arr in ca.slice(start as i64, n).downcast_iter() {
+        if arr.validity().is_none() {
+            for v in arr.values().iter() {
+                f(i, Some(*v));
+                i += 1;
+            }
+        } else {
+            for v in arr.iter() {
+                f(i, v.copied());
+                i += 1;
+            }
         }
     }
-    match cast(&DataType::String) {
-        Some(t) => match t.str() {
-            Ok(t) => t.iter().map(|v| v.map_or(null, text)).collect(),
-            Err(_) => vec![null; s.len()],
-        },
-        None => vec![null; s.len()],
+}
+
+impl Values {
+    fn of(c: &Column) -> Values {
+        let s = c.as_materialized_series();
+        let dt = s.dtype();
+        let try_values = || -> PolarsResult<Values> {
+            Ok(if dt == &DataType::Float32 {
+                Values::Float32(s.f32()?.clone())
+            } else if dt.is_float() || dt.is_decimal() {
+                Values::Float(s.cast(&DataType::Float64)?.f64()?.clone())
+            } else if dt.is_unsigned_integer() {
+                Values::UInt(s.cast(&DataType::UInt64)?.u64()?.clone())
+            } else if dt.is_integer() || dt.is_temporal() || dt.is_bool() {
+                Values::Int(s.to_physical_repr().cast(&DataType::Int64)?.i64()?.clone())
+            } else {
+                Values::Text(s.cast(&DataType::String)?.str()?.clone())
+            })
+        };
+        try_values().unwrap_or(Values::Opaque)
+    }
+
+    /// Folds the value hashes of rows `start..start + a.len()` into the
+    /// two lanes.
+    fn fold(&self, start: usize, a: &mut [u64], b: &mut [u64]) {
+        let null = mix(NULL);
+        let n = a.len();
+        let mut step = |i: usize, v: u64| {
+            a[i] = mix(a[i] ^ v);
+            // A cheaper bijection than `mix` suffices: `v` is mixed already.
+            b[i] = (b[i].rotate_left(23) ^ v).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        };
+        match self {
+            Values::Float32(f) => each(f, start, n, |i, v| {
+                step(i, v.map_or(null, |v| number(f64::from(v))))
+            }),
+            Values::Float(f) => each(f, start, n, |i, v| step(i, v.map_or(null, number))),
+            Values::Int(x) => each(x, start, n, |i, v| step(i, v.map_or(null, int))),
+            Values::UInt(x) => each(x, start, n, |i, v| step(i, v.map_or(null, uint))),
+            Values::Text(t) => {
+                for (i, v) in t.slice(start as i64, n).iter().enumerate() {
+                    step(i, v.map_or(null, text));
+                }
+            }
+            Values::Opaque => (0..n).for_each(|i| step(i, null)),
+        }
+    }
+}
+
+/// Rows per parallel task when hashing.
+const HASH_CHUNK: usize = 1 << 16;
+
+/// The two 64-bit lanes of every row's hash, folded over `columns` in that
+/// order: parallel over chunks of rows.
+#[derive(Clone)]
+struct Lanes {
+    a: Vec<u64>,
+    b: Vec<u64>,
+}
+
+impl Lanes {
+    fn new(rows: usize) -> Lanes {
+        Lanes {
+            a: vec![0x5151_5151; rows],
+            b: vec![0xa3a3_a3a3; rows],
+        }
+    }
+
+    /// Chunks of rows outside, columns inside: a chunk's lanes stay in
+    /// cache while every column folds into them, and a column that needs a
+    /// cast is cast one chunk at a time (slices are views, not copies).
+    fn fold(mut self, frame: &DataFrame, columns: &[String]) -> Lanes {
+        let columns: Vec<&Column> = columns
+            .iter()
+            .filter_map(|name| frame.column(name).ok())
+            .collect();
+        self.a
+            .par_chunks_mut(HASH_CHUNK)
+            .zip(self.b.par_chunks_mut(HASH_CHUNK))
+            .enumerate()
+            .for_each(|(k, (a, b))| {
+                for c in &columns {
+                    Values::of(&c.slice((k * HASH_CHUNK) as i64, a.len())).fold(0, a, b);
+                }
+            });
+        self
+    }
+
+    fn hashes(&self) -> Vec<u128> {
+        self.a
+            .iter()
+            .zip(&self.b)
+            .map(|(a, b)| (u128::from(*a) << 64) | u128::from(*b))
+            .collect()
     }
 }
 
 /// One 128-bit hash per row over `columns`, in that order.
 fn row_hashes(frame: &DataFrame, columns: &[String]) -> Vec<u128> {
-    let n = frame.height();
-    let (mut a, mut b) = (vec![0x5151_5151u64; n], vec![0xa3a3_a3a3u64; n]);
-    for name in columns {
-        let Ok(c) = frame.column(name) else { continue };
-        let v = value_hashes(c);
-        for ((a, b), v) in a.iter_mut().zip(b.iter_mut()).zip(&v) {
-            *a = mix(*a ^ v);
-            *b = mix(b.wrapping_add(v.rotate_left(29)) ^ 0x9e37_79b9_7f4a_7c15);
-        }
-    }
-    a.into_iter()
-        .zip(b)
-        .map(|(a, b)| (u128::from(a) << 64) | u128::from(b))
-        .collect()
+    Lanes::new(frame.height()).fold(frame, columns).hashes()
 }
 
 #[cfg(test)]
@@ -402,6 +675,67 @@ mod tests {
             (o.shared_rows, o.shared_ids, o.reference_rows),
             (2, Some(1), 3)
         );
+    }
+
+    #[test]
+    fn the_binary_search_auc_is_the_metric_with_ties_either_class_the_minority() {
+        use rand::{RngExt, SeedableRng};
+        let mut rng = rand::rngs::StdRng::seed_from_u64(5);
+        for rate in [0.01, 0.3, 0.7, 0.99] {
+            let n = 5000;
+            let labels: Vec<bool> = (0..n).map(|_| rng.random::<f64>() < rate).collect();
+            // Coarse values: many ties, within and across the classes.
+            let values: Vec<f64> = labels
+                .iter()
+                .map(|l| (rng.random_range(0..40) + if *l { 6 } else { 0 }) as f64 / 4.0)
+                .collect();
+            let got = auc_alone(
+                &Float64Chunked::from_vec("v".into(), values.clone()),
+                &labels,
+                |v| v,
+            );
+            let want = crate::metrics::roc_auc(&crate::metrics::Sweep::new(&values, &labels));
+            let (auc, rows) = got.unwrap();
+            assert!((auc - want).abs() < 1e-15, "rate {rate}: {auc} vs {want}");
+            assert_eq!(rows, n as u64);
+            // Continuous values, and a range so wide it overflows.
+            for extreme in [None, Some(1e308)] {
+                let mut values: Vec<f64> = labels
+                    .iter()
+                    .map(|l| rng.random::<f64>() + if *l { 0.3 } else { 0.0 })
+                    .collect();
+                if let Some(x) = extreme {
+                    values[0] = -x;
+                    values[1] = x;
+                }
+                let got = auc_alone(
+                    &Float64Chunked::from_vec("v".into(), values.clone()),
+                    &labels,
+                    |v| v,
+                );
+                let want = crate::metrics::roc_auc(&crate::metrics::Sweep::new(&values, &labels));
+                let auc = got.unwrap().0;
+                assert!(
+                    (auc - want).abs() < 1e-15,
+                    "rate {rate} {extreme:?}: {auc} vs {want}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn sorting_hashes_by_buckets_sorts() {
+        use rand::{RngExt, SeedableRng};
+        let mut rng = rand::rngs::StdRng::seed_from_u64(9);
+        for n in [0, 10, 70_000, 200_000] {
+            let mut v: Vec<u128> = (0..n).map(|_| rng.random()).collect();
+            // Repeats, and keys that share their top bits.
+            v.extend_from_slice(&v.clone()[..n / 10]);
+            v.extend((0..n as u128 / 10).map(|i| (7u128 << 112) | i));
+            let mut want = v.clone();
+            want.sort_unstable();
+            assert_eq!(sort_hashes(v), want);
+        }
     }
 
     #[test]
