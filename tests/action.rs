@@ -239,7 +239,15 @@ fn run_script_writes_outputs_and_exits_with_the_decision() {
             svg.starts_with("<svg") && svg.contains("candidate") && svg.contains("production"),
             "{chart}"
         );
+        // Each model's operating point, labelled with its threshold.
+        assert_eq!(svg.matches("<circle").count(), 2, "{chart}");
+        assert!(svg.contains("score &gt;= "), "{chart}");
     }
+    assert!(
+        report.contains("Operating threshold (score >= "),
+        "the step summary names the operating points: {report}"
+    );
+    assert!(report.contains("x-axis \"false-positive rate\" [0.0001, 0.0002, 0.0005, 0.001,"));
     assert!(t.path().join("junit.xml").is_file());
     assert!(
         std::fs::read_to_string(t.path().join("summary.md"))

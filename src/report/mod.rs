@@ -246,17 +246,23 @@ fn text(eval: &Evaluation) -> String {
     out
 }
 
-/// Grid points of the mermaid charts.
+/// Grid points of the mermaid PR chart.
 const CHART_POINTS: usize = 21;
 
-/// The curve's y at each grid x in [0, 1], by linear interpolation between
-/// its points (which run from x = 0 to x = 1; the PR curve's x is recall).
-fn on_grid(points: &[CurvePoint]) -> Vec<f64> {
+/// The mermaid ROC chart's false-positive rates: a log scale from 1 in
+/// 10,000, since fraud operates at FPR <= 1%, where a linear axis shows
+/// nothing.
+const ROC_GRID: [f64; 13] = [
+    1e-4, 2e-4, 5e-4, 1e-3, 2e-3, 5e-3, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0,
+];
+
+/// The curve's y at each grid x, by linear interpolation between its
+/// points (which run from x = 0 to x = 1; the PR curve's x is recall).
+fn on_grid(points: &[CurvePoint], grid: &[f64]) -> Vec<f64> {
     let mut sorted: Vec<&CurvePoint> = points.iter().collect();
     sorted.sort_by(|a, b| a.x.total_cmp(&b.x).then(b.y.total_cmp(&a.y)));
-    (0..CHART_POINTS)
-        .map(|i| {
-            let x = i as f64 / (CHART_POINTS - 1) as f64;
+    grid.iter()
+        .map(|&x| {
             let k = sorted.partition_point(|p| p.x < x);
             match (k.checked_sub(1).map(|j| sorted[j]), sorted.get(k)) {
                 (Some(a), Some(b)) if b.x > a.x => a.y + (x - a.x) / (b.x - a.x) * (b.y - a.y),
@@ -268,27 +274,59 @@ fn on_grid(points: &[CurvePoint]) -> Vec<f64> {
         .collect()
 }
 
-/// A mermaid `xychart-beta` with one line per model (GitHub renders it).
-fn chart(title: &str, x: &str, y: &str, series: &[(&str, &[CurvePoint])]) -> String {
-    let ticks: Vec<String> = (0..CHART_POINTS)
-        .map(|i| format!("{:.2}", i as f64 / (CHART_POINTS - 1) as f64))
-        .collect();
+/// A mermaid `xychart-beta` with one line per model over `grid` (GitHub
+/// renders it), then each model's operating point in words: mermaid has
+/// no markers.
+fn chart(
+    title: &str,
+    x: &str,
+    y: &str,
+    grid: &[f64],
+    series: &[(&str, &[CurvePoint])],
+    marks: &[Mark],
+) -> String {
+    let ticks: Vec<String> = grid.iter().map(|g| format!("{g}")).collect();
     let mut out = format!(
         "```mermaid\nxychart-beta\n    title \"{title}\"\n    x-axis \"{x}\" [{}]\n    y-axis \"{y}\" 0 --> 1\n",
         ticks.join(", ")
     );
     for (_, points) in series {
-        let ys: Vec<String> = on_grid(points).iter().map(|v| format!("{v:.4}")).collect();
+        let ys: Vec<String> = on_grid(points, grid)
+            .iter()
+            .map(|v| format!("{v:.4}"))
+            .collect();
         let _ = writeln!(out, "    line [{}]", ys.join(", "));
     }
     out.push_str("```\n");
     let names: Vec<&str> = series.iter().map(|s| s.0).collect();
     let _ = writeln!(out, "\nLines, in order: {}.", names.join(", "));
+    if !marks.is_empty() {
+        let points: Vec<String> = marks
+            .iter()
+            .map(|m| format!("{} {x} {:.4}, {y} {:.4}", m.model, m.x, m.y))
+            .collect();
+        let _ = writeln!(
+            out,
+            "Operating threshold ({}): {}.",
+            marks[0].label,
+            points.join("; ")
+        );
+    }
     out
 }
 
 /// Each model's ROC and PR curves, named, for the charts.
 pub(crate) type Series<'a> = Vec<(&'static str, &'a [CurvePoint])>;
+
+/// A model's operating point on a chart: where its threshold puts it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Mark {
+    pub model: &'static str,
+    pub x: f64,
+    pub y: f64,
+    /// How the threshold was set, e.g. `score >= 0.5`.
+    pub label: String,
+}
 
 pub(crate) fn curve_series(eval: &Evaluation) -> (Series<'_>, Series<'_>) {
     let mut models: Vec<(&'static str, &crate::metrics::Curves)> =
@@ -302,13 +340,71 @@ pub(crate) fn curve_series(eval: &Evaluation) -> (Series<'_>, Series<'_>) {
     )
 }
 
+/// Each model's operating point on the ROC chart (FPR, recall) and on the
+/// PR chart (recall, precision), from its confusion matrix.
+pub(crate) fn operating_points(eval: &Evaluation) -> (Vec<Mark>, Vec<Mark>) {
+    let mut models = vec![("candidate", &eval.models.candidate.raw)];
+    if let Some(p) = &eval.models.production {
+        models.push(("production", &p.raw));
+    }
+    let rate = |a: u64, b: u64| if b == 0 { 0.0 } else { a as f64 / b as f64 };
+    let mut roc = Vec::new();
+    let mut pr = Vec::new();
+    for (model, m) in models {
+        let label = format!("score >= {}", compact(m.threshold));
+        let recall = rate(m.tp, m.tp + m.fn_);
+        roc.push(Mark {
+            model,
+            x: rate(m.fp, m.fp + m.tn),
+            y: recall,
+            label: label.clone(),
+        });
+        pr.push(Mark {
+            model,
+            x: recall,
+            y: rate(m.tp, m.tp + m.fp),
+            label,
+        });
+    }
+    (roc, pr)
+}
+
+/// A threshold in few digits: 0.5, 0.0362.
+fn compact(v: f64) -> String {
+    let s = format!("{v:.4}");
+    let s = s.trim_end_matches('0').trim_end_matches('.');
+    if s.is_empty() || s == "-" {
+        "0".into()
+    } else {
+        s.to_string()
+    }
+}
+
 /// ROC and PR charts of every model.
 fn charts(eval: &Evaluation) -> String {
     let (roc, pr) = curve_series(eval);
+    let (roc_marks, pr_marks) = operating_points(eval);
+    let recall_grid: Vec<f64> = (0..CHART_POINTS)
+        .map(|i| i as f64 / (CHART_POINTS - 1) as f64)
+        .collect();
     format!(
         "\n{}\n{}",
-        chart("ROC curve", "false-positive rate", "recall", &roc),
-        chart("Precision-recall curve", "recall", "precision", &pr)
+        chart(
+            "ROC curve (log false-positive rate)",
+            "false-positive rate",
+            "recall",
+            &ROC_GRID,
+            &roc,
+            &roc_marks
+        ),
+        chart(
+            "Precision-recall curve",
+            "recall",
+            "precision",
+            &recall_grid,
+            &pr,
+            &pr_marks
+        )
     )
 }
 
@@ -585,7 +681,10 @@ mod tests {
 
     #[test]
     fn grid_interpolates_and_keeps_ends() {
-        let g = on_grid(&[p(0.0, 0.0), p(0.5, 1.0), p(1.0, 1.0)]);
+        let grid: Vec<f64> = (0..CHART_POINTS)
+            .map(|i| i as f64 / (CHART_POINTS - 1) as f64)
+            .collect();
+        let g = on_grid(&[p(0.0, 0.0), p(0.5, 1.0), p(1.0, 1.0)], &grid);
         assert_eq!(g.len(), CHART_POINTS);
         assert_eq!(g[0], 0.0);
         assert!((g[5] - 0.5).abs() < 1e-12, "{g:?}");
@@ -593,15 +692,41 @@ mod tests {
     }
 
     #[test]
-    fn chart_is_a_mermaid_xychart_with_one_line_per_model() {
-        let pts = [p(0.0, 0.0), p(1.0, 1.0)];
+    fn chart_is_a_mermaid_xychart_with_one_line_per_model_and_the_operating_points() {
+        let pts = [p(0.0, 0.0), p(0.001, 0.5), p(1.0, 1.0)];
+        let mark = |model, x, y| Mark {
+            model,
+            x,
+            y,
+            label: "score >= 0.5".into(),
+        };
         let c = chart(
             "ROC",
-            "fpr",
+            "false-positive rate",
             "recall",
+            &ROC_GRID,
             &[("candidate", &pts), ("production", &pts)],
+            &[
+                mark("candidate", 0.001, 0.5),
+                mark("production", 0.002, 0.4),
+            ],
         );
         assert!(c.starts_with("```mermaid\nxychart-beta\n"));
         assert_eq!(c.matches("    line [").count(), 2);
+        assert!(c.contains("[0.0001, 0.0002, 0.0005, 0.001,"), "{c}");
+        // On the log grid the low-FPR corner has detail: y at 0.0005 is
+        // interpolated, not the 0 a linear grid's first step would show.
+        assert!(c.contains("line [0.0500, 0.1000, 0.2500, 0.5000,"), "{c}");
+        assert!(c.contains(
+            "Operating threshold (score >= 0.5): candidate false-positive rate 0.0010, recall 0.5000; production false-positive rate 0.0020, recall 0.4000."
+        ), "{c}");
+    }
+
+    #[test]
+    fn thresholds_print_compactly() {
+        assert_eq!(compact(0.5), "0.5");
+        assert_eq!(compact(0.036_21), "0.0362");
+        assert_eq!(compact(0.0), "0");
+        assert_eq!(compact(1.0), "1");
     }
 }

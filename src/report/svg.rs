@@ -9,11 +9,50 @@ use crate::error::{Error, Result};
 use crate::evaluation::Evaluation;
 use crate::metrics::CurvePoint;
 
+use super::Mark;
+
 const SIZE: (u32, u32) = (640, 480);
 const COLORS: [RGBColor; 2] = [RGBColor(0x1f, 0x77, 0xb4), RGBColor(0xd6, 0x27, 0x28)];
 
-/// One chart as SVG text.
-pub fn chart(title: &str, x: &str, y: &str, series: &[(&str, &[CurvePoint])]) -> Result<String> {
+/// The smallest false-positive rate the log-scale ROC chart shows.
+const MIN_FPR: f64 = 1e-4;
+
+/// How the x axis is drawn.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Axis {
+    Linear,
+    /// Log scale from [`MIN_FPR`] to 1; smaller values sit at its left edge.
+    Log,
+}
+
+impl Axis {
+    /// Where `x` is drawn: log charts are drawn on a linear axis of
+    /// log10(x), labelled with x.
+    fn place(self, x: f64) -> f64 {
+        match self {
+            Axis::Linear => x.clamp(0.0, 1.0),
+            Axis::Log => x.clamp(MIN_FPR, 1.0).log10(),
+        }
+    }
+
+    fn range(self) -> std::ops::Range<f64> {
+        match self {
+            Axis::Linear => 0.0..1.0,
+            Axis::Log => MIN_FPR.log10()..0.0,
+        }
+    }
+}
+
+/// One chart as SVG text: a line per model, and a dot at each model's
+/// operating point labelled with its threshold.
+pub fn chart(
+    title: &str,
+    x: &str,
+    y: &str,
+    axis: Axis,
+    series: &[(&str, &[CurvePoint])],
+    marks: &[Mark],
+) -> Result<String> {
     let mut svg = String::new();
     {
         let err = |e: String| Error::Metric(format!("cannot draw the {title} chart: {e}"));
@@ -24,21 +63,26 @@ pub fn chart(title: &str, x: &str, y: &str, series: &[(&str, &[CurvePoint])]) ->
             .margin(12)
             .x_label_area_size(40)
             .y_label_area_size(50)
-            .build_cartesian_2d(0f64..1f64, 0f64..1f64)
+            .build_cartesian_2d(axis.range(), 0f64..1f64)
             .map_err(|e| err(e.to_string()))?;
-        chart
-            .configure_mesh()
-            .x_desc(x)
-            .y_desc(y)
-            .draw()
-            .map_err(|e| err(e.to_string()))?;
+        let label = |v: &f64| match axis {
+            Axis::Linear => format!("{v:.1}"),
+            Axis::Log => format!("{}", 10f64.powf(*v)),
+        };
+        let mut mesh = chart.configure_mesh();
+        mesh.x_desc(x).y_desc(y).x_label_formatter(&label);
+        if axis == Axis::Log {
+            // One label per decade.
+            mesh.x_labels(5);
+        }
+        mesh.draw().map_err(|e| err(e.to_string()))?;
         for (i, (name, points)) in series.iter().enumerate() {
             let color = COLORS[i % COLORS.len()];
             chart
                 .draw_series(LineSeries::new(
                     points
                         .iter()
-                        .map(|p| (p.x.clamp(0.0, 1.0), p.y.clamp(0.0, 1.0))),
+                        .map(|p| (axis.place(p.x), p.y.clamp(0.0, 1.0))),
                     color.stroke_width(2),
                 ))
                 .map_err(|e| err(e.to_string()))?
@@ -46,6 +90,14 @@ pub fn chart(title: &str, x: &str, y: &str, series: &[(&str, &[CurvePoint])]) ->
                 .legend(move |(lx, ly)| {
                     PathElement::new(vec![(lx, ly), (lx + 20, ly)], color.stroke_width(2))
                 });
+            for m in marks.iter().filter(|m| m.model == *name) {
+                let at = (axis.place(m.x), m.y.clamp(0.0, 1.0));
+                chart
+                    .draw_series([EmptyElement::at(at)
+                        + Circle::new((0, 0), 5, color.filled())
+                        + Text::new(m.label.clone(), (8, -14), ("sans-serif", 13))])
+                    .map_err(|e| err(e.to_string()))?;
+            }
         }
         chart
             .configure_series_labels()
@@ -66,15 +118,30 @@ pub fn write_beside(report: &Path, eval: &Evaluation) -> Result<Vec<PathBuf>> {
         .unwrap_or_else(|| "report".into());
     let dir = report.parent().unwrap_or(Path::new("."));
     let (roc, pr) = super::curve_series(eval);
+    let (roc_marks, pr_marks) = super::operating_points(eval);
     let mut written = Vec::new();
     for (suffix, svg) in [
         (
             "roc",
-            chart("ROC curve", "false-positive rate", "recall", &roc)?,
+            chart(
+                "ROC curve",
+                "false-positive rate (log scale)",
+                "recall",
+                Axis::Log,
+                &roc,
+                &roc_marks,
+            )?,
         ),
         (
             "pr",
-            chart("Precision-recall curve", "recall", "precision", &pr)?,
+            chart(
+                "Precision-recall curve",
+                "recall",
+                "precision",
+                Axis::Linear,
+                &pr,
+                &pr_marks,
+            )?,
         ),
     ] {
         let path = dir.join(format!("{stem}-{suffix}.svg"));
@@ -119,17 +186,38 @@ mod tests {
                 threshold: 0.0,
             },
         ];
-        let svg = chart(
-            "ROC curve",
-            "fpr",
-            "recall",
-            &[("candidate", &a), ("production", &b)],
-        )
-        .unwrap();
-        assert!(svg.starts_with("<svg"));
-        assert!(
-            svg.contains("ROC curve") && svg.contains("candidate") && svg.contains("production")
-        );
-        assert!(svg.matches("<polyline").count() >= 2, "one line per model");
+        let marks = [Mark {
+            model: "candidate",
+            x: 0.1,
+            y: 0.8,
+            label: "score >= 0.5".into(),
+        }];
+        for axis in [Axis::Linear, Axis::Log] {
+            let svg = chart(
+                "ROC curve",
+                "fpr",
+                "recall",
+                axis,
+                &[("candidate", &a), ("production", &b)],
+                &marks,
+            )
+            .unwrap();
+            assert!(svg.starts_with("<svg"));
+            assert!(
+                svg.contains("ROC curve")
+                    && svg.contains("candidate")
+                    && svg.contains("production")
+            );
+            assert!(svg.matches("<polyline").count() >= 2, "one line per model");
+            assert_eq!(svg.matches("<circle").count(), 1, "one operating point");
+            assert!(svg.contains("score &gt;= 0.5"), "{svg}");
+        }
+        // The log axis is labelled in rates, one per decade.
+        let svg = chart("ROC", "fpr", "recall", Axis::Log, &[("candidate", &a)], &[]).unwrap();
+        for tick in ["0.0001", "0.001", "0.01", "0.1"] {
+            assert!(svg.contains(&format!("\n{tick}\n")), "{tick} in {svg}");
+        }
+        assert_eq!(Axis::Log.place(0.0), -4.0, "0 sits at the left edge");
+        assert_eq!(Axis::Log.place(0.01), -2.0);
     }
 }
