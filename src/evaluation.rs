@@ -192,8 +192,15 @@ pub fn run(config: &Config, which: Columns) -> Result<Evaluated> {
                 .transpose()
         },
     );
-    let cand_metrics = cand_metrics.map_err(|e| metric_error("candidate", e))?;
-    let prod_metrics = prod_metrics.map_err(|e| metric_error("production", e))?;
+    let mut cand_metrics = cand_metrics.map_err(|e| metric_error("candidate", e))?;
+    let mut prod_metrics = prod_metrics.map_err(|e| metric_error("production", e))?;
+    if let Some(amounts) = &holdout.amounts {
+        cand_metrics.dollars =
+            metrics::dollars(&candidate.scores, &holdout.labels, amounts, &cand_metrics);
+        if let (Some(p), Some(m)) = (&production, &mut prod_metrics) {
+            m.dollars = metrics::dollars(&p.scores, &holdout.labels, amounts, m);
+        }
+    }
     let metrics_ms = ms(t2);
 
     let candidate_scores = candidate.scores;
@@ -228,6 +235,7 @@ pub fn run(config: &Config, which: Columns) -> Result<Evaluated> {
         &candidate_scores,
         production_scores.as_deref(),
         &holdout.labels,
+        holdout.amounts.as_deref(),
         &config.metrics,
         &config.stats,
     );

@@ -185,6 +185,8 @@ pub struct ModelMetrics {
     pub at_fpr: Vec<AtFpr>,
     pub not_applicable: Vec<NotApplicable>,
     pub curves: Curves,
+    /// Amount-weighted metrics ([`dollars`]), when the holdout has amounts.
+    pub dollars: Vec<(String, f64)>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -227,6 +229,7 @@ impl ModelMetrics {
                 Some(a.threshold).filter(|t| t.is_finite()),
             ));
         }
+        v.extend(self.dollars.iter().map(|(n, x)| (n.clone(), Some(*x))));
         v
     }
 
@@ -238,6 +241,9 @@ impl ModelMetrics {
             "roc_auc" | "average_precision" | "pr_auc" | "ks" | "precision" | "recall" | "f1"
             | "accuracy" | "tp" | "tn" => Some(true),
             n if n.starts_with("recall_at_fpr[") => Some(true),
+            "dollars_caught" | "dollar_recall" => Some(true),
+            "dollars_missed" => Some(false),
+            n if n.starts_with("dollar_recall_at_fpr[") => Some(true),
             _ => None,
         }
     }
@@ -303,7 +309,55 @@ pub fn evaluate(scores: &[f64], labels: &[bool], spec: &MetricsSpec) -> Result<M
         at_fpr,
         not_applicable,
         curves: curves(&sweep),
+        dollars: Vec::new(),
     })
+}
+
+/// Amount-weighted metrics: what share of the fraud amount the model
+/// catches. At the operating threshold `dollar_recall` (the fraud amount
+/// flagged over all fraud amount: scikit-learn's `recall_score` with the
+/// amounts as sample weights), `dollars_caught` and `dollars_missed`; at
+/// each `at_fpr` target's threshold `dollar_recall_at_fpr[t]`. A row is
+/// flagged when `score >= threshold`. Empty when the frauds' amounts sum to
+/// zero: no share of nothing is defined.
+pub fn dollars(
+    scores: &[f64],
+    labels: &[bool],
+    amounts: &[f64],
+    m: &ModelMetrics,
+) -> Vec<(String, f64)> {
+    let caught_at = |t: f64| -> f64 {
+        let mut sum = Sum::default();
+        for ((s, l), a) in scores.iter().zip(labels).zip(amounts) {
+            if *l && *s >= t {
+                sum.add(*a);
+            }
+        }
+        sum.value()
+    };
+    let mut total = Sum::default();
+    for (l, a) in labels.iter().zip(amounts) {
+        if *l {
+            total.add(*a);
+        }
+    }
+    let total = total.value();
+    if total <= 0.0 {
+        return Vec::new();
+    }
+    let caught = caught_at(m.threshold);
+    let mut v = vec![
+        ("dollar_recall".to_string(), caught / total),
+        ("dollars_caught".to_string(), caught),
+        ("dollars_missed".to_string(), total - caught),
+    ];
+    for a in &m.at_fpr {
+        v.push((
+            format!("dollar_recall_at_fpr[{}]", a.target_fpr),
+            caught_at(a.threshold) / total,
+        ));
+    }
+    v
 }
 
 /// `a / b`, with 0 for an empty denominator (scikit-learn's `zero_division=0`).

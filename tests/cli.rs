@@ -857,3 +857,38 @@ fn score_refuses_bad_input_with_one_line() {
         test.run();
     }
 }
+
+#[test]
+fn bad_amounts_are_refused_with_the_column_and_rows() {
+    let head = "transaction_id,is_fraud,score_candidate,score_production,amount\n";
+    let rows = [
+        (
+            "1,0,0.1,0.2,10.5",
+            "2,1,0.9,0.8,-3",
+            &["amount", "negative in 1 of 2 rows", "transaction_id 2"][..],
+        ),
+        (
+            "1,0,0.1,0.2,10.5",
+            "2,1,0.9,0.8,",
+            &["amount", "1 missing, e.g. transaction_id 2"][..],
+        ),
+        (
+            "1,0,0.1,0.2,ten",
+            "2,1,0.9,0.8,3",
+            &["amount column `amount` has type str"][..],
+        ),
+    ];
+    for (a, b, needles) in rows {
+        let t = csv_project(&format!("{head}{a}\n{b}\n"), "");
+        let config = fs::read_to_string(t.path().join("modelgate.yaml")).unwrap();
+        write(
+            t.path(),
+            "modelgate.yaml",
+            &config.replace(
+                "  id: transaction_id\n",
+                "  id: transaction_id\n  amount: amount\n",
+            ),
+        );
+        expect_error(t.path(), needles);
+    }
+}

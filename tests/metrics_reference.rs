@@ -166,3 +166,78 @@ fn threshold_at_fpr_uses_each_models_own_cut() {
     assert_eq!(m.recall, at["recall"].as_f64().unwrap());
     assert!(m.fp as f64 / (m.fp + m.tn) as f64 <= 0.1);
 }
+
+/// Mirrors `rows` in make_dollars.py: (label, score, amount).
+fn dollar_rows(seed: u64, n: usize) -> Vec<(bool, f64, f64)> {
+    let mut rng = SplitMix64(seed);
+    (0..n)
+        .map(|_| {
+            let fraud = rng.uniform() < 0.04;
+            let score = ((rng.uniform() * 70.0) as u64 + if fraud { 30 } else { 0 }) as f64 / 100.0;
+            let amount =
+                (rng.uniform() * if fraud { 90000.0 } else { 30000.0 }) as u64 as f64 / 100.0;
+            (fraud, score, amount)
+        })
+        .collect()
+}
+
+/// Dollar recall, dollars caught and missed, and dollar recall at each FPR
+/// target, through `modelgate evaluate` on a CSV with an amount column,
+/// against scikit-learn's `recall_score` weighted by the amounts
+/// (`reference/make_dollars.py`); and each gets a bootstrap interval and a
+/// paired test like every rate metric.
+#[test]
+fn dollar_metrics_match_scikit_learn_weighted_recall() {
+    let doc: Value =
+        serde_json::from_str(include_str!("reference/dollars_reference.json")).unwrap();
+    for case in doc["cases"].as_array().unwrap() {
+        let n = case["rows"].as_u64().unwrap() as usize;
+        let rows = dollar_rows(case["seed"].as_u64().unwrap(), n);
+        let t = tempfile::TempDir::new().unwrap();
+        let mut csv = String::from("is_fraud,score,other,amount\n");
+        for (i, (y, s, a)) in rows.iter().enumerate() {
+            // A production model that ranks a little differently.
+            let other = (s + (i % 7) as f64 / 100.0).min(1.0);
+            csv.push_str(&format!("{},{s},{other},{a}\n", u8::from(*y)));
+        }
+        crate::util::write(&t.path().join("h.csv"), csv);
+        let targets: Vec<String> = case["at_fpr"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.to_string())
+            .collect();
+        crate::util::write(
+            &t.path().join("modelgate.yaml"),
+            format!(
+                "model: m\nholdout: {{ path: h.csv, label: is_fraud, amount: amount }}\n\
+                 candidate: {{ scores: {{ column: score }} }}\nproduction: {{ scores: {{ column: other }} }}\n\
+                 metrics: {{ threshold: {}, at_fpr: [{}] }}\nstats: {{ bootstrap: 200 }}\n",
+                case["threshold"],
+                targets.join(", ")
+            ),
+        );
+        let out = crate::util::modelgate(t.path())
+            .args(["evaluate", "--format", "json"])
+            .run()
+            .json();
+        let got = &out["models"]["candidate"]["metrics"];
+        let expected = case["expected"].as_object().unwrap();
+        assert_eq!(expected.len(), 3 + targets.len());
+        for (name, want) in expected {
+            let (g, w) = (got[name].as_f64().unwrap(), want.as_f64().unwrap());
+            assert!(
+                (g - w).abs() <= 1e-12 * w.abs().max(1.0),
+                "seed {}: {name} {g} vs scikit-learn {w}",
+                case["seed"]
+            );
+            assert!(
+                out["models"]["candidate"]["intervals"][name].is_array(),
+                "{name} has an interval"
+            );
+            let test = &out["delta_tests"][name];
+            assert_eq!(test["method"], "paired bootstrap", "{name}: {test}");
+            assert!(test["low"].as_f64().unwrap() <= test["high"].as_f64().unwrap());
+        }
+    }
+}

@@ -165,6 +165,8 @@ pub struct Holdout {
     pub frame: DataFrame,
     pub labels: Vec<bool>,
     pub row_names: RowNames,
+    /// `holdout.amount`, validated, when configured.
+    pub amounts: Option<Vec<f64>>,
 }
 
 impl Holdout {
@@ -219,11 +221,22 @@ pub fn load_holdout(spec: &HoldoutSpec, columns: &[String], which: Columns) -> R
         .map_err(|e| read_error("cannot read", &spec.path, e))?
         .as_materialized_series();
     let labels = labels(&spec.path, label, spec.positive.as_ref(), &row_names)?;
+    let amounts = match &spec.amount {
+        Some(column) => {
+            let s = frame
+                .column(column)
+                .map_err(|e| read_error("cannot read", &spec.path, e))?
+                .as_materialized_series();
+            Some(amounts(&spec.path, s, &row_names)?)
+        }
+        None => None,
+    };
     Ok(Holdout {
         path: spec.path.clone(),
         frame,
         labels,
         row_names,
+        amounts,
     })
 }
 
@@ -464,17 +477,43 @@ fn float64(path: &Path, s: &Series, action: &'static str) -> Result<Float64Chunk
 
 /// Validates a score column: numeric, no nulls, all finite.
 pub fn scores(path: &Path, s: &Series, names: &RowNames) -> Result<Vec<f64>> {
+    finite_numbers(path, s, names, "score")
+}
+
+/// The `holdout.amount` column: a finite, non-negative amount on every row,
+/// since a fraud's amount is what the dollar metrics add up.
+pub fn amounts(path: &Path, s: &Series, names: &RowNames) -> Result<Vec<f64>> {
+    let v = finite_numbers(path, s, names, "amount")?;
+    let negative: Vec<usize> = (0..v.len()).filter(|i| v[*i] < 0.0).collect();
+    if negative.is_empty() {
+        return Ok(v);
+    }
+    Err(Error::data(
+        path,
+        format!(
+            "amount column `{}` is negative in {} of {} rows, e.g. {}; amounts must be >= 0",
+            s.name(),
+            negative.len(),
+            v.len(),
+            names.describe(&negative)
+        ),
+    ))
+}
+
+/// A numeric column with a finite value on every row; `what` names its role
+/// in errors.
+fn finite_numbers(path: &Path, s: &Series, names: &RowNames, what: &str) -> Result<Vec<f64>> {
     let name = s.name().to_string();
     if !is_number(s.dtype()) {
         return Err(Error::data(
             path,
             format!(
-                "score column `{name}` has type {}; expected numbers",
+                "{what} column `{name}` has type {}; expected numbers",
                 s.dtype()
             ),
         ));
     }
-    let ca = float64(path, s, "cannot read the score column of")?;
+    let ca = float64(path, s, "cannot read a numeric column of")?;
     let mut out = Vec::with_capacity(ca.len());
     let (mut nulls, mut nonfinite) = (Vec::new(), Vec::new());
     for (i, v) in ca.iter().enumerate() {
@@ -511,7 +550,7 @@ pub fn scores(path: &Path, s: &Series, names: &RowNames) -> Result<Vec<f64>> {
     Err(Error::data(
         path,
         format!(
-            "score column `{name}` has unusable values in {} of {} rows: {}; every row needs a finite score",
+            "{what} column `{name}` has unusable values in {} of {} rows: {}; every row needs a finite {what}",
             nulls.len() + nonfinite.len(),
             out.len(),
             parts.join("; ")

@@ -133,6 +133,8 @@ struct Plan {
     production: Option<Segments>,
     /// Each positive's segment in each model.
     positives: Vec<(u32, u32)>,
+    /// Each positive's amount, in `positives` order, for the dollar metrics.
+    amounts: Option<Vec<f64>>,
     cells: Vec<Cell>,
     /// For the exact draw: the cell of each negative, in cell order.
     negative_cell: Option<Vec<u32>>,
@@ -148,6 +150,7 @@ impl Plan {
         candidate: &[f64],
         production: Option<&[f64]>,
         labels: &[bool],
+        amounts: Option<&[f64]>,
         metrics: &MetricsSpec,
         exact_negatives: usize,
     ) -> Plan {
@@ -197,10 +200,23 @@ impl Plan {
                 false
             }
         };
+        // A holdout whose frauds sum to no amount has no dollar metrics
+        // (`metrics::dollars`), so none are resampled either.
+        let amounts = amounts
+            .map(|a| {
+                labels
+                    .iter()
+                    .zip(a)
+                    .filter(|(l, _)| **l)
+                    .map(|(_, a)| *a)
+                    .collect::<Vec<f64>>()
+            })
+            .filter(|a| a.iter().sum::<f64>() > 0.0);
         Plan {
             candidate: cand,
             production: prod,
             positives,
+            amounts,
             cells,
             negative_cell: exact.then_some(negative_cell),
             poisson,
@@ -336,23 +352,30 @@ struct Work {
     cell: Vec<u64>,
     tp: [Vec<u64>; 2],
     fp: [Vec<u64>; 2],
+    /// The positives' amounts per segment, with the resample's counts.
+    dollars: [Vec<f64>; 2],
 }
 
 impl Work {
     fn new(plan: &Plan) -> Work {
         let c = plan.candidate.count;
         let p = plan.production.as_ref().map_or(0, |s| s.count);
+        let d = |n: usize| if plan.amounts.is_some() { n } else { 0 };
         Work {
             positive: vec![0; plan.positives.len()],
             cell: vec![0; plan.cells.len()],
             tp: [vec![0; c], vec![0; p]],
             fp: [vec![0; c], vec![0; p]],
+            dollars: [vec![0.0; d(c)], vec![0.0; d(p)]],
         }
     }
 
     fn clear(&mut self) {
         for v in self.tp.iter_mut().chain(self.fp.iter_mut()) {
             v.fill(0);
+        }
+        for v in &mut self.dollars {
+            v.fill(0.0);
         }
     }
 
@@ -406,6 +429,15 @@ impl Work {
             }
             total += w;
         }
+        if let Some(amounts) = &plan.amounts {
+            for ((w, (c, p)), a) in self.positive.iter().zip(&plan.positives).zip(amounts) {
+                let d = *w as f64 * a;
+                self.dollars[0][*c as usize] += d;
+                if both {
+                    self.dollars[1][*p as usize] += d;
+                }
+            }
+        }
         total
     }
 
@@ -444,6 +476,18 @@ fn names(plan: &Plan) -> Vec<String> {
             .iter()
             .map(|t| format!("recall_at_fpr[{t}]")),
     );
+    if plan.amounts.is_some() {
+        v.extend(
+            ["dollar_recall", "dollars_caught", "dollars_missed"]
+                .iter()
+                .map(|s| s.to_string()),
+        );
+        v.extend(
+            plan.targets[..plan.at_fpr]
+                .iter()
+                .map(|t| format!("dollar_recall_at_fpr[{t}]")),
+        );
+    }
     v
 }
 
@@ -468,9 +512,14 @@ fn fpr_limit(t: f64, negatives: u64) -> u64 {
 /// changes of the true-positive count only the false positives grow, so
 /// the curve metrics are updated only where a positive appears, from the
 /// point just before it.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "one model's counts, amounts and totals; a struct would only rename them"
+)]
 fn sweep(
     tp_seg: &[u64],
     fp_seg: &[u64],
+    dollar_seg: &[f64],
     cut: usize,
     pos: u64,
     neg: u64,
@@ -488,14 +537,19 @@ fn sweep(
     let (mut last_tp, mut last_fp, mut level_fp) = (0u64, 0u64, 0u64);
     let (mut ap, mut pr, mut ks) = (0.0f64, 0.0f64, 0.0f64);
     let mut twice_area: u128 = 0;
-    let mut best = vec![(0u64, 0u64); limits.len()];
+    // (tp, fp, dollars caught) at each target's best point.
+    let mut best = vec![(0u64, 0u64, 0.0f64); limits.len()];
     let mut at_cut = None;
+    let mut dollars = 0.0f64;
     for (s, (t, f)) in tp_seg.iter().zip(fp_seg).enumerate() {
         if s == cut {
-            at_cut = Some((tp, fp));
+            at_cut = Some((tp, fp, dollars));
         }
         tp += t;
         fp += f;
+        if let Some(d) = dollar_seg.get(s) {
+            dollars += d;
+        }
         if tp != last_tp {
             let step = (tp - last_tp) as f64;
             let precision = tp as f64 / (tp + fp) as f64;
@@ -514,7 +568,7 @@ fn sweep(
             level_fp = fp;
             for (b, limit) in best.iter_mut().zip(&limits) {
                 if fp <= *limit {
-                    *b = (tp, fp);
+                    *b = (tp, fp, dollars);
                 }
             }
         }
@@ -522,8 +576,8 @@ fn sweep(
         last_fp = fp;
     }
     twice_area += u128::from(fp - level_fp) * 2 * u128::from(tp);
-    let (tp_at, fp_at) = if plan.fixed_threshold {
-        at_cut.unwrap_or((tp, fp))
+    let (tp_at, fp_at, dollars_at) = if plan.fixed_threshold {
+        at_cut.unwrap_or((tp, fp, dollars))
     } else {
         best[best.len() - 1]
     };
@@ -540,7 +594,13 @@ fn sweep(
         ratio(2 * tp_at, 2 * tp_at + fp_at + fn_at),
         ratio(tp_at + neg - fp_at, pos + neg),
     ]);
-    out.extend(best[..plan.at_fpr].iter().map(|(t, _)| *t as f64 / pf));
+    out.extend(best[..plan.at_fpr].iter().map(|(t, ..)| *t as f64 / pf));
+    if plan.amounts.is_some() {
+        // `dollars` is now the resample's whole fraud amount.
+        let total = dollars.max(f64::MIN_POSITIVE);
+        out.extend([dollars_at / total, dollars_at, dollars - dollars_at]);
+        out.extend(best[..plan.at_fpr].iter().map(|(.., d)| d / total));
+    }
 }
 
 impl Plan {
@@ -550,6 +610,7 @@ impl Plan {
         sweep(
             &work.tp[0],
             &work.fp[0],
+            &work.dollars[0],
             self.candidate.cut,
             pos,
             neg,
@@ -557,7 +618,16 @@ impl Plan {
             &mut out[0],
         );
         if let Some(p) = &self.production {
-            sweep(&work.tp[1], &work.fp[1], p.cut, pos, neg, self, &mut out[1]);
+            sweep(
+                &work.tp[1],
+                &work.fp[1],
+                &work.dollars[1],
+                p.cut,
+                pos,
+                neg,
+                self,
+                &mut out[1],
+            );
         }
     }
 }
@@ -568,6 +638,7 @@ pub fn run(
     candidate: &[f64],
     production: Option<&[f64]>,
     labels: &[bool],
+    amounts: Option<&[f64]>,
     metrics: &MetricsSpec,
     spec: &StatsSpec,
 ) -> Option<Bootstrap> {
@@ -575,6 +646,7 @@ pub fn run(
         candidate,
         production,
         labels,
+        amounts,
         metrics,
         spec,
         EXACT_NEGATIVES,
@@ -585,6 +657,7 @@ fn run_with(
     candidate: &[f64],
     production: Option<&[f64]>,
     labels: &[bool],
+    amounts: Option<&[f64]>,
     metrics: &MetricsSpec,
     spec: &StatsSpec,
     exact_negatives: usize,
@@ -594,7 +667,14 @@ fn run_with(
     if spec.resamples == 0 || positives < 2 || negatives < 2 || labels.len() > u32::MAX as usize {
         return None;
     }
-    let plan = Plan::new(candidate, production, labels, metrics, exact_negatives);
+    let plan = Plan::new(
+        candidate,
+        production,
+        labels,
+        amounts,
+        metrics,
+        exact_negatives,
+    );
     let resamples: Vec<[Vec<f64>; 2]> = (0..spec.resamples)
         .into_par_iter()
         .map_init(
@@ -766,9 +846,14 @@ mod tests {
     fn segment_counts_give_the_metrics_of_the_repeated_rows() {
         let (a, b, labels) = data();
         let mut next = lcg(99);
+        // Amounts on a cent grid, so repeated rows sum without rounding
+        // differences beyond 1e-12 of the total.
+        let amounts: Vec<f64> = (0..labels.len())
+            .map(|_| (next() * 50_000.0).round() / 100.0)
+            .collect();
         for threshold in [Threshold::Fixed(0.5), Threshold::AtFpr(0.2)] {
             let m = spec(threshold);
-            let plan = Plan::new(&a, Some(&b), &labels, &m, EXACT_NEGATIVES);
+            let plan = Plan::new(&a, Some(&b), &labels, Some(&amounts), &m, EXACT_NEGATIVES);
             let names = names(&plan);
             let mut work = Work::new(&plan);
             for round in 0..20 {
@@ -796,23 +881,25 @@ mod tests {
                 let mut got = [Vec::new(), Vec::new()];
                 plan.metrics(&work, totals, &mut got);
                 for (model, scores) in [&a, &b].into_iter().enumerate() {
-                    let (mut s2, mut l2) = (Vec::new(), Vec::new());
+                    let (mut s2, mut l2, mut a2) = (Vec::new(), Vec::new(), Vec::new());
                     for row in 0..labels.len() {
                         for _ in 0..counts[row] {
                             s2.push(scores[row]);
                             l2.push(labels[row]);
+                            a2.push(amounts[row]);
                         }
                     }
+                    let mut full = metrics::evaluate(&s2, &l2, &m).unwrap();
+                    full.dollars = metrics::dollars(&s2, &l2, &a2, &full);
                     let want: std::collections::HashMap<String, Option<f64>> =
-                        metrics::evaluate(&s2, &l2, &m)
-                            .unwrap()
-                            .named()
-                            .into_iter()
-                            .collect();
+                        full.named().into_iter().collect();
+                    assert!(names.iter().any(|n| n.starts_with("dollar_recall_at_fpr[")));
                     for (name, g) in names.iter().zip(&got[model]) {
                         let w = want[name].unwrap();
+                        // Dollar amounts are checked relative to their size.
+                        let scale = w.abs().max(1.0);
                         assert!(
-                            (g - w).abs() < 1e-12,
+                            (g - w).abs() < 1e-12 * scale,
                             "{threshold:?} round {round} model {model} {name}: {g} vs {w}"
                         );
                     }
@@ -835,12 +922,12 @@ mod tests {
                 .num_threads(threads)
                 .build()
                 .unwrap()
-                .install(|| run_with(&a, Some(&b), &labels, &m, &s, exact))
+                .install(|| run_with(&a, Some(&b), &labels, None, &m, &s, exact))
         };
         for exact in [EXACT_NEGATIVES, 0] {
             assert_eq!(on(1, exact), on(3, exact));
         }
-        let other = run(&a, Some(&b), &labels, &m, &StatsSpec { seed: 8, ..s });
+        let other = run(&a, Some(&b), &labels, None, &m, &StatsSpec { seed: 8, ..s });
         assert_ne!(on(1, EXACT_NEGATIVES), other);
     }
 
@@ -853,7 +940,7 @@ mod tests {
             seed: 1,
             confidence: 0.95,
         };
-        let b = run(&a, Some(&a), &labels, &m, &s).unwrap();
+        let b = run(&a, Some(&a), &labels, None, &m, &s).unwrap();
         assert!(b.tests.len() >= 8);
         for (name, t) in &b.tests {
             assert_eq!(
@@ -879,8 +966,8 @@ mod tests {
         let b: Vec<f64> = base.iter().map(|x| x + 0.5 * next()).collect();
         let m = spec(Threshold::Fixed(1.2));
         let s = StatsSpec::default();
-        let exact = run_with(&a, Some(&b), &labels, &m, &s, EXACT_NEGATIVES).unwrap();
-        let poisson = run_with(&a, Some(&b), &labels, &m, &s, 0).unwrap();
+        let exact = run_with(&a, Some(&b), &labels, None, &m, &s, EXACT_NEGATIVES).unwrap();
+        let poisson = run_with(&a, Some(&b), &labels, None, &m, &s, 0).unwrap();
         let step = 1.0 / labels.iter().filter(|l| **l).count() as f64;
         for ((name, e), (_, p)) in exact.tests.iter().zip(&poisson.tests) {
             let tol = 0.4 * e.std_error + step;

@@ -1,0 +1,89 @@
+"""Amount-weighted (dollar) metrics on seeded data, computed by scikit-learn
+as recall_score with the amounts as sample weights, for
+tests/metrics_reference.rs. The rows come from the SplitMix64 stream of
+make_reference.py, which the Rust test regenerates bit for bit.
+
+    python tests/reference/make_dollars.py > tests/reference/dollars_reference.json
+
+Versions: requirements.txt (scikit-learn, numpy).
+"""
+
+import json
+import sys
+
+import numpy as np
+import sklearn
+from sklearn.metrics import recall_score, roc_curve
+
+MASK = (1 << 64) - 1
+
+
+class SplitMix64:
+    def __init__(self, seed):
+        self.state = seed & MASK
+
+    def next_u64(self):
+        self.state = (self.state + 0x9E3779B97F4A7C15) & MASK
+        z = self.state
+        z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & MASK
+        z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & MASK
+        return z ^ (z >> 31)
+
+    def uniform(self):
+        return (self.next_u64() >> 11) * (1.0 / (1 << 53))
+
+
+def rows(seed, n):
+    """label: 4% fraud; score: on a 0.01 grid (ties), fraud higher; amount:
+    on a cent grid, fraud skewed higher. Mirrored in metrics_reference.rs."""
+    rng = SplitMix64(seed)
+    y, s, a = [], [], []
+    for _ in range(n):
+        fraud = rng.uniform() < 0.04
+        # Integers over 100: both languages divide the same way.
+        score = (int(rng.uniform() * 70) + (30 if fraud else 0)) / 100.0
+        amount = int(rng.uniform() * (90000 if fraud else 30000)) / 100.0
+        y.append(int(fraud))
+        s.append(score)
+        a.append(amount)
+    return np.array(y), np.array(s), np.array(a)
+
+
+def threshold_at_fpr(y, s, target):
+    """modelgate's rule: the highest recall whose FPR <= target; among equal
+    recalls the highest threshold. Infinity flags nothing."""
+    fpr, tpr, thr = roc_curve(y, s, drop_intermediate=False)
+    best_t, best_r = np.inf, 0.0
+    for f, r, t in zip(fpr, tpr, thr):
+        if f > target:
+            break
+        if r > best_r:
+            best_t, best_r = t, r
+    return best_t
+
+
+def main():
+    cases = []
+    for seed, n, threshold, targets in [(1, 3000, 0.5, [0.01, 0.05]), (2, 20000, 0.62, [0.001, 0.02])]:
+        y, s, a = rows(seed, n)
+        flagged = (s >= threshold).astype(int)
+        fraud_amount = a[y == 1].sum()
+        dollar_recall = recall_score(y, flagged, sample_weight=a)
+        expected = {
+            "dollar_recall": dollar_recall,
+            "dollars_caught": float(a[(y == 1) & (flagged == 1)].sum()),
+            "dollars_missed": float(a[(y == 1) & (flagged == 0)].sum()),
+        }
+        for t in targets:
+            thr = threshold_at_fpr(y, s, t)
+            expected[f"dollar_recall_at_fpr[{t}]"] = recall_score(y, (s >= thr).astype(int), sample_weight=a)
+        cases.append({"seed": seed, "rows": n, "threshold": threshold, "at_fpr": targets,
+                      "fraud_amount": float(fraud_amount), "expected": expected})
+    json.dump({"generator": "SplitMix64 rows() of make_dollars.py",
+               "versions": {"scikit-learn": sklearn.__version__, "numpy": np.__version__},
+               "cases": cases}, sys.stdout, indent=1)
+    print()
+
+
+if __name__ == "__main__":
+    main()
