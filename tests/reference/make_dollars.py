@@ -15,22 +15,7 @@ import numpy as np
 import sklearn
 from sklearn.metrics import recall_score, roc_curve
 
-MASK = (1 << 64) - 1
-
-
-class SplitMix64:
-    def __init__(self, seed):
-        self.state = seed & MASK
-
-    def next_u64(self):
-        self.state = (self.state + 0x9E3779B97F4A7C15) & MASK
-        z = self.state
-        z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & MASK
-        z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & MASK
-        return z ^ (z >> 31)
-
-    def uniform(self):
-        return (self.next_u64() >> 11) * (1.0 / (1 << 53))
+from make_reference import SplitMix64  # the stream the Rust tests mirror
 
 
 def rows(seed, n):
