@@ -1332,3 +1332,64 @@ fn integrity_blocks_an_implausible_candidate() {
     );
     assert!(!summary.contains("candidate AUC"), "{summary}");
 }
+
+/// A candidate that catches more frauds but fewer dollars: 150 small frauds
+/// ($10) and 50 large ones ($1000). The candidate flags every small one and
+/// 10 large (recall 0.80, dollar recall 0.22); production flags 50 small
+/// and 40 large (recall 0.45, dollar recall 0.79). A policy on dollar
+/// recall blocks it, naming the metric; the mirror image passes.
+#[test]
+fn a_policy_on_dollar_recall_blocks_a_model_that_catches_more_frauds_but_fewer_dollars() {
+    let mut csv = String::from("transaction_id,is_fraud,amount,a,b\n");
+    let mut id = 0;
+    let mut row = |csv: &mut String, fraud: bool, amount: f64, a: f64, b: f64| {
+        id += 1;
+        csv.push_str(&format!("{id},{},{amount},{a},{b}\n", u8::from(fraud)));
+    };
+    for i in 0..150 {
+        // Small frauds: all flagged by `a`, the first 50 by `b`.
+        row(&mut csv, true, 10.0, 0.9, if i < 50 { 0.8 } else { 0.2 });
+    }
+    for i in 0..50 {
+        // Large frauds: the first 10 flagged by `a`, the first 40 by `b`.
+        row(
+            &mut csv,
+            true,
+            1000.0,
+            if i < 10 { 0.9 } else { 0.2 },
+            if i < 40 { 0.8 } else { 0.2 },
+        );
+    }
+    for i in 0..3800 {
+        let s = (i % 40) as f64 / 100.0;
+        row(&mut csv, false, 50.0, s, s);
+    }
+    for (candidate, production, status) in [("a", "b", 1), ("b", "a", 0)] {
+        let t = TempDir::new().unwrap();
+        fs::write(t.path().join("h.csv"), &csv).unwrap();
+        fs::write(
+            t.path().join("modelgate.yaml"),
+            format!(
+                "model: m\nholdout: {{ path: h.csv, label: is_fraud, id: transaction_id, amount: amount }}\n\
+                 candidate: {{ scores: {{ column: {candidate} }} }}\nproduction: {{ scores: {{ column: {production} }} }}\n\
+                 metrics: {{ threshold: 0.5 }}\n\
+                 gates:\n  - uses: builtin:champion-challenger\n    with: {{ metrics: {{ dollar_recall: {{ no_worse_than: 0.02 }} }} }}\n"
+            ),
+        )
+        .unwrap();
+        let d = run_json(t.path(), status);
+        let metrics = &d["evaluation"]["models"]["candidate"]["metrics"];
+        if candidate == "a" {
+            assert_eq!(metrics["recall"], 0.8);
+            assert!((metrics["dollar_recall"].as_f64().unwrap() - 11500.0 / 51500.0).abs() < 1e-12);
+            let g = &d["gates"][0];
+            assert_eq!(g["verdict"], "fail", "{g}");
+            assert!(
+                g["summary"].as_str().unwrap().contains("dollar_recall"),
+                "{g}"
+            );
+        } else {
+            assert_eq!(d["decision"], "pass", "{}", d["gates"][0]);
+        }
+    }
+}
