@@ -197,8 +197,11 @@ pub fn run(config: &Config, which: Columns) -> Result<Evaluated> {
     if let Some(amounts) = &holdout.amounts {
         cand_metrics.dollars =
             metrics::dollars(&candidate.scores, &holdout.labels, amounts, &cand_metrics);
+        cand_metrics.curves.dollar_recall =
+            metrics::dollar_curve(&candidate.scores, &holdout.labels, amounts);
         if let (Some(p), Some(m)) = (&production, &mut prod_metrics) {
             m.dollars = metrics::dollars(&p.scores, &holdout.labels, amounts, m);
+            m.curves.dollar_recall = metrics::dollar_curve(&p.scores, &holdout.labels, amounts);
         }
     }
     let metrics_ms = ms(t2);

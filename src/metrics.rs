@@ -158,6 +158,10 @@ pub struct Curves {
     pub roc: Vec<CurvePoint>,
     /// x = recall, y = precision.
     pub pr: Vec<CurvePoint>,
+    /// With amounts: x = share of rows flagged (the alerts), y = share of
+    /// the frauds' amount caught ([`dollar_curve`]).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub dollar_recall: Vec<CurvePoint>,
 }
 
 /// All metrics of one model. Probability metrics are `None` when the scores
@@ -358,6 +362,50 @@ pub fn dollars(
         ));
     }
     v
+}
+
+/// The share of the frauds' amount caught against the share of rows
+/// flagged, one point per distinct score from the highest down (ties
+/// flagged together), from (0, 0) to (1, 1): what an investigation team
+/// buys with each extra alert. Downsampled like the other curves; empty
+/// when the frauds sum to no amount.
+pub fn dollar_curve(scores: &[f64], labels: &[bool], amounts: &[f64]) -> Vec<CurvePoint> {
+    let mut total = Sum::default();
+    for (l, a) in labels.iter().zip(amounts) {
+        if *l {
+            total.add(*a);
+        }
+    }
+    let total = total.value();
+    if total <= 0.0 || scores.is_empty() {
+        return Vec::new();
+    }
+    let mut order: Vec<u32> = (0..scores.len() as u32).collect();
+    order.par_sort_unstable_by_key(|&i| std::cmp::Reverse(order_key(scores[i as usize])));
+    let n = scores.len() as f64;
+    let mut points = vec![CurvePoint {
+        x: 0.0,
+        y: 0.0,
+        threshold: f64::INFINITY,
+    }];
+    let mut caught = Sum::default();
+    let mut k = 0;
+    while k < order.len() {
+        let key = order_key(scores[order[k] as usize]);
+        while k < order.len() && order_key(scores[order[k] as usize]) == key {
+            let row = order[k] as usize;
+            if labels[row] {
+                caught.add(amounts[row]);
+            }
+            k += 1;
+        }
+        points.push(CurvePoint {
+            x: k as f64 / n,
+            y: (caught.value() / total).min(1.0),
+            threshold: from_order_key(key),
+        });
+    }
+    downsample(&points, CURVE_POINTS)
 }
 
 /// `a / b`, with 0 for an empty denominator (scikit-learn's `zero_division=0`).
@@ -570,6 +618,7 @@ fn curves(s: &Sweep) -> Curves {
     Curves {
         roc: downsample_by(m, roc, CURVE_POINTS),
         pr: downsample_by(m, pr, CURVE_POINTS),
+        dollar_recall: Vec::new(),
     }
 }
 
@@ -617,6 +666,30 @@ fn downsample_by(len: usize, point: impl Fn(usize) -> CurvePoint, max: usize) ->
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn the_dollar_curve_steps_by_distinct_score_with_ties_together() {
+        let c = dollar_curve(
+            &[0.9, 0.8, 0.8, 0.1],
+            &[true, false, true, true],
+            &[100.0, 5.0, 50.0, 50.0],
+        );
+        let got: Vec<(f64, f64, f64)> = c.iter().map(|p| (p.x, p.y, p.threshold)).collect();
+        assert_eq!(
+            got,
+            [
+                (0.0, 0.0, f64::INFINITY),
+                (0.25, 0.5, 0.9),
+                (0.75, 0.75, 0.8),
+                (1.0, 1.0, 0.1)
+            ]
+        );
+        assert!(
+            dollar_curve(&[0.5], &[true], &[0.0]).is_empty(),
+            "no amount, no curve"
+        );
+    }
+
     use super::*;
 
     fn spec() -> MetricsSpec {

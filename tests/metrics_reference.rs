@@ -222,6 +222,17 @@ fn dollar_metrics_match_scikit_learn_weighted_recall() {
             .run()
             .json();
         let got = &out["models"]["candidate"]["metrics"];
+        // The dollar-recall curve runs from nothing flagged to everything,
+        // never falling.
+        let curve = out["models"]["candidate"]["curves"]["dollar_recall"]
+            .as_array()
+            .unwrap();
+        let xy: Vec<(f64, f64)> = curve
+            .iter()
+            .map(|p| (p["x"].as_f64().unwrap(), p["y"].as_f64().unwrap()))
+            .collect();
+        assert_eq!((xy[0], xy[xy.len() - 1]), ((0.0, 0.0), (1.0, 1.0)));
+        assert!(xy.windows(2).all(|w| w[0].0 <= w[1].0 && w[0].1 <= w[1].1));
         let expected = case["expected"].as_object().unwrap();
         assert_eq!(expected.len(), 3 + targets.len());
         for (name, want) in expected {

@@ -328,15 +328,23 @@ pub struct Mark {
     pub label: String,
 }
 
-pub(crate) fn curve_series(eval: &Evaluation) -> (Series<'_>, Series<'_>) {
+/// Each model's ROC, PR and (with amounts) dollar-recall curves; the last
+/// is empty when the holdout has no amounts.
+pub(crate) fn curve_series(eval: &Evaluation) -> (Series<'_>, Series<'_>, Series<'_>) {
     let mut models: Vec<(&'static str, &crate::metrics::Curves)> =
         vec![("candidate", &eval.models.candidate.curves)];
     if let Some(p) = &eval.models.production {
         models.push(("production", &p.curves));
     }
+    let dollars = models
+        .iter()
+        .filter(|(_, c)| !c.dollar_recall.is_empty())
+        .map(|(n, c)| (*n, c.dollar_recall.as_slice()))
+        .collect();
     (
         models.iter().map(|(n, c)| (*n, c.roc.as_slice())).collect(),
         models.iter().map(|(n, c)| (*n, c.pr.as_slice())).collect(),
+        dollars,
     )
 }
 
@@ -382,13 +390,13 @@ fn compact(v: f64) -> String {
 
 /// ROC and PR charts of every model.
 fn charts(eval: &Evaluation) -> String {
-    let (roc, pr) = curve_series(eval);
+    let (roc, pr, dollars) = curve_series(eval);
     let (roc_marks, pr_marks) = operating_points(eval);
     let recall_grid: Vec<f64> = (0..CHART_POINTS)
         .map(|i| i as f64 / (CHART_POINTS - 1) as f64)
         .collect();
     format!(
-        "\n{}\n{}",
+        "\n{}\n{}{}",
         chart(
             "ROC curve (log false-positive rate)",
             "false-positive rate",
@@ -404,7 +412,22 @@ fn charts(eval: &Evaluation) -> String {
             &recall_grid,
             &pr,
             &pr_marks
-        )
+        ),
+        if dollars.is_empty() {
+            String::new()
+        } else {
+            format!(
+                "\n{}",
+                chart(
+                    "Fraud amount caught against alerts (log share of rows flagged)",
+                    "share of rows flagged",
+                    "dollar recall",
+                    &ROC_GRID,
+                    &dollars,
+                    &[]
+                )
+            )
+        }
     )
 }
 

@@ -110,17 +110,18 @@ pub fn chart(
     Ok(svg)
 }
 
-/// Writes `<stem>-roc.svg` and `<stem>-pr.svg` beside `report`; returns them.
+/// Writes `<stem>-roc.svg` and `<stem>-pr.svg` beside `report`, and
+/// `<stem>-dollars.svg` when the holdout has amounts; returns them.
 pub fn write_beside(report: &Path, eval: &Evaluation) -> Result<Vec<PathBuf>> {
     let stem = report
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_else(|| "report".into());
     let dir = report.parent().unwrap_or(Path::new("."));
-    let (roc, pr) = super::curve_series(eval);
+    let (roc, pr, dollars) = super::curve_series(eval);
     let (roc_marks, pr_marks) = super::operating_points(eval);
     let mut written = Vec::new();
-    for (suffix, svg) in [
+    let mut charts = vec![
         (
             "roc",
             chart(
@@ -143,7 +144,21 @@ pub fn write_beside(report: &Path, eval: &Evaluation) -> Result<Vec<PathBuf>> {
                 &pr_marks,
             )?,
         ),
-    ] {
+    ];
+    if !dollars.is_empty() {
+        charts.push((
+            "dollars",
+            chart(
+                "Fraud amount caught against alerts",
+                "share of rows flagged (log scale)",
+                "dollar recall",
+                Axis::Log,
+                &dollars,
+                &[],
+            )?,
+        ));
+    }
+    for (suffix, svg) in charts {
         let path = dir.join(format!("{stem}-{suffix}.svg"));
         crate::fs::write_atomic(&path, svg.as_bytes())?;
         written.push(path);
