@@ -204,6 +204,19 @@ pub fn run(config: &Config, which: Columns) -> Result<Evaluated> {
             m.curves.dollar_recall = metrics::dollar_curve(&p.scores, &holdout.labels, amounts);
         }
     }
+    if let Some(cost) = &config.metrics.cost {
+        let amounts = holdout.amounts.as_deref();
+        cand_metrics.cost = metrics::costs(
+            &candidate.scores,
+            &holdout.labels,
+            amounts,
+            cost,
+            cand_metrics.threshold,
+        );
+        if let (Some(p), Some(m)) = (&production, &mut prod_metrics) {
+            m.cost = metrics::costs(&p.scores, &holdout.labels, amounts, cost, m.threshold);
+        }
+    }
     let metrics_ms = ms(t2);
 
     let candidate_scores = candidate.scores;

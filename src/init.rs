@@ -63,6 +63,10 @@ metrics:
   threshold: { at_fpr: 0.01 }    # or a fixed score such as 0.5
   at_fpr: [0.001, 0.01]
 
+# What each error costs, for expected_cost, savings and the cost-optimal
+# threshold (a missed fraud costs its amount with `holdout.amount`):
+# cost: { false_positive: 2.5, false_negative: amount }
+
 registry:
   kind: local                    # `github` in CI: releases and tags of this repository
 

@@ -191,6 +191,8 @@ pub struct ModelMetrics {
     pub curves: Curves,
     /// Amount-weighted metrics ([`dollars`]), when the holdout has amounts.
     pub dollars: Vec<(String, f64)>,
+    /// Cost metrics ([`costs`]), when the config prices the errors.
+    pub cost: Vec<(String, Option<f64>)>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -234,6 +236,7 @@ impl ModelMetrics {
             ));
         }
         v.extend(self.dollars.iter().map(|(n, x)| (n.clone(), Some(*x))));
+        v.extend(self.cost.iter().cloned());
         v
     }
 
@@ -246,7 +249,8 @@ impl ModelMetrics {
             | "accuracy" | "tp" | "tn" => Some(true),
             n if n.starts_with("recall_at_fpr[") => Some(true),
             "dollars_caught" | "dollar_recall" => Some(true),
-            "dollars_missed" => Some(false),
+            "dollars_missed" | "expected_cost" | "min_expected_cost" => Some(false),
+            "savings" => Some(true),
             n if n.starts_with("dollar_recall_at_fpr[") => Some(true),
             _ => None,
         }
@@ -314,6 +318,7 @@ pub fn evaluate(scores: &[f64], labels: &[bool], spec: &MetricsSpec) -> Result<M
         not_applicable,
         curves: curves(&sweep),
         dollars: Vec::new(),
+        cost: Vec::new(),
     })
 }
 
@@ -362,6 +367,79 @@ pub fn dollars(
         ));
     }
     v
+}
+
+/// What the errors cost at `threshold`, by `spec`: `expected_cost` (each
+/// flagged legitimate row costs `false_positive`, each missed fraud its
+/// amount or a constant), `savings` against approving everything (which
+/// misses every fraud), and the lowest cost over the model's own
+/// thresholds, `min_expected_cost`, with `cost_optimal_threshold` (`None`
+/// when flagging nothing is cheapest). Empty when a missed fraud costs its
+/// amount and there are no amounts.
+pub fn costs(
+    scores: &[f64],
+    labels: &[bool],
+    amounts: Option<&[f64]>,
+    spec: &crate::config::CostSpec,
+    threshold: f64,
+) -> Vec<(String, Option<f64>)> {
+    use crate::config::MissCost;
+    let miss = |i: usize| -> Option<f64> {
+        match spec.false_negative {
+            MissCost::Amount => amounts.map(|a| a[i]),
+            MissCost::Each(c) => Some(c),
+        }
+    };
+    if miss(0).is_none() && !scores.is_empty() {
+        return Vec::new();
+    }
+    let (mut total, mut missed, mut fp) = (Sum::default(), Sum::default(), 0u64);
+    for (i, (s, l)) in scores.iter().zip(labels).enumerate() {
+        if *l {
+            let m = miss(i).unwrap_or(0.0);
+            total.add(m);
+            if *s < threshold {
+                missed.add(m);
+            }
+        } else if *s >= threshold {
+            fp += 1;
+        }
+    }
+    let total = total.value();
+    let expected = spec.false_positive * fp as f64 + missed.value();
+    // The cheapest threshold: flag the rows from the highest score down,
+    // one tied group at a time.
+    let mut order: Vec<u32> = (0..scores.len() as u32).collect();
+    order.par_sort_unstable_by_key(|&i| std::cmp::Reverse(order_key(scores[i as usize])));
+    let (mut best, mut best_threshold) = (total, f64::INFINITY);
+    let (mut caught, mut flagged_fp) = (Sum::default(), 0u64);
+    let mut k = 0;
+    while k < order.len() {
+        let key = order_key(scores[order[k] as usize]);
+        while k < order.len() && order_key(scores[order[k] as usize]) == key {
+            let row = order[k] as usize;
+            if labels[row] {
+                caught.add(miss(row).unwrap_or(0.0));
+            } else {
+                flagged_fp += 1;
+            }
+            k += 1;
+        }
+        let cost = spec.false_positive * flagged_fp as f64 + (total - caught.value());
+        if cost < best {
+            best = cost;
+            best_threshold = from_order_key(key);
+        }
+    }
+    vec![
+        ("expected_cost".into(), Some(expected)),
+        ("savings".into(), Some(total - expected)),
+        ("min_expected_cost".into(), Some(best)),
+        (
+            "cost_optimal_threshold".into(),
+            Some(best_threshold).filter(|t| t.is_finite()),
+        ),
+    ]
 }
 
 /// The share of the frauds' amount caught against the share of rows

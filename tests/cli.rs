@@ -892,3 +892,28 @@ fn bad_amounts_are_refused_with_the_column_and_rows() {
         expect_error(t.path(), needles);
     }
 }
+
+#[test]
+fn bad_cost_settings_are_config_errors() {
+    for (cost, needle) in [
+        (
+            "cost: { false_positive: -1, false_negative: 10 }",
+            "cost.false_positive: expected a finite cost >= 0",
+        ),
+        (
+            "cost: { false_positive: 1, false_negative: amount }",
+            "`amount` needs `holdout.amount`",
+        ),
+        (
+            "cost: { false_positive: 1, false_negative: dollars }",
+            "expected `amount` or a number, got `dollars`",
+        ),
+        (
+            "cost: { false_positive: 1, false_negative: 5, per_day: 3 }",
+            "per_day",
+        ),
+    ] {
+        let t = csv_project(&csv(&good_rows()), &format!("{cost}\n"));
+        expect_error(t.path(), &["modelgate.yaml", needle]);
+    }
+}

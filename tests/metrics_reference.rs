@@ -132,6 +132,7 @@ fn spec(case: &Value) -> MetricsSpec {
             .iter()
             .map(|v| v.as_f64().unwrap())
             .collect(),
+        cost: None,
     }
 }
 
@@ -160,6 +161,7 @@ fn threshold_at_fpr_uses_each_models_own_cut() {
     let spec = MetricsSpec {
         threshold: Threshold::AtFpr(at["target_fpr"].as_f64().unwrap()),
         at_fpr: vec![],
+        cost: None,
     };
     let m = metrics::evaluate(&scores, &labels, &spec).unwrap();
     assert_eq!(m.threshold, at["threshold"].as_f64().unwrap());
@@ -207,14 +209,21 @@ fn dollar_metrics_match_scikit_learn_weighted_recall() {
             .iter()
             .map(|v| v.to_string())
             .collect();
+        let cost = &case["cost"];
+        let miss = match cost["false_negative"].as_str() {
+            Some(column) => column.to_string(),
+            None => cost["false_negative"].to_string(),
+        };
         crate::util::write(
             &t.path().join("modelgate.yaml"),
             format!(
                 "model: m\nholdout: {{ path: h.csv, label: is_fraud, amount: amount }}\n\
                  candidate: {{ scores: {{ column: score }} }}\nproduction: {{ scores: {{ column: other }} }}\n\
-                 metrics: {{ threshold: {}, at_fpr: [{}] }}\nstats: {{ bootstrap: 200 }}\n",
+                 metrics: {{ threshold: {}, at_fpr: [{}] }}\nstats: {{ bootstrap: 200 }}\n\
+                 cost: {{ false_positive: {}, false_negative: {miss} }}\n",
                 case["threshold"],
-                targets.join(", ")
+                targets.join(", "),
+                cost["false_positive"]
             ),
         );
         let out = crate::util::modelgate(t.path())
@@ -233,6 +242,23 @@ fn dollar_metrics_match_scikit_learn_weighted_recall() {
             .collect();
         assert_eq!((xy[0], xy[xy.len() - 1]), ((0.0, 0.0), (1.0, 1.0)));
         assert!(xy.windows(2).all(|w| w[0].0 <= w[1].0 && w[0].1 <= w[1].1));
+        // The cost metrics against trying every threshold in numpy.
+        let costs = case["costs"].as_object().unwrap();
+        assert_eq!(
+            got["cost_optimal_threshold"].as_f64(),
+            costs["cost_optimal_threshold"].as_f64()
+        );
+        for name in ["expected_cost", "savings", "min_expected_cost"] {
+            let (g, w) = (got[name].as_f64().unwrap(), costs[name].as_f64().unwrap());
+            assert!(
+                (g - w).abs() <= 1e-9 * w.abs().max(1.0),
+                "{name} {g} vs {w}"
+            );
+            assert_eq!(
+                out["delta_tests"][name]["method"], "paired bootstrap",
+                "{name}"
+            );
+        }
         let expected = case["expected"].as_object().unwrap();
         assert_eq!(expected.len(), 3 + targets.len());
         for (name, want) in expected {

@@ -146,6 +146,7 @@ fn bootstrap_spec(doc: &Value, case: &Value) -> (MetricsSpec, StatsSpec) {
             .iter()
             .map(|t| t.as_f64().unwrap())
             .collect(),
+        cost: None,
     };
     let stats = StatsSpec {
         resamples: doc["resamples"].as_u64().unwrap() as u32,
@@ -245,6 +246,7 @@ fn bootstrap_intervals_cover_a_zero_difference_about_95_percent() {
     let metrics = MetricsSpec {
         threshold: Threshold::Fixed(0.9),
         at_fpr: vec![0.05],
+        cost: None,
     };
     let stats = StatsSpec {
         resamples: 1000,

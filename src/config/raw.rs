@@ -32,6 +32,8 @@ pub(super) struct RawConfig {
     /// The bootstrap behind every confidence interval and paired test.
     #[serde(default)]
     pub(super) stats: RawStats,
+    /// What a false positive and a missed fraud cost, for the cost metrics.
+    pub(super) cost: Option<RawCost>,
     /// Reference data for data checks and drift (default `lineage.training_data`).
     pub(super) reference: Option<RawReference>,
     /// WebAssembly quality gates, run in a sandbox; any failure blocks promotion.
@@ -191,6 +193,24 @@ impl Default for RawMetrics {
             at_fpr: default_at_fpr(),
         }
     }
+}
+
+/// `cost:`: what each error costs.
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawCost {
+    /// The cost of reviewing or declining one legitimate transaction.
+    pub(super) false_positive: f64,
+    /// A missed fraud's cost: `amount` (its `holdout.amount`) or a number.
+    pub(super) false_negative: RawMissCost,
+}
+
+/// `amount`, or a constant cost per missed fraud.
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[serde(untagged)]
+pub(super) enum RawMissCost {
+    Each(f64),
+    Column(String),
 }
 
 /// `stats:`: how intervals and paired tests are computed.

@@ -250,6 +250,25 @@ pub enum ScoreSource {
 pub struct MetricsSpec {
     pub threshold: Threshold,
     pub at_fpr: Vec<f64>,
+    /// `cost:`, for the cost metrics.
+    pub cost: Option<CostSpec>,
+}
+
+/// What each error costs (`cost:` in the config).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CostSpec {
+    /// Per legitimate transaction flagged.
+    pub false_positive: f64,
+    pub false_negative: MissCost,
+}
+
+/// A missed fraud's cost.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum MissCost {
+    /// Its own `holdout.amount`.
+    Amount,
+    /// The same for every fraud.
+    Each(f64),
 }
 
 impl Default for MetricsSpec {
@@ -257,6 +276,7 @@ impl Default for MetricsSpec {
         MetricsSpec {
             threshold: default_threshold(),
             at_fpr: default_at_fpr(),
+            cost: None,
         }
     }
 }

@@ -44,9 +44,11 @@ pub(super) fn validate(file: &Path, text: &str, raw: RawConfig) -> Result<Config
         .production
         .map(|m| model_ref(file, "production", m, &holdout))
         .transpose()?;
+    let cost = raw.cost.map(|c| cost(file, c, &holdout)).transpose()?;
     let metrics = MetricsSpec {
         threshold: raw.metrics.threshold,
         at_fpr: raw.metrics.at_fpr,
+        cost,
     };
     if let Threshold::Fixed(t) = metrics.threshold
         && !t.is_finite()
@@ -260,6 +262,41 @@ pub(super) fn validate(file: &Path, text: &str, raw: RawConfig) -> Result<Config
         registry,
         promote,
         lineage,
+    })
+}
+
+fn cost(file: &Path, raw: RawCost, holdout: &HoldoutSpec) -> Result<CostSpec> {
+    let price = |key: &str, v: f64| {
+        if v.is_finite() && v >= 0.0 {
+            Ok(v)
+        } else {
+            Err(config_error(
+                file,
+                format!("cost.{key}: expected a finite cost >= 0, got {v}"),
+            ))
+        }
+    };
+    let false_negative = match raw.false_negative {
+        RawMissCost::Each(v) => MissCost::Each(price("false_negative", v)?),
+        RawMissCost::Column(c) if c == "amount" => {
+            if holdout.amount.is_none() {
+                return Err(config_error(
+                    file,
+                    "cost.false_negative: `amount` needs `holdout.amount`, the column of transaction amounts",
+                ));
+            }
+            MissCost::Amount
+        }
+        RawMissCost::Column(c) => {
+            return Err(config_error(
+                file,
+                format!("cost.false_negative: expected `amount` or a number, got `{c}`"),
+            ));
+        }
+    };
+    Ok(CostSpec {
+        false_positive: price("false_positive", raw.false_positive)?,
+        false_negative,
     })
 }
 

@@ -46,7 +46,7 @@ use rand_distr::{Distribution, Poisson};
 use rayon::prelude::*;
 
 use super::{DeltaTest, Moments, normal_quantile};
-use crate::config::{MetricsSpec, StatsSpec, Threshold};
+use crate::config::{CostSpec, MetricsSpec, MissCost, StatsSpec, Threshold};
 use crate::sort::order_key;
 
 /// The name tests and reports give the method.
@@ -135,6 +135,9 @@ struct Plan {
     positives: Vec<(u32, u32)>,
     /// Each positive's amount, in `positives` order, for the dollar metrics.
     amounts: Option<Vec<f64>>,
+    /// The error costs, when the cost metrics can be resampled: a missed
+    /// fraud that costs its amount needs the amounts.
+    cost: Option<CostSpec>,
     cells: Vec<Cell>,
     /// For the exact draw: the cell of each negative, in cell order.
     negative_cell: Option<Vec<u32>>,
@@ -212,11 +215,15 @@ impl Plan {
                     .collect::<Vec<f64>>()
             })
             .filter(|a| a.iter().sum::<f64>() > 0.0);
+        let cost = metrics
+            .cost
+            .filter(|c| c.false_negative != MissCost::Amount || amounts.is_some());
         Plan {
             candidate: cand,
             production: prod,
             positives,
             amounts,
+            cost,
             cells,
             negative_cell: exact.then_some(negative_cell),
             poisson,
@@ -488,6 +495,13 @@ fn names(plan: &Plan) -> Vec<String> {
                 .map(|t| format!("dollar_recall_at_fpr[{t}]")),
         );
     }
+    if plan.cost.is_some() {
+        v.extend(
+            ["expected_cost", "savings", "min_expected_cost"]
+                .iter()
+                .map(|s| s.to_string()),
+        );
+    }
     v
 }
 
@@ -541,6 +555,15 @@ fn sweep(
     let mut best = vec![(0u64, 0u64, 0.0f64); limits.len()];
     let mut at_cut = None;
     let mut dollars = 0.0f64;
+    // What a missed fraud costs, caught so far: its amount or a constant.
+    let caught_cost = |tp: u64, dollars: f64| match plan.cost.map(|c| c.false_negative) {
+        Some(MissCost::Each(c)) => c * tp as f64,
+        _ => dollars,
+    };
+    let c_fp = plan.cost.map_or(0.0, |c| c.false_positive);
+    // The lowest cost seen, less the cost of missing every fraud (flagging
+    // nothing is 0 on this scale).
+    let mut best_cost = 0.0f64;
     for (s, (t, f)) in tp_seg.iter().zip(fp_seg).enumerate() {
         if s == cut {
             at_cut = Some((tp, fp, dollars));
@@ -571,6 +594,7 @@ fn sweep(
                     *b = (tp, fp, dollars);
                 }
             }
+            best_cost = best_cost.min(c_fp * fp as f64 - caught_cost(tp, dollars));
         }
         last_tp = tp;
         last_fp = fp;
@@ -600,6 +624,11 @@ fn sweep(
         let total = dollars.max(f64::MIN_POSITIVE);
         out.extend([dollars_at / total, dollars_at, dollars - dollars_at]);
         out.extend(best[..plan.at_fpr].iter().map(|(.., d)| d / total));
+    }
+    if plan.cost.is_some() {
+        let all = caught_cost(pos, dollars);
+        let expected = c_fp * fp_at as f64 + all - caught_cost(tp_at, dollars_at);
+        out.extend([expected, all - expected, all + best_cost]);
     }
 }
 
@@ -817,6 +846,7 @@ mod tests {
         MetricsSpec {
             threshold,
             at_fpr: vec![0.1, 0.3],
+            cost: None,
         }
     }
 
@@ -851,8 +881,24 @@ mod tests {
         let amounts: Vec<f64> = (0..labels.len())
             .map(|_| (next() * 50_000.0).round() / 100.0)
             .collect();
-        for threshold in [Threshold::Fixed(0.5), Threshold::AtFpr(0.2)] {
-            let m = spec(threshold);
+        let costs = [
+            CostSpec {
+                false_positive: 2.5,
+                false_negative: MissCost::Amount,
+            },
+            CostSpec {
+                false_positive: 7.0,
+                false_negative: MissCost::Each(40.0),
+            },
+        ];
+        for (threshold, cost) in [Threshold::Fixed(0.5), Threshold::AtFpr(0.2)]
+            .into_iter()
+            .zip(costs)
+        {
+            let m = MetricsSpec {
+                cost: Some(cost),
+                ..spec(threshold)
+            };
             let plan = Plan::new(&a, Some(&b), &labels, Some(&amounts), &m, EXACT_NEGATIVES);
             let names = names(&plan);
             let mut work = Work::new(&plan);
@@ -891,9 +937,11 @@ mod tests {
                     }
                     let mut full = metrics::evaluate(&s2, &l2, &m).unwrap();
                     full.dollars = metrics::dollars(&s2, &l2, &a2, &full);
+                    full.cost = metrics::costs(&s2, &l2, Some(&a2), &cost, full.threshold);
                     let want: std::collections::HashMap<String, Option<f64>> =
                         full.named().into_iter().collect();
                     assert!(names.iter().any(|n| n.starts_with("dollar_recall_at_fpr[")));
+                    assert!(names.iter().any(|n| n == "min_expected_cost"));
                     for (name, g) in names.iter().zip(&got[model]) {
                         let w = want[name].unwrap();
                         // Dollar amounts are checked relative to their size.

@@ -1,6 +1,6 @@
 """Amount-weighted (dollar) metrics on seeded data, computed by scikit-learn
-as recall_score with the amounts as sample weights, for
-tests/metrics_reference.rs. The rows come from the SplitMix64 stream of
+as recall_score with the amounts as sample weights, and the cost metrics
+by trying every threshold, for tests/metrics_reference.rs. The rows come from the SplitMix64 stream of
 make_reference.py, which the Rust test regenerates bit for bit.
 
     python tests/reference/make_dollars.py > tests/reference/dollars_reference.json
@@ -47,9 +47,29 @@ def threshold_at_fpr(y, s, target):
     return best_t
 
 
+def costs(y, s, a, threshold, c_fp, c_fn):
+    """The cost metrics by brute force: every threshold tried."""
+    miss = a if c_fn == "amount" else np.full(len(y), float(c_fn))
+    fraud = y == 1
+
+    def cost(t):
+        return c_fp * np.sum(~fraud & (s >= t)) + miss[fraud & (s < t)].sum()
+
+    total = miss[fraud].sum()
+    expected = cost(threshold)
+    best, best_t = total, None  # flagging nothing
+    for t in np.unique(s)[::-1]:
+        c = cost(t)
+        if c < best:
+            best, best_t = c, float(t)
+    return {"expected_cost": float(expected), "savings": float(total - expected),
+            "min_expected_cost": float(best), "cost_optimal_threshold": best_t}
+
+
 def main():
     cases = []
-    for seed, n, threshold, targets in [(1, 3000, 0.5, [0.01, 0.05]), (2, 20000, 0.62, [0.001, 0.02])]:
+    for seed, n, threshold, targets, c_fp, c_fn in [(1, 3000, 0.5, [0.01, 0.05], 2.5, "amount"),
+                                                    (2, 20000, 0.62, [0.001, 0.02], 4.0, 150)]:
         y, s, a = rows(seed, n)
         flagged = (s >= threshold).astype(int)
         fraud_amount = a[y == 1].sum()
@@ -63,7 +83,9 @@ def main():
             thr = threshold_at_fpr(y, s, t)
             expected[f"dollar_recall_at_fpr[{t}]"] = recall_score(y, (s >= thr).astype(int), sample_weight=a)
         cases.append({"seed": seed, "rows": n, "threshold": threshold, "at_fpr": targets,
-                      "fraud_amount": float(fraud_amount), "expected": expected})
+                      "fraud_amount": float(fraud_amount), "expected": expected,
+                      "cost": {"false_positive": c_fp, "false_negative": c_fn},
+                      "costs": costs(y, s, a, threshold, c_fp, c_fn)})
     json.dump({"generator": "SplitMix64 rows() of make_dollars.py",
                "versions": {"scikit-learn": sklearn.__version__, "numpy": np.__version__},
                "cases": cases}, sys.stdout, indent=1)
