@@ -407,30 +407,24 @@ pub fn costs(
     }
     let total = total.value();
     let expected = spec.false_positive * fp as f64 + missed.value();
-    // The cheapest threshold: flag the rows from the highest score down,
-    // one tied group at a time.
-    let mut order: Vec<u32> = (0..scores.len() as u32).collect();
-    order.par_sort_unstable_by_key(|&i| std::cmp::Reverse(order_key(scores[i as usize])));
+    // The cheapest threshold: flag the rows from the highest score down.
     let (mut best, mut best_threshold) = (total, f64::INFINITY);
     let (mut caught, mut flagged_fp) = (Sum::default(), 0u64);
-    let mut k = 0;
-    while k < order.len() {
-        let key = order_key(scores[order[k] as usize]);
-        while k < order.len() && order_key(scores[order[k] as usize]) == key {
-            let row = order[k] as usize;
+    descending_groups(scores, |rows, threshold| {
+        for &row in rows {
+            let row = row as usize;
             if labels[row] {
                 caught.add(miss(row).unwrap_or(0.0));
             } else {
                 flagged_fp += 1;
             }
-            k += 1;
         }
         let cost = spec.false_positive * flagged_fp as f64 + (total - caught.value());
         if cost < best {
             best = cost;
-            best_threshold = from_order_key(key);
+            best_threshold = threshold;
         }
-    }
+    });
     vec![
         ("expected_cost".into(), Some(expected)),
         ("savings".into(), Some(total - expected)),
@@ -458,32 +452,45 @@ pub fn dollar_curve(scores: &[f64], labels: &[bool], amounts: &[f64]) -> Vec<Cur
     if total <= 0.0 || scores.is_empty() {
         return Vec::new();
     }
-    let mut order: Vec<u32> = (0..scores.len() as u32).collect();
-    order.par_sort_unstable_by_key(|&i| std::cmp::Reverse(order_key(scores[i as usize])));
     let n = scores.len() as f64;
     let mut points = vec![CurvePoint {
         x: 0.0,
         y: 0.0,
         threshold: f64::INFINITY,
     }];
-    let mut caught = Sum::default();
-    let mut k = 0;
-    while k < order.len() {
-        let key = order_key(scores[order[k] as usize]);
-        while k < order.len() && order_key(scores[order[k] as usize]) == key {
-            let row = order[k] as usize;
-            if labels[row] {
-                caught.add(amounts[row]);
+    let (mut caught, mut flagged) = (Sum::default(), 0usize);
+    descending_groups(scores, |rows, threshold| {
+        for &row in rows {
+            if labels[row as usize] {
+                caught.add(amounts[row as usize]);
             }
-            k += 1;
         }
+        flagged += rows.len();
         points.push(CurvePoint {
-            x: k as f64 / n,
+            x: flagged as f64 / n,
             y: (caught.value() / total).min(1.0),
-            threshold: from_order_key(key),
+            threshold,
         });
-    }
+    });
     downsample(&points, CURVE_POINTS)
+}
+
+/// Calls `f(rows, score)` for each group of rows sharing a score, from the
+/// highest score down: flagging at that score flags the group at once.
+fn descending_groups(scores: &[f64], mut f: impl FnMut(&[u32], f64)) {
+    let mut order: Vec<u32> = (0..scores.len() as u32).collect();
+    order.par_sort_unstable_by_key(|&i| std::cmp::Reverse(order_key(scores[i as usize])));
+    let mut start = 0;
+    while start < order.len() {
+        let key = order_key(scores[order[start] as usize]);
+        let end = start
+            + order[start..]
+                .iter()
+                .take_while(|&&i| order_key(scores[i as usize]) == key)
+                .count();
+        f(&order[start..end], from_order_key(key));
+        start = end;
+    }
 }
 
 /// `a / b`, with 0 for an empty denominator (scikit-learn's `zero_division=0`).
