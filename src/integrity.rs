@@ -256,7 +256,7 @@ fn finite_rows<T: PolarsNumericType>(
     to_f64: impl Fn(T::Native) -> f64,
     mut f: impl FnMut(f64, bool),
 ) {
-    each(values, 0, labels.len(), |i, v| {
+    each(values, |i, v| {
         if let Some(v) = v.map(&to_f64).filter(|v| v.is_finite()) {
             f(v, labels[i]);
         }
@@ -453,16 +453,11 @@ enum Values {
     Opaque,
 }
 
-/// Calls `f(i, value)` for rows `start..start + n` of `ca`, reading the
-/// values buffer directly where a chunk has no nulls.
-fn each<T: PolarsNumericType>(
-    ca: &ChunkedArray<T>,
-    start: usize,
-    n: usize,
-    mut f: impl FnMut(usize, Option<T::Native>),
-) {
+/// Calls `f(i, value)` for every row of `ca`, reading the values buffer
+/// directly where a chunk has no nulls.
+fn each<T: PolarsNumericType>(ca: &ChunkedArray<T>, mut f: impl FnMut(usize, Option<T::Native>)) {
     let mut i = 0;
-    for arr in ca.slice(start as i64, n).downcast_iter() {
+    for arr in ca.downcast_iter() {
         if arr.validity().is_none() {
             for v in arr.values().iter() {
                 f(i, Some(*v));
@@ -497,9 +492,9 @@ impl Values {
         try_values().unwrap_or(Values::Opaque)
     }
 
-    /// Folds the value hashes of rows `start..start + a.len()` into the
-    /// two lanes.
-    fn fold(&self, start: usize, a: &mut [u64], b: &mut [u64]) {
+    /// Folds the value hashes of this column's rows (a chunk as long as
+    /// the lanes) into the two lanes.
+    fn fold(&self, a: &mut [u64], b: &mut [u64]) {
         let null = mix(NULL);
         let n = a.len();
         let mut step = |i: usize, v: u64| {
@@ -508,14 +503,12 @@ impl Values {
             b[i] = (b[i].rotate_left(23) ^ v).wrapping_mul(0x9e37_79b9_7f4a_7c15);
         };
         match self {
-            Values::Float32(f) => each(f, start, n, |i, v| {
-                step(i, v.map_or(null, |v| number(f64::from(v))))
-            }),
-            Values::Float(f) => each(f, start, n, |i, v| step(i, v.map_or(null, number))),
-            Values::Int(x) => each(x, start, n, |i, v| step(i, v.map_or(null, int))),
-            Values::UInt(x) => each(x, start, n, |i, v| step(i, v.map_or(null, uint))),
+            Values::Float32(f) => each(f, |i, v| step(i, v.map_or(null, |v| number(f64::from(v))))),
+            Values::Float(f) => each(f, |i, v| step(i, v.map_or(null, number))),
+            Values::Int(x) => each(x, |i, v| step(i, v.map_or(null, int))),
+            Values::UInt(x) => each(x, |i, v| step(i, v.map_or(null, uint))),
             Values::Text(t) => {
-                for (i, v) in t.slice(start as i64, n).iter().enumerate() {
+                for (i, v) in t.iter().enumerate() {
                     step(i, v.map_or(null, text));
                 }
             }
@@ -557,7 +550,7 @@ impl Lanes {
             .enumerate()
             .for_each(|(k, (a, b))| {
                 for c in &columns {
-                    Values::of(&c.slice((k * HASH_CHUNK) as i64, a.len())).fold(0, a, b);
+                    Values::of(&c.slice((k * HASH_CHUNK) as i64, a.len())).fold(a, b);
                 }
             });
         self

@@ -465,42 +465,40 @@ impl Work {
 
 /// Metric names in the order [`sweep`] fills them.
 fn names(plan: &Plan) -> Vec<String> {
-    let mut v: Vec<String> = [
-        "roc_auc",
-        "average_precision",
-        "pr_auc",
-        "ks",
-        "precision",
-        "recall",
-        "f1",
-        "accuracy",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
-    v.extend(
-        plan.targets[..plan.at_fpr]
-            .iter()
-            .map(|t| format!("recall_at_fpr[{t}]")),
-    );
-    if plan.amounts.is_some() {
-        v.extend(
-            ["dollar_recall", "dollars_caught", "dollars_missed"]
-                .iter()
-                .map(|s| s.to_string()),
-        );
+    let mut v = Vec::new();
+    let fixed = |v: &mut Vec<String>, names: &[&str]| {
+        v.extend(names.iter().map(|s| s.to_string()));
+    };
+    let per_target = |v: &mut Vec<String>, metric: &str| {
         v.extend(
             plan.targets[..plan.at_fpr]
                 .iter()
-                .map(|t| format!("dollar_recall_at_fpr[{t}]")),
+                .map(|t| format!("{metric}[{t}]")),
         );
+    };
+    fixed(
+        &mut v,
+        &[
+            "roc_auc",
+            "average_precision",
+            "pr_auc",
+            "ks",
+            "precision",
+            "recall",
+            "f1",
+            "accuracy",
+        ],
+    );
+    per_target(&mut v, "recall_at_fpr");
+    if plan.amounts.is_some() {
+        fixed(
+            &mut v,
+            &["dollar_recall", "dollars_caught", "dollars_missed"],
+        );
+        per_target(&mut v, "dollar_recall_at_fpr");
     }
     if plan.cost.is_some() {
-        v.extend(
-            ["expected_cost", "savings", "min_expected_cost"]
-                .iter()
-                .map(|s| s.to_string()),
-        );
+        fixed(&mut v, &["expected_cost", "savings", "min_expected_cost"]);
     }
     v
 }
