@@ -80,6 +80,7 @@ fn run_data(rows: usize) -> Arc<RunData> {
         holdout: DatasetView::new(frame, Vec::new()),
         reference: None,
         delta_tests: Default::default(),
+        segments: Vec::new(),
         confidence: 0.95,
         integrity: Default::default(),
     })

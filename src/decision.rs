@@ -192,6 +192,7 @@ pub fn run(config: &Config) -> Result<Decision> {
             .zip(reference_profiles)
             .map(|(f, p)| DatasetView::new(f, p)),
         delta_tests: eval.delta_tests.clone(),
+        segments: eval.segments.clone(),
         confidence: eval.stats.confidence,
         integrity: Default::default(),
     });

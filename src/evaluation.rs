@@ -11,6 +11,7 @@ use crate::data::{self, Columns, Holdout};
 use crate::error::{Error, Result};
 use crate::metrics::{self, AtFpr, Curves, ModelMetrics, NotApplicable};
 use crate::model::{Scorer, SourceInfo};
+use crate::segments::{self, Scored, SegmentTable, WeakSegment};
 use crate::stats::bootstrap;
 
 pub const SCHEMA: &str = "modelgate.evaluation/v1";
@@ -39,6 +40,13 @@ pub struct Evaluation {
     /// other rate metrics by the paired bootstrap.
     #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub delta_tests: std::collections::BTreeMap<String, crate::stats::DeltaTest>,
+    /// Each model's metrics per segment of each `segments:` column.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub segments: Vec<SegmentTable>,
+    /// The segments where the candidate's ROC AUC falls furthest below
+    /// production's, worst first, whether or not a gate judges them.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub weak_segments: Vec<WeakSegment>,
     pub timings_ms: Timings,
 }
 
@@ -98,29 +106,13 @@ pub struct Timings {
     pub score: f64,
     pub metrics: f64,
     pub bootstrap: f64,
+    pub segments: f64,
     pub total: f64,
-}
-
-const COUNT_METRICS: &[&str] = &["rows", "positives", "tp", "fp", "tn", "fn"];
-
-fn metric_value(name: &str, v: Option<f64>) -> Value {
-    match v {
-        Some(x) if COUNT_METRICS.contains(&name) => Value::from(x as u64),
-        Some(x) => serde_json::Number::from_f64(x).map_or(Value::Null, Value::Number),
-        None => Value::Null,
-    }
 }
 
 impl ModelEvaluation {
     fn new(source: SourceInfo, m: ModelMetrics, scoring_ms: f64) -> Self {
-        let metrics = m
-            .named()
-            .into_iter()
-            .map(|(name, v)| {
-                let value = metric_value(&name, v);
-                (name, value)
-            })
-            .collect();
+        let metrics = m.to_map();
         ModelEvaluation {
             source,
             metrics,
@@ -168,7 +160,8 @@ pub fn run(config: &Config, which: Columns) -> Result<Evaluated> {
     if let Some(p) = &production {
         columns.extend(p.holdout_columns());
     }
-    let holdout = data::load_holdout(&config.holdout, &columns, which)?;
+    let segment_columns: Vec<String> = config.segments.iter().map(|s| s.column.clone()).collect();
+    let holdout = data::load_holdout(&config.holdout, &columns, &segment_columns, which)?;
     let load_ms = ms(t0);
 
     let t1 = Instant::now();
@@ -183,40 +176,21 @@ pub fn run(config: &Config, which: Columns) -> Result<Evaluated> {
         Error::Metric(msg) => Error::data(&holdout.path, format!("{role}: {msg}")),
         other => other,
     };
+    let amounts = holdout.amounts.as_deref();
+    let assess = |scores: &[f64]| -> Result<ModelMetrics> {
+        let mut m =
+            metrics::evaluate_with_money(scores, &holdout.labels, amounts, &config.metrics)?;
+        if let Some(amounts) = amounts {
+            m.curves.dollar_recall = metrics::dollar_curve(scores, &holdout.labels, amounts);
+        }
+        Ok(m)
+    };
     let (cand_metrics, prod_metrics) = rayon::join(
-        || metrics::evaluate(&candidate.scores, &holdout.labels, &config.metrics),
-        || {
-            production
-                .as_ref()
-                .map(|p| metrics::evaluate(&p.scores, &holdout.labels, &config.metrics))
-                .transpose()
-        },
+        || assess(&candidate.scores),
+        || production.as_ref().map(|p| assess(&p.scores)).transpose(),
     );
-    let mut cand_metrics = cand_metrics.map_err(|e| metric_error("candidate", e))?;
-    let mut prod_metrics = prod_metrics.map_err(|e| metric_error("production", e))?;
-    if let Some(amounts) = &holdout.amounts {
-        cand_metrics.dollars =
-            metrics::dollars(&candidate.scores, &holdout.labels, amounts, &cand_metrics);
-        cand_metrics.curves.dollar_recall =
-            metrics::dollar_curve(&candidate.scores, &holdout.labels, amounts);
-        if let (Some(p), Some(m)) = (&production, &mut prod_metrics) {
-            m.dollars = metrics::dollars(&p.scores, &holdout.labels, amounts, m);
-            m.curves.dollar_recall = metrics::dollar_curve(&p.scores, &holdout.labels, amounts);
-        }
-    }
-    if let Some(cost) = &config.metrics.cost {
-        let amounts = holdout.amounts.as_deref();
-        cand_metrics.cost = metrics::costs(
-            &candidate.scores,
-            &holdout.labels,
-            amounts,
-            cost,
-            cand_metrics.threshold,
-        );
-        if let (Some(p), Some(m)) = (&production, &mut prod_metrics) {
-            m.cost = metrics::costs(&p.scores, &holdout.labels, amounts, cost, m.threshold);
-        }
-    }
+    let cand_metrics = cand_metrics.map_err(|e| metric_error("candidate", e))?;
+    let prod_metrics = prod_metrics.map_err(|e| metric_error("production", e))?;
     let metrics_ms = ms(t2);
 
     let candidate_scores = candidate.scores;
@@ -230,7 +204,7 @@ pub fn run(config: &Config, which: Columns) -> Result<Evaluated> {
     };
     let delta = production
         .as_ref()
-        .map(|p| delta(&candidate.metrics, &p.metrics))
+        .map(|p| metrics::delta(&candidate.metrics, &p.metrics))
         .unwrap_or_default();
     let level = config.stats.confidence;
     let mut delta_tests = std::collections::BTreeMap::new();
@@ -266,6 +240,32 @@ pub fn run(config: &Config, which: Columns) -> Result<Evaluated> {
     }
     let bootstrap_ms = ms(t3);
 
+    let t4 = Instant::now();
+    let segments = segments::evaluate(
+        &config.segments,
+        &segments::Inputs {
+            path: &holdout.path,
+            frame: &holdout.frame,
+            labels: &holdout.labels,
+            amounts: holdout.amounts.as_deref(),
+            candidate: Scored {
+                scores: &candidate_scores,
+                threshold: candidate.raw.threshold,
+            },
+            production: production
+                .as_ref()
+                .zip(production_scores.as_deref())
+                .map(|(p, scores)| Scored {
+                    scores,
+                    threshold: p.raw.threshold,
+                }),
+            metrics: &config.metrics,
+            stats: &config.stats,
+        },
+    )?;
+    let weak_segments = segments::weakest(&segments);
+    let segments_ms = ms(t4);
+
     let rows = holdout.rows() as u64;
     let positives = holdout.positives() as u64;
     let evaluation = Evaluation {
@@ -300,11 +300,14 @@ pub fn run(config: &Config, which: Columns) -> Result<Evaluated> {
         },
         delta,
         delta_tests,
+        segments,
+        weak_segments,
         timings_ms: Timings {
             load: load_ms,
             score: score_ms,
             metrics: metrics_ms,
             bootstrap: bootstrap_ms,
+            segments: segments_ms,
             total: ms(t0),
         },
     };
@@ -331,21 +334,4 @@ fn intervals(found: &[(String, [f64; 2])], metrics: &Map<String, Value>) -> Map<
 
 fn ms(t: Instant) -> f64 {
     t.elapsed().as_secs_f64() * 1e3
-}
-
-/// Candidate minus production for each metric both have as numbers, except
-/// the row and positive counts, which are the same holdout for both.
-fn delta(cand: &Map<String, Value>, prod: &Map<String, Value>) -> Map<String, Value> {
-    cand.iter()
-        .filter(|(name, _)| !matches!(name.as_str(), "rows" | "positives"))
-        .filter_map(|(name, c)| {
-            let d = c.as_f64()? - prod.get(name)?.as_f64()?;
-            let v = if COUNT_METRICS.contains(&name.as_str()) {
-                Value::from(d as i64)
-            } else {
-                Value::Number(serde_json::Number::from_f64(d)?)
-            };
-            Some((name.clone(), v))
-        })
-        .collect()
 }

@@ -69,7 +69,7 @@ fn holdout(bytes: &[u8], name: &str, format: DataFormat) -> bool {
         amount: None,
         positive: None,
     };
-    let (frame, accepted) = match data::load_holdout(&spec, inputs, Columns::All) {
+    let (frame, accepted) = match data::load_holdout(&spec, inputs, &[], Columns::All) {
         Ok(h) => {
             for name in inputs {
                 let _ = h.score_column(name);

@@ -37,6 +37,7 @@ pub mod progress;
 pub mod promote;
 pub mod registry;
 pub mod report;
+pub mod segments;
 pub mod sort;
 pub mod stats;
 pub mod text;

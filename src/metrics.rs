@@ -10,6 +10,7 @@
 
 use rayon::prelude::*;
 use serde::Serialize;
+use serde_json::{Map, Value};
 
 use crate::config::{MetricsSpec, Threshold};
 use crate::error::{Error, Result};
@@ -240,6 +241,18 @@ impl ModelMetrics {
         v
     }
 
+    /// [`Self::named`] as JSON: counts as integers, `null` where not
+    /// applicable.
+    pub fn to_map(&self) -> Map<String, Value> {
+        self.named()
+            .into_iter()
+            .map(|(name, v)| {
+                let value = metric_value(&name, v);
+                (name, value)
+            })
+            .collect()
+    }
+
     /// Whether a higher value of the named metric is better; `None` for counts
     /// and thresholds, which have no direction.
     pub fn greater_is_better(name: &str) -> Option<bool> {
@@ -255,6 +268,52 @@ impl ModelMetrics {
             _ => None,
         }
     }
+}
+
+const COUNT_METRICS: &[&str] = &["rows", "positives", "tp", "fp", "tn", "fn"];
+
+fn metric_value(name: &str, v: Option<f64>) -> Value {
+    match v {
+        Some(x) if COUNT_METRICS.contains(&name) => Value::from(x as u64),
+        Some(x) => serde_json::Number::from_f64(x).map_or(Value::Null, Value::Number),
+        None => Value::Null,
+    }
+}
+
+/// Candidate minus production for each metric both have as numbers, except
+/// the row and positive counts, which are the same holdout for both.
+pub fn delta(cand: &Map<String, Value>, prod: &Map<String, Value>) -> Map<String, Value> {
+    cand.iter()
+        .filter(|(name, _)| !matches!(name.as_str(), "rows" | "positives"))
+        .filter_map(|(name, c)| {
+            let d = c.as_f64()? - prod.get(name)?.as_f64()?;
+            let v = if COUNT_METRICS.contains(&name.as_str()) {
+                Value::from(d as i64)
+            } else {
+                Value::Number(serde_json::Number::from_f64(d)?)
+            };
+            Some((name.clone(), v))
+        })
+        .collect()
+}
+
+/// [`evaluate`], then the dollar metrics when the holdout has amounts and
+/// the cost metrics when the config prices the errors: one model's metrics
+/// as the evaluation reports them, for the whole holdout or a segment.
+pub fn evaluate_with_money(
+    scores: &[f64],
+    labels: &[bool],
+    amounts: Option<&[f64]>,
+    spec: &MetricsSpec,
+) -> Result<ModelMetrics> {
+    let mut m = evaluate(scores, labels, spec)?;
+    if let Some(amounts) = amounts {
+        m.dollars = dollars(scores, labels, amounts, &m);
+    }
+    if let Some(cost) = &spec.cost {
+        m.cost = costs(scores, labels, amounts, cost, m.threshold);
+    }
+    Ok(m)
 }
 
 /// Computes every metric. Fails when the labels hold a single class, since

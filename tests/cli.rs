@@ -917,3 +917,52 @@ fn bad_cost_settings_are_config_errors() {
         expect_error(t.path(), &["modelgate.yaml", needle]);
     }
 }
+
+#[test]
+fn bad_segments_are_errors_naming_the_column() {
+    let many: String = (0..1001)
+        .map(|i| format!("{i},{},0.{},0.5\n", i % 2, i % 10))
+        .collect();
+    let many = format!("transaction_id,is_fraud,score_candidate,score_production\n{many}");
+    for (holdout, segments, needles) in [
+        (
+            csv(&good_rows()),
+            "segments: [{ column: score_candidate }]",
+            vec!["h.csv", "`score_candidate` holds floats", "bins:"],
+        ),
+        (
+            csv(&good_rows()),
+            "segments: [{ column: country }]",
+            vec!["h.csv", "no column `country` (a `segments:` column)"],
+        ),
+        (
+            many,
+            "segments: [{ column: transaction_id }]",
+            vec!["`transaction_id` has 1001 distinct values", "at most 1000"],
+        ),
+        (
+            csv(&good_rows()),
+            "segments: [{ column: score_candidate, bins: [1, 0.5] }]",
+            vec![
+                "modelgate.yaml",
+                "segments[0].bins: expected strictly ascending edges",
+            ],
+        ),
+        (
+            csv(&good_rows()),
+            "segments: [{ column: is_fraud }, { column: is_fraud }]",
+            vec![
+                "modelgate.yaml",
+                "segments[1].column: `is_fraud` is already a segment column",
+            ],
+        ),
+        (
+            csv(&good_rows()),
+            "segments: [{ column: transaction_id, min_positives: 1 }]",
+            vec!["segments[0].min_positives: expected at least 2"],
+        ),
+    ] {
+        let t = csv_project(&holdout, &format!("{segments}\n"));
+        expect_error(t.path(), &needles);
+    }
+}

@@ -1393,3 +1393,265 @@ fn a_policy_on_dollar_recall_blocks_a_model_that_catches_more_frauds_but_fewer_d
         }
     }
 }
+
+/// A holdout of four countries where the candidate ranks three of them
+/// better than production and Brazil much worse (scores with three times
+/// the noise): `worse_in_br`. Without it, the candidate is better
+/// everywhere. Seeded, so the decision is known.
+fn segment_holdout(dir: &Path, worse_in_br: bool) {
+    let mut rng = crate::splitmix::SplitMix64(0x5e9);
+    let mut normal = move || {
+        let (u, v) = (rng.uniform().max(1e-300), rng.uniform());
+        (-2.0 * u.ln()).sqrt() * (std::f64::consts::TAU * v).cos()
+    };
+    let mut csv = String::from("transaction_id,country,is_fraud,cand,prod\n");
+    let mut id = 0;
+    for (country, rows, frauds) in [
+        ("US", 40_000, 800),
+        ("GB", 20_000, 400),
+        ("DE", 20_000, 400),
+        ("BR", 5_000, 200),
+    ] {
+        for i in 0..rows {
+            id += 1;
+            let fraud = i < frauds;
+            let latent = normal() + if fraud { 2.6 } else { 0.0 };
+            let noise = if worse_in_br && country == "BR" {
+                2.4
+            } else {
+                0.4
+            };
+            let cand = latent + noise * normal();
+            let prod = latent + 0.8 * normal();
+            let p = |x: f64| 1.0 / (1.0 + (4.0 - x).exp());
+            csv.push_str(&format!(
+                "{id},{country},{},{},{}\n",
+                u8::from(fraud),
+                p(cand),
+                p(prod)
+            ));
+        }
+    }
+    fs::write(dir.join("holdout.csv"), csv).unwrap();
+    fs::write(
+        dir.join("modelgate.yaml"),
+        "model: fraud\nholdout: { path: holdout.csv, label: is_fraud, id: transaction_id }\n\
+         candidate: { scores: { column: cand } }\nproduction: { scores: { column: prod } }\n\
+         stats: { bootstrap: 200 }\nsegments:\n  - column: country\n\
+         gates:\n  - uses: builtin:segment-regression\n    with: { margin: 0.02 }\n",
+    )
+    .unwrap();
+}
+
+/// The standard normal's upper tail, for the independent Holm check.
+fn upper_tail(z: f64) -> f64 {
+    0.5 * libm::erfc(z / std::f64::consts::SQRT_2)
+}
+
+#[test]
+fn segment_regression_blocks_a_country_hidden_under_a_better_overall_auc() {
+    let t = TempDir::new().unwrap();
+    segment_holdout(t.path(), true);
+    let d = run_json(t.path(), 1);
+    let e = &d["evaluation"];
+    // Better overall: the regression is hidden in the total.
+    assert!(
+        e["delta"]["roc_auc"].as_f64().unwrap() > 0.0,
+        "{}",
+        e["delta"]
+    );
+    let table = &e["segments"][0];
+    assert_eq!(table["column"], "country");
+    let segments = table["segments"].as_array().unwrap();
+    let names: Vec<&str> = segments
+        .iter()
+        .map(|s| s["value"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        ["US", "DE", "GB", "BR"],
+        "most rows first, then by name"
+    );
+    let br = &segments[3];
+    assert_eq!(
+        (br["rows"].as_u64(), br["positives"].as_u64()),
+        (Some(5000), Some(200))
+    );
+    assert!(br["candidate"]["roc_auc"].as_f64().unwrap() < 0.8, "{br}");
+    assert!(br["production"]["roc_auc"].as_f64().unwrap() > 0.9, "{br}");
+    assert_eq!(
+        e["weak_segments"][0]["value"], "BR",
+        "{}",
+        e["weak_segments"]
+    );
+
+    let g = &d["gates"][0];
+    assert_eq!(g["verdict"], "fail", "{g}");
+    let summary = g["summary"].as_str().unwrap();
+    assert!(
+        summary.starts_with("1 of 4 judged segments worse"),
+        "{summary}"
+    );
+    assert!(summary.contains("country=BR"), "{summary}");
+    let obs = g["observations"].as_array().unwrap();
+    assert_eq!(obs[0]["name"], "country=BR", "worst first: {g}");
+
+    // Holm's step-down on DeLong's one-sided p-values, recomputed here from
+    // the evaluation's deltas and standard errors, gives the gate's calls.
+    let margin = 0.02;
+    let p: Vec<(String, f64)> = segments
+        .iter()
+        .map(|s| {
+            let t = &s["delta_tests"]["roc_auc"];
+            let z = (t["delta"].as_f64().unwrap() + margin) / t["std_error"].as_f64().unwrap();
+            (
+                format!("country={}", s["value"].as_str().unwrap()),
+                upper_tail(z),
+            )
+        })
+        .collect();
+    let mut order: Vec<usize> = (0..p.len()).collect();
+    order.sort_by(|a, b| p[*a].1.total_cmp(&p[*b].1));
+    let (mut running, mut shown) = (0.0f64, std::collections::BTreeMap::new());
+    for (k, i) in order.into_iter().enumerate() {
+        running = running.max(((p.len() - k) as f64 * p[i].1).min(1.0));
+        shown.insert(p[i].0.clone(), running <= 0.05);
+    }
+    for o in obs {
+        let name = o["name"].as_str().unwrap();
+        assert_eq!(o["passed"].as_bool(), Some(shown[name]), "{name}: {o}");
+    }
+    assert_eq!(shown.values().filter(|s| **s).count(), 3, "{shown:?}");
+}
+
+#[test]
+fn segment_regression_passes_a_candidate_better_in_every_country() {
+    let t = TempDir::new().unwrap();
+    segment_holdout(t.path(), false);
+    let d = run_json(t.path(), 0);
+    let g = &d["gates"][0];
+    assert_eq!(g["verdict"], "pass", "{g}");
+    assert!(
+        g["summary"]
+            .as_str()
+            .unwrap()
+            .starts_with("all 4 judged segments within 0.02 roc_auc"),
+        "{g}"
+    );
+    assert!(
+        d["evaluation"]["weak_segments"].is_null(),
+        "{}",
+        d["evaluation"]
+    );
+}
+
+/// A segment's metrics are the metrics of its rows alone, evaluated at the
+/// threshold each model has on the whole holdout: checked by evaluating a
+/// file of only those rows with that threshold fixed.
+#[test]
+fn segment_metrics_are_those_of_the_segment_rows_at_the_whole_holdout_threshold() {
+    let t = TempDir::new().unwrap();
+    let p = t.path();
+    demo_data(p, ".", 30_000, 5, &["--format", "csv"]);
+    let common = "label: is_fraud, id: transaction_id, amount: amount";
+    let tail = "cost: { false_positive: 2.5, false_negative: amount }\nstats: { bootstrap: 0 }\n";
+    fs::write(
+        p.join("modelgate.yaml"),
+        format!(
+            "model: m\nholdout: {{ path: holdout.csv, {common} }}\n\
+             candidate: {{ scores: {{ column: score_candidate }} }}\nproduction: {{ scores: {{ column: score_production }} }}\n\
+             metrics: {{ threshold: {{ at_fpr: 0.01 }} }}\n{tail}\
+             segments:\n  - column: country\n  - column: amount\n    bins: [0, 50, 500, .inf]\n"
+        ),
+    )
+    .unwrap();
+    let e = modelgate(p)
+        .args(["evaluate", "--format", "json"])
+        .run()
+        .json();
+    let models = &e["models"];
+    let text = fs::read_to_string(p.join("holdout.csv")).unwrap();
+    let mut lines = text.lines();
+    let header = lines.next().unwrap();
+    let columns: Vec<&str> = header.split(',').collect();
+    let at = |name: &str| columns.iter().position(|c| *c == name).unwrap();
+    let (country, amount) = (at("country"), at("amount"));
+    let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
+    let mut checked = 0;
+    for (table, value, keep) in [
+        (
+            0,
+            "BR",
+            Box::new(|r: &Vec<&str>| r[country] == "BR") as Box<dyn Fn(&Vec<&str>) -> bool>,
+        ),
+        (
+            1,
+            "[50, 500)",
+            Box::new(|r: &Vec<&str>| {
+                r[amount]
+                    .parse::<f64>()
+                    .is_ok_and(|a| (50.0..500.0).contains(&a))
+            }),
+        ),
+    ] {
+        let segment = e["segments"][table]["segments"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["value"] == value)
+            .unwrap()
+            .clone();
+        let subset: Vec<String> = rows
+            .iter()
+            .filter(|r| keep(r))
+            .map(|r| r.join(","))
+            .collect();
+        assert_eq!(
+            subset.len() as u64,
+            segment["rows"].as_u64().unwrap(),
+            "{value}"
+        );
+        fs::write(
+            p.join("seg.csv"),
+            format!("{header}\n{}\n", subset.join("\n")),
+        )
+        .unwrap();
+        for (role, column) in [
+            ("candidate", "score_candidate"),
+            ("production", "score_production"),
+        ] {
+            let threshold = models[role]["metrics"]["threshold"].as_f64().unwrap();
+            fs::write(
+                p.join("seg.yaml"),
+                format!(
+                    "model: m\nholdout: {{ path: seg.csv, {common} }}\n\
+                     candidate: {{ scores: {{ column: {column} }} }}\n\
+                     metrics: {{ threshold: {threshold:?} }}\n{tail}"
+                ),
+            )
+            .unwrap();
+            let alone = modelgate(p)
+                .args(["evaluate", "--config", "seg.yaml", "--format", "json"])
+                .run()
+                .json();
+            let want = alone["models"]["candidate"]["metrics"].as_object().unwrap();
+            let got = segment[role].as_object().unwrap();
+            assert_eq!(
+                got.keys().collect::<Vec<_>>(),
+                want.keys().collect::<Vec<_>>(),
+                "{value} {role}"
+            );
+            for (name, w) in want {
+                match (got[name].as_f64(), w.as_f64()) {
+                    (Some(g), Some(w)) => assert!(
+                        (g - w).abs() <= 1e-12 * w.abs().max(1.0),
+                        "{value} {role} {name}: {g} vs {w}"
+                    ),
+                    _ => assert_eq!(&got[name], w, "{value} {role} {name}"),
+                }
+            }
+            checked += 1;
+        }
+    }
+    assert_eq!(checked, 4);
+}

@@ -34,6 +34,10 @@ pub(super) struct RawConfig {
     pub(super) stats: RawStats,
     /// What a false positive and a missed fraud cost, for the cost metrics.
     pub(super) cost: Option<RawCost>,
+    /// Holdout columns to cut the metrics by (country, merchant category,
+    /// amount bands), each model's metrics and the paired tests per segment.
+    #[serde(default)]
+    pub(super) segments: Vec<RawSegment>,
     /// Reference data for data checks and drift (default `lineage.training_data`).
     pub(super) reference: Option<RawReference>,
     /// WebAssembly quality gates, run in a sandbox; any failure blocks promotion.
@@ -184,6 +188,22 @@ pub(super) struct RawMetrics {
     pub(super) threshold: Threshold,
     #[serde(default = "default_at_fpr", deserialize_with = "rates")]
     pub(super) at_fpr: Vec<f64>,
+    /// How many alerts investigators can work: precision and recall when
+    /// each model flags only that many.
+    pub(super) alert_budget: Option<RawAlertBudget>,
+}
+
+/// `metrics.alert_budget`: `{ per_day: 500, timestamp: event_time }` or
+/// `{ fraction: 0.005 }`.
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawAlertBudget {
+    /// Alerts per calendar day (UTC) of `timestamp`.
+    pub(super) per_day: Option<u64>,
+    /// The holdout column that dates each row (a date or datetime).
+    pub(super) timestamp: Option<String>,
+    /// The share of the holdout's rows flagged, in (0, 1].
+    pub(super) fraction: Option<f64>,
 }
 
 impl Default for RawMetrics {
@@ -191,6 +211,7 @@ impl Default for RawMetrics {
         RawMetrics {
             threshold: default_threshold(),
             at_fpr: default_at_fpr(),
+            alert_budget: None,
         }
     }
 }
@@ -203,6 +224,22 @@ pub(super) struct RawCost {
     pub(super) false_positive: f64,
     /// A missed fraud's cost: `amount` (its `holdout.amount`) or a number.
     pub(super) false_negative: RawMissCost,
+}
+
+/// One `segments:` entry: a holdout column whose values (or bins) cut the
+/// holdout into segments.
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawSegment {
+    /// The holdout column.
+    pub(super) column: String,
+    /// Bin edges for a numeric column, ascending (`.inf` allowed): bin i is
+    /// `[edges[i], edges[i+1])`. Without bins, each distinct value is a
+    /// segment.
+    pub(super) bins: Option<Vec<f64>>,
+    /// Segments with fewer positives are reported as too small and not
+    /// judged (default 30).
+    pub(super) min_positives: Option<u64>,
 }
 
 /// `amount`, or a constant cost per missed fraud.

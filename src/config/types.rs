@@ -23,6 +23,8 @@ pub struct Config {
     pub production: Option<ModelRef>,
     pub metrics: MetricsSpec,
     pub stats: StatsSpec,
+    /// `segments:`, in the config's order.
+    pub segments: Vec<SegmentSpec>,
     /// Training or reference data for data checks and drift.
     pub reference: Option<ReferenceSpec>,
     pub gates: Vec<GateSpec>,
@@ -252,7 +254,33 @@ pub struct MetricsSpec {
     pub at_fpr: Vec<f64>,
     /// `cost:`, for the cost metrics.
     pub cost: Option<CostSpec>,
+    /// `metrics.alert_budget`, for the metrics at the budget.
+    pub alert_budget: Option<AlertBudget>,
 }
+
+/// How many alerts each model may raise.
+#[derive(Debug, Clone, PartialEq)]
+pub enum AlertBudget {
+    /// This many a calendar day (UTC) of the `timestamp` column.
+    PerDay { alerts: u64, timestamp: String },
+    /// This share of the rows.
+    Fraction(f64),
+}
+
+/// A holdout column that cuts the metrics into segments.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SegmentSpec {
+    pub column: String,
+    /// Ascending bin edges for a numeric column; `None` makes each distinct
+    /// value a segment.
+    pub bins: Option<Vec<f64>>,
+    /// Fewer positives than this and a segment is too small to judge.
+    pub min_positives: u64,
+}
+
+/// The default of `segments[].min_positives`: below about 30 positives a
+/// segment's AUC interval is wider than any margin worth setting.
+pub const DEFAULT_SEGMENT_MIN_POSITIVES: u64 = 30;
 
 /// What each error costs (`cost:` in the config).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -277,6 +305,7 @@ impl Default for MetricsSpec {
             threshold: default_threshold(),
             at_fpr: default_at_fpr(),
             cost: None,
+            alert_budget: None,
         }
     }
 }

@@ -45,10 +45,16 @@ pub(super) fn validate(file: &Path, text: &str, raw: RawConfig) -> Result<Config
         .map(|m| model_ref(file, "production", m, &holdout))
         .transpose()?;
     let cost = raw.cost.map(|c| cost(file, c, &holdout)).transpose()?;
+    let alert_budget = raw
+        .metrics
+        .alert_budget
+        .map(|b| alert_budget(file, b))
+        .transpose()?;
     let metrics = MetricsSpec {
         threshold: raw.metrics.threshold,
         at_fpr: raw.metrics.at_fpr,
         cost,
+        alert_budget,
     };
     if let Threshold::Fixed(t) = metrics.threshold
         && !t.is_finite()
@@ -58,6 +64,7 @@ pub(super) fn validate(file: &Path, text: &str, raw: RawConfig) -> Result<Config
             "metrics.threshold: expected a finite number",
         ));
     }
+    let segments = segments(file, raw.segments)?;
     let stats = StatsSpec {
         resamples: raw.stats.bootstrap,
         seed: raw.stats.seed,
@@ -257,12 +264,94 @@ pub(super) fn validate(file: &Path, text: &str, raw: RawConfig) -> Result<Config
         production,
         metrics,
         stats,
+        segments,
         reference,
         gates,
         registry,
         promote,
         lineage,
     })
+}
+
+fn alert_budget(file: &Path, raw: RawAlertBudget) -> Result<AlertBudget> {
+    let key = "metrics.alert_budget";
+    match (raw.per_day, raw.fraction, raw.timestamp) {
+        (Some(_), Some(_), _) => Err(config_error(
+            file,
+            format!("{key}: give `per_day` (with `timestamp`) or `fraction`, not both"),
+        )),
+        (Some(0), None, _) => Err(config_error(
+            file,
+            format!("{key}.per_day: expected at least 1 alert a day"),
+        )),
+        (Some(alerts), None, Some(timestamp)) if !timestamp.is_empty() => {
+            Ok(AlertBudget::PerDay { alerts, timestamp })
+        }
+        (Some(_), None, _) => Err(config_error(
+            file,
+            format!("{key}.timestamp: `per_day` needs the column that dates each row, e.g. timestamp: event_time"),
+        )),
+        (None, Some(f), None) if f > 0.0 && f <= 1.0 => Ok(AlertBudget::Fraction(f)),
+        (None, Some(f), None) => Err(config_error(
+            file,
+            format!("{key}.fraction: expected a share of rows in (0, 1], got {f}"),
+        )),
+        (None, Some(_), Some(_)) => Err(config_error(
+            file,
+            format!("{key}.timestamp: only with `per_day`"),
+        )),
+        (None, None, _) => Err(config_error(
+            file,
+            format!("{key}: expected `per_day` (with `timestamp`) or `fraction`"),
+        )),
+    }
+}
+
+/// Columns cut once each; bins ascending, so every value falls in one bin.
+fn segments(file: &Path, raw: Vec<RawSegment>) -> Result<Vec<SegmentSpec>> {
+    let mut out: Vec<SegmentSpec> = Vec::new();
+    for (i, s) in raw.into_iter().enumerate() {
+        let key = format!("segments[{i}]");
+        if s.column.is_empty() {
+            return Err(config_error(
+                file,
+                format!("{key}.column: the column name is empty"),
+            ));
+        }
+        if out.iter().any(|o| o.column == s.column) {
+            return Err(config_error(
+                file,
+                format!("{key}.column: `{}` is already a segment column", s.column),
+            ));
+        }
+        if let Some(bins) = &s.bins {
+            if bins.len() < 2 {
+                return Err(config_error(
+                    file,
+                    format!("{key}.bins: expected at least two edges, e.g. [0, 50, 500, .inf]"),
+                ));
+            }
+            if bins.iter().any(|b| b.is_nan()) || bins.windows(2).any(|w| w[0] >= w[1]) {
+                return Err(config_error(
+                    file,
+                    format!("{key}.bins: expected strictly ascending edges, got {bins:?}"),
+                ));
+            }
+        }
+        let min_positives = s.min_positives.unwrap_or(DEFAULT_SEGMENT_MIN_POSITIVES);
+        if min_positives < 2 {
+            return Err(config_error(
+                file,
+                format!("{key}.min_positives: expected at least 2, got {min_positives}"),
+            ));
+        }
+        out.push(SegmentSpec {
+            column: s.column,
+            bins: s.bins,
+            min_positives,
+        });
+    }
+    Ok(out)
 }
 
 fn cost(file: &Path, raw: RawCost, holdout: &HoldoutSpec) -> Result<CostSpec> {

@@ -188,9 +188,15 @@ impl Holdout {
     }
 }
 
-/// Loads and validates the holdout, keeping the label, the id, the amount and
-/// the extra columns named in `columns` (score columns, features).
-pub fn load_holdout(spec: &HoldoutSpec, columns: &[String], which: Columns) -> Result<Holdout> {
+/// Loads and validates the holdout, keeping the label, the id, the amount,
+/// the model inputs named in `columns` (score columns, features) and the
+/// `segments` columns.
+pub fn load_holdout(
+    spec: &HoldoutSpec,
+    columns: &[String],
+    segments: &[String],
+    which: Columns,
+) -> Result<Holdout> {
     let mut wanted: Vec<(&str, &str)> = vec![("holdout.label", spec.label.as_str())];
     if let Some(id) = &spec.id {
         wanted.push(("holdout.id", id));
@@ -200,6 +206,9 @@ pub fn load_holdout(spec: &HoldoutSpec, columns: &[String], which: Columns) -> R
     }
     for c in columns {
         wanted.push(("a model input", c));
+    }
+    for c in segments {
+        wanted.push(("a `segments:` column", c));
     }
     let frame = read_columns(&spec.path, spec.format, &wanted, which)?;
     if frame.height() == 0 {

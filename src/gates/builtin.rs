@@ -25,6 +25,7 @@ pub const BUILTINS: &[Builtin] = &[
     builtin!("class-balance", "class-balance.wasm"),
     builtin!("drift", "drift.wasm"),
     builtin!("integrity", "integrity.wasm"),
+    builtin!("segment-regression", "segment-regression.wasm"),
     builtin!("metric-threshold", "metric-threshold.wasm"),
     builtin!("champion-challenger", "champion-challenger.wasm"),
     builtin!("decision", "decision.wasm"),

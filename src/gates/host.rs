@@ -163,6 +163,8 @@ pub struct RunData {
     pub reference: Option<DatasetView>,
     /// Tests of candidate minus production, by metric.
     pub delta_tests: std::collections::BTreeMap<String, crate::stats::DeltaTest>,
+    /// Each `segments:` column's segments.
+    pub segments: Vec<crate::segments::SegmentTable>,
     /// The confidence level of the tests' intervals.
     pub confidence: f64,
     /// Computed on first use; [`crate::decision`] asks before the gates
@@ -192,6 +194,7 @@ impl RunData {
             holdout: DatasetView::new(DataFrame::empty(), Vec::new()),
             reference: None,
             delta_tests: Default::default(),
+            segments: Vec::new(),
             confidence: crate::config::StatsSpec::default().confidence,
             integrity: Default::default(),
         })
@@ -516,18 +519,7 @@ impl modelgate::gate::host::Host for GateState {
     }
 
     fn delta_tests(&mut self) -> Vec<types::DeltaTest> {
-        self.run
-            .delta_tests
-            .iter()
-            .map(|(metric, t)| types::DeltaTest {
-                metric: metric.clone(),
-                method: t.method.to_string(),
-                delta: t.delta,
-                low: t.low,
-                high: t.high,
-                p_value: t.p_value,
-            })
-            .collect()
+        wit_tests(&self.run.delta_tests)
     }
 
     fn test_margin(
@@ -538,18 +530,61 @@ impl modelgate::gate::host::Host for GateState {
         alpha: f64,
     ) -> Option<types::MarginTest> {
         let t = self.run.delta_tests.get(&metric)?;
-        let (p_value, p_value_short) = crate::stats::one_sided(t, bound, greater_is_better);
-        // The power of the report's "cannot be detected" sentence.
-        let detectable = crate::stats::detectable(t, alpha.clamp(1e-12, 0.5), 0.8);
-        Some(types::MarginTest {
-            improvement: if greater_is_better { t.delta } else { -t.delta },
-            metric,
-            method: t.method.to_string(),
-            bound,
-            p_value,
-            p_value_short,
-            detectable,
-        })
+        Some(margin_test(t, metric, bound, greater_is_better, alpha))
+    }
+
+    fn segments(&mut self) -> Vec<types::Segment> {
+        let metrics = |m: &serde_json::Map<String, serde_json::Value>| -> Vec<types::Metric> {
+            m.iter()
+                .map(|(name, v)| types::Metric {
+                    name: name.clone(),
+                    value: v.as_f64(),
+                    greater_is_better: crate::metrics::ModelMetrics::greater_is_better(name),
+                })
+                .collect()
+        };
+        self.run
+            .segments
+            .iter()
+            .flat_map(|t| t.segments.iter().map(move |s| (t, s)))
+            .map(|(t, s)| types::Segment {
+                column: t.column.clone(),
+                value: s.value.clone(),
+                rows: s.rows,
+                positives: s.positives,
+                status: match s.status {
+                    crate::segments::Status::Judged => types::SegmentStatus::Judged,
+                    crate::segments::Status::TooSmall => types::SegmentStatus::TooSmall,
+                    crate::segments::Status::OneClass => types::SegmentStatus::OneClass,
+                },
+                min_positives: t.min_positives,
+                candidate: metrics(&s.candidate),
+                production: s.production.as_ref().map(metrics),
+                tests: wit_tests(&s.delta_tests),
+            })
+            .collect()
+    }
+
+    fn test_segment_margin(
+        &mut self,
+        column: String,
+        value: String,
+        metric: String,
+        bound: f64,
+        greater_is_better: bool,
+        alpha: f64,
+    ) -> Option<types::MarginTest> {
+        let t = self
+            .run
+            .segments
+            .iter()
+            .find(|t| t.column == column)?
+            .segments
+            .iter()
+            .find(|s| s.value == value)?
+            .delta_tests
+            .get(&metric)?;
+        Some(margin_test(t, metric, bound, greater_is_better, alpha))
     }
 
     fn confidence_level(&mut self) -> f64 {
@@ -714,6 +749,44 @@ impl Pollable for Ready {
 fn ready_pollable(table: &mut ResourceTable) -> WtResult<Resource<DynPollable>> {
     let ready = table.push(Ready)?;
     wasmtime_wasi::p2::subscribe(table, ready)
+}
+
+fn wit_tests(
+    tests: &std::collections::BTreeMap<String, crate::stats::DeltaTest>,
+) -> Vec<types::DeltaTest> {
+    tests
+        .iter()
+        .map(|(metric, t)| types::DeltaTest {
+            metric: metric.clone(),
+            method: t.method.to_string(),
+            delta: t.delta,
+            low: t.low,
+            high: t.high,
+            p_value: t.p_value,
+        })
+        .collect()
+}
+
+/// A one-sided test of `t`'s improvement against `bound` (WIT `margin-test`).
+fn margin_test(
+    t: &crate::stats::DeltaTest,
+    metric: String,
+    bound: f64,
+    greater_is_better: bool,
+    alpha: f64,
+) -> types::MarginTest {
+    let (p_value, p_value_short) = crate::stats::one_sided(t, bound, greater_is_better);
+    // The power of the report's "cannot be detected" sentence.
+    let detectable = crate::stats::detectable(t, alpha.clamp(1e-12, 0.5), 0.8);
+    types::MarginTest {
+        improvement: if greater_is_better { t.delta } else { -t.delta },
+        metric,
+        method: t.method.to_string(),
+        bound,
+        p_value,
+        p_value_short,
+        detectable,
+    }
 }
 
 #[cfg(test)]

@@ -134,6 +134,205 @@ fn table_rows(eval: &Evaluation) -> Vec<[String; 4]> {
         .collect()
 }
 
+/// Segments shown per column in the text and markdown reports; the JSON
+/// has them all.
+const SEGMENTS_SHOWN: usize = 25;
+
+/// One `segments:` column as a table: a title, the header and the rows.
+struct SegmentView {
+    title: String,
+    header: Vec<&'static str>,
+    rows: Vec<Vec<String>>,
+    hidden: usize,
+}
+
+/// Each segment column's table: ROC AUC per model with the paired delta,
+/// then recall and dollar recall at each model's operating threshold.
+fn segment_views(eval: &Evaluation) -> Vec<SegmentView> {
+    let has_prod = eval.models.production.is_some();
+    let dollars = eval.models.candidate.metrics.contains_key("dollar_recall");
+    eval.segments
+        .iter()
+        .map(|t| {
+            let mut header = vec!["segment", "rows", "positives", "roc_auc"];
+            if has_prod {
+                header.extend(["production roc_auc", "delta roc_auc"]);
+            }
+            header.push("recall");
+            if dollars {
+                header.push("dollar_recall");
+            }
+            let both = |s: &crate::segments::Segment, name: &str| -> String {
+                let c = fmt_value(s.candidate.get(name));
+                match &s.production {
+                    Some(p) => format!("{c} / {}", fmt_value(p.get(name))),
+                    None => c,
+                }
+            };
+            let rows = t
+                .segments
+                .iter()
+                .take(SEGMENTS_SHOWN)
+                .map(|s| {
+                    let status = match s.status {
+                        crate::segments::Status::Judged => "",
+                        crate::segments::Status::TooSmall => " (too small)",
+                        crate::segments::Status::OneClass => " (one class)",
+                    };
+                    let mut row = vec![
+                        format!("{}{status}", s.value),
+                        s.rows.to_string(),
+                        s.positives.to_string(),
+                        fmt_value(s.candidate.get("roc_auc")),
+                    ];
+                    if has_prod {
+                        row.push(fmt_value(s.production.as_ref().and_then(|p| p.get("roc_auc"))));
+                        row.push(match s.delta_tests.get("roc_auc") {
+                            Some(t) => format!(
+                                "{} [{}, {}] p={:.2e}",
+                                signed(t.delta),
+                                signed(t.low),
+                                signed(t.high),
+                                t.p_value
+                            ),
+                            None => fmt_delta(s.delta.get("roc_auc")),
+                        });
+                    }
+                    row.push(both(s, "recall"));
+                    if dollars {
+                        row.push(both(s, "dollar_recall"));
+                    }
+                    row
+                })
+                .collect();
+            SegmentView {
+                title: format!(
+                    "segments by `{}` (judged with at least {} positives; recall at each model's operating threshold{})",
+                    t.column,
+                    t.min_positives,
+                    if has_prod { ", candidate / production" } else { "" }
+                ),
+                header,
+                rows,
+                hidden: t.segments.len().saturating_sub(SEGMENTS_SHOWN),
+            }
+        })
+        .collect()
+}
+
+/// The weakest segments as one line each, worst first.
+fn weak_lines(eval: &Evaluation) -> Vec<String> {
+    eval.weak_segments
+        .iter()
+        .map(|w| {
+            let test = w
+                .test
+                .as_ref()
+                .map(|t| {
+                    format!(
+                        " [{}, {}] p={:.2e}",
+                        signed(t.low),
+                        signed(t.high),
+                        t.p_value
+                    )
+                })
+                .unwrap_or_default();
+            format!(
+                "{}={}: {} {:.4} against {:.4}, delta {}{test} ({} positives)",
+                w.column,
+                w.value,
+                w.metric,
+                w.candidate,
+                w.production,
+                signed(w.delta),
+                w.positives
+            )
+        })
+        .collect()
+}
+
+fn segments_text(eval: &Evaluation, out: &mut String) {
+    for v in segment_views(eval) {
+        let widths: Vec<usize> = (0..v.header.len())
+            .map(|k| {
+                v.rows
+                    .iter()
+                    .map(|r| r[k].chars().count())
+                    .chain(std::iter::once(v.header[k].len()))
+                    .max()
+                    .unwrap_or(0)
+            })
+            .collect();
+        let line = |cells: &[String]| -> String {
+            cells
+                .iter()
+                .zip(&widths)
+                .enumerate()
+                .map(|(k, (c, w))| {
+                    if k == 0 {
+                        format!("{c:<w$}")
+                    } else {
+                        format!("{c:>w$}")
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join("  ")
+        };
+        let _ = writeln!(out, "\n{}", v.title);
+        let header: Vec<String> = v.header.iter().map(|h| h.to_string()).collect();
+        let _ = writeln!(out, "{}", line(&header));
+        for r in &v.rows {
+            let _ = writeln!(out, "{}", line(r).trim_end());
+        }
+        if v.hidden > 0 {
+            let _ = writeln!(out, "… {} more segments in the JSON report", v.hidden);
+        }
+    }
+    let weak = weak_lines(eval);
+    if !weak.is_empty() {
+        let _ = writeln!(
+            out,
+            "\nweakest segments (judged, candidate's ROC AUC below production's, worst first):"
+        );
+        for w in weak {
+            let _ = writeln!(out, "  {w}");
+        }
+    }
+}
+
+fn segments_markdown(eval: &Evaluation, out: &mut String) {
+    let weak = weak_lines(eval);
+    if !weak.is_empty() {
+        let _ = writeln!(
+            out,
+            "\n**Weakest segments** (judged, the candidate's ROC AUC below production's, worst first):\n"
+        );
+        for w in weak {
+            let _ = writeln!(out, "- {}", md_escape(&w));
+        }
+    }
+    for v in segment_views(eval) {
+        let _ = writeln!(
+            out,
+            "\n<details><summary>{}</summary>\n",
+            md_escape(&v.title)
+        );
+        let _ = writeln!(out, "| {} |", v.header.join(" | "));
+        let align: Vec<&str> = (0..v.header.len())
+            .map(|k| if k == 0 { "---" } else { "---:" })
+            .collect();
+        let _ = writeln!(out, "|{}|", align.join("|"));
+        for r in &v.rows {
+            let cells: Vec<String> = r.iter().map(|c| md_escape(c)).collect();
+            let _ = writeln!(out, "| {} |", cells.join(" | "));
+        }
+        if v.hidden > 0 {
+            let _ = writeln!(out, "\n{} more segments in the JSON report.", v.hidden);
+        }
+        let _ = writeln!(out, "\n</details>");
+    }
+}
+
 /// What the intervals are, stated once under each table.
 fn intervals_note(eval: &Evaluation) -> Option<String> {
     let s = &eval.stats;
@@ -243,6 +442,7 @@ fn text(eval: &Evaluation) -> String {
             );
         }
     }
+    segments_text(eval, &mut out);
     out
 }
 
@@ -465,6 +665,7 @@ fn markdown(eval: &Evaluation) -> String {
             );
         }
     }
+    segments_markdown(eval, &mut out);
     out.push_str(&charts(eval));
     out
 }

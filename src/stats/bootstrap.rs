@@ -155,15 +155,17 @@ impl Plan {
         labels: &[bool],
         amounts: Option<&[f64]>,
         metrics: &MetricsSpec,
+        thresholds: Option<[f64; 2]>,
         exact_negatives: usize,
     ) -> Plan {
-        let threshold = match metrics.threshold {
-            Threshold::Fixed(t) => Some(t),
+        // Fixed per model (a segment's), else the configured fixed one.
+        let thresholds = thresholds.or(match metrics.threshold {
+            Threshold::Fixed(t) => Some([t, t]),
             Threshold::AtFpr(_) => None,
-        };
+        });
         let (cand, prod) = rayon::join(
-            || Segments::new(candidate, labels, threshold),
-            || production.map(|p| Segments::new(p, labels, threshold)),
+            || Segments::new(candidate, labels, thresholds.map(|t| t[0])),
+            || production.map(|p| Segments::new(p, labels, thresholds.map(|t| t[1]))),
         );
         let prod_of = |row: usize| prod.as_ref().map_or(0, |p| p.of_row[row]);
         let mut positives = Vec::new();
@@ -196,13 +198,10 @@ impl Plan {
         }
         let poisson = (!exact).then(|| PoissonCounts::new(&cells));
         let mut targets = metrics.at_fpr.clone();
-        let fixed_threshold = match metrics.threshold {
-            Threshold::Fixed(_) => true,
-            Threshold::AtFpr(f) => {
-                targets.push(f);
-                false
-            }
-        };
+        let fixed_threshold = thresholds.is_some();
+        if let (false, Threshold::AtFpr(f)) = (fixed_threshold, metrics.threshold) {
+            targets.push(f);
+        }
         // A holdout whose frauds sum to no amount has no dollar metrics
         // (`metrics::dollars`), so none are resampled either.
         let amounts = amounts
@@ -676,8 +675,46 @@ pub fn run(
         amounts,
         metrics,
         spec,
-        EXACT_NEGATIVES,
+        Options {
+            thresholds: None,
+            exact_negatives: EXACT_NEGATIVES,
+        },
     )
+}
+
+/// [`run`] with each model's operating threshold fixed, candidate's then
+/// production's: a segment of the holdout keeps the thresholds the whole
+/// holdout set, rather than finding its own at the configured FPR.
+pub fn run_at(
+    candidate: &[f64],
+    production: Option<&[f64]>,
+    labels: &[bool],
+    amounts: Option<&[f64]>,
+    metrics: &MetricsSpec,
+    thresholds: [f64; 2],
+    spec: &StatsSpec,
+) -> Option<Bootstrap> {
+    run_with(
+        candidate,
+        production,
+        labels,
+        amounts,
+        metrics,
+        spec,
+        Options {
+            thresholds: Some(thresholds),
+            exact_negatives: EXACT_NEGATIVES,
+        },
+    )
+}
+
+/// How a run cuts and draws beyond what the config says.
+#[derive(Debug, Clone, Copy)]
+struct Options {
+    /// Each model's fixed threshold, candidate's then production's.
+    thresholds: Option<[f64; 2]>,
+    /// See [`EXACT_NEGATIVES`].
+    exact_negatives: usize,
 }
 
 fn run_with(
@@ -687,7 +724,10 @@ fn run_with(
     amounts: Option<&[f64]>,
     metrics: &MetricsSpec,
     spec: &StatsSpec,
-    exact_negatives: usize,
+    Options {
+        thresholds,
+        exact_negatives,
+    }: Options,
 ) -> Option<Bootstrap> {
     let positives = labels.iter().filter(|l| **l).count();
     let negatives = labels.len() - positives;
@@ -700,6 +740,7 @@ fn run_with(
         labels,
         amounts,
         metrics,
+        thresholds,
         exact_negatives,
     );
     let resamples: Vec<[Vec<f64>; 2]> = (0..spec.resamples)
@@ -838,6 +879,13 @@ pub(super) fn share_beyond(sorted: &[f64], bound: f64) -> (f64, f64) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn options(exact_negatives: usize) -> Options {
+        Options {
+            thresholds: None,
+            exact_negatives,
+        }
+    }
     use crate::metrics;
 
     fn spec(threshold: Threshold) -> MetricsSpec {
@@ -889,15 +937,26 @@ mod tests {
                 false_negative: MissCost::Each(40.0),
             },
         ];
-        for (threshold, cost) in [Threshold::Fixed(0.5), Threshold::AtFpr(0.2)]
-            .into_iter()
-            .zip(costs)
-        {
+        // The third case fixes a different threshold per model, as a
+        // segment does with the thresholds of the whole holdout.
+        for (threshold, fixed, cost) in [
+            (Threshold::Fixed(0.5), None, costs[0]),
+            (Threshold::AtFpr(0.2), None, costs[1]),
+            (Threshold::AtFpr(0.2), Some([0.45, 0.6]), costs[0]),
+        ] {
             let m = MetricsSpec {
                 cost: Some(cost),
                 ..spec(threshold)
             };
-            let plan = Plan::new(&a, Some(&b), &labels, Some(&amounts), &m, EXACT_NEGATIVES);
+            let plan = Plan::new(
+                &a,
+                Some(&b),
+                &labels,
+                Some(&amounts),
+                &m,
+                fixed,
+                EXACT_NEGATIVES,
+            );
             let names = names(&plan);
             let mut work = Work::new(&plan);
             for round in 0..20 {
@@ -933,7 +992,11 @@ mod tests {
                             a2.push(amounts[row]);
                         }
                     }
-                    let mut full = metrics::evaluate(&s2, &l2, &m).unwrap();
+                    let own = MetricsSpec {
+                        threshold: fixed.map_or(threshold, |t| Threshold::Fixed(t[model])),
+                        ..m.clone()
+                    };
+                    let mut full = metrics::evaluate(&s2, &l2, &own).unwrap();
                     full.dollars = metrics::dollars(&s2, &l2, &a2, &full);
                     full.cost = metrics::costs(&s2, &l2, Some(&a2), &cost, full.threshold);
                     let want: std::collections::HashMap<String, Option<f64>> =
@@ -968,7 +1031,7 @@ mod tests {
                 .num_threads(threads)
                 .build()
                 .unwrap()
-                .install(|| run_with(&a, Some(&b), &labels, None, &m, &s, exact))
+                .install(|| run_with(&a, Some(&b), &labels, None, &m, &s, options(exact)))
         };
         for exact in [EXACT_NEGATIVES, 0] {
             assert_eq!(on(1, exact), on(3, exact));
@@ -1012,8 +1075,17 @@ mod tests {
         let b: Vec<f64> = base.iter().map(|x| x + 0.5 * next()).collect();
         let m = spec(Threshold::Fixed(1.2));
         let s = StatsSpec::default();
-        let exact = run_with(&a, Some(&b), &labels, None, &m, &s, EXACT_NEGATIVES).unwrap();
-        let poisson = run_with(&a, Some(&b), &labels, None, &m, &s, 0).unwrap();
+        let exact = run_with(
+            &a,
+            Some(&b),
+            &labels,
+            None,
+            &m,
+            &s,
+            options(EXACT_NEGATIVES),
+        )
+        .unwrap();
+        let poisson = run_with(&a, Some(&b), &labels, None, &m, &s, options(0)).unwrap();
         let step = 1.0 / labels.iter().filter(|l| **l).count() as f64;
         for ((name, e), (_, p)) in exact.tests.iter().zip(&poisson.tests) {
             let tol = 0.4 * e.std_error + step;

@@ -41,7 +41,8 @@ pub use bindings::modelgate::gate::host;
 pub use bindings::modelgate::gate::types::{
     CategoryCount, ColumnProfile, Comparison, Context, Dataset, DatasetOverlap, DeltaTest,
     DistributionTest, FeatureAuc, Histogram, IntegrityFacts, LogLevel, MarginTest, Metadata,
-    ModelEvaluation, ModelRole, Observation, Outcome, Quantile, Verdict, VerdictReason,
+    Metric, ModelEvaluation, ModelRole, Observation, Outcome, Quantile, Segment, SegmentStatus,
+    Verdict, VerdictReason,
 };
 pub use serde;
 pub use serde_json;
@@ -199,6 +200,26 @@ pub fn margin_test(
     alpha: f64,
 ) -> Option<MarginTest> {
     host::test_margin(metric, bound, greater_is_better, alpha)
+}
+
+/// Every segment of every `segments:` column, in the config's column order
+/// (empty without `segments:`): each model's metrics on the segment's rows
+/// and the paired tests of candidate minus production there.
+pub fn segments() -> Vec<Segment> {
+    host::segments()
+}
+
+/// [`margin_test`] on the rows of one segment; `None` without production,
+/// without the segment, or without a paired test for the metric there.
+pub fn segment_margin_test(
+    column: &str,
+    value: &str,
+    metric: &str,
+    bound: f64,
+    greater_is_better: bool,
+    alpha: f64,
+) -> Option<MarginTest> {
+    host::test_segment_margin(column, value, metric, bound, greater_is_better, alpha)
 }
 
 /// Column profiles of a dataset by name, or `None` when not configured.
@@ -384,6 +405,23 @@ pub fn log(level: LogLevel, message: impl AsRef<str>) {
 /// show it beside the verdict.
 pub fn insufficient_evidence() {
     host::set_verdict_reason(VerdictReason::InsufficientEvidence);
+}
+
+/// Holm's step-down adjusted p-values, in the input order: sorted
+/// ascending, the k-th smallest (from 0) becomes the running maximum of
+/// `(m - k) p`, capped at 1. A hypothesis is rejected at family-wise level
+/// `alpha` exactly when its adjusted p-value is at most `alpha`.
+pub fn holm_adjusted(p: &[f64]) -> Vec<f64> {
+    let m = p.len();
+    let mut order: Vec<usize> = (0..m).collect();
+    order.sort_by(|&a, &b| p[a].total_cmp(&p[b]));
+    let mut out = vec![0.0; m];
+    let mut running = 0.0f64;
+    for (k, i) in order.into_iter().enumerate() {
+        running = running.max(((m - k) as f64 * p[i]).min(1.0));
+        out[i] = running;
+    }
+    out
 }
 
 /// Formats a ratio as a percentage for summaries.

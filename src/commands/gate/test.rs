@@ -191,6 +191,7 @@ pub fn gate_test(uses: &str, cases_file: &Path, out: &mut dyn Write) -> Result<E
                 .map(|c| ModelRef::Scores(ScoreSource::Column(c))),
             metrics: MetricsSpec::default(),
             stats: StatsSpec::default(),
+            segments: Vec::new(),
             reference,
             registry: crate::config::RegistrySpec::local_default(tmp.path()),
             promote: Default::default(),

@@ -68,20 +68,9 @@ fn default_alpha() -> f64 {
 }
 
 /// Holm's step-down procedure: which of the `p` values are rejected at
-/// family-wise level `alpha`. Sorted ascending, the k-th smallest (from 0)
-/// is rejected while it is at most alpha / (m - k); the first that is not
-/// stops the procedure.
+/// family-wise level `alpha`.
 fn holm(p: &[f64], alpha: f64) -> Vec<bool> {
-    let mut order: Vec<usize> = (0..p.len()).collect();
-    order.sort_by(|&a, &b| p[a].total_cmp(&p[b]));
-    let mut rejected = vec![false; p.len()];
-    for (k, &i) in order.iter().enumerate() {
-        if p[i] > alpha / (p.len() - k) as f64 {
-            break;
-        }
-        rejected[i] = true;
-    }
-    rejected
+    holm_adjusted(p).into_iter().map(|q| q <= alpha).collect()
 }
 
 struct Decision;
