@@ -6,7 +6,7 @@ use std::time::Instant;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use crate::config::{Config, Threshold};
+use crate::config::{AlertBudget, Config, Threshold};
 use crate::data::{self, Columns, Holdout};
 use crate::error::{Error, Result};
 use crate::metrics::{self, AtFpr, Curves, ModelMetrics, NotApplicable};
@@ -160,8 +160,22 @@ pub fn run(config: &Config, which: Columns) -> Result<Evaluated> {
     if let Some(p) = &production {
         columns.extend(p.holdout_columns());
     }
-    let segment_columns: Vec<String> = config.segments.iter().map(|s| s.column.clone()).collect();
-    let holdout = data::load_holdout(&config.holdout, &columns, &segment_columns, which)?;
+    let mut extra: Vec<(&str, &str)> = config
+        .segments
+        .iter()
+        .map(|s| ("a `segments:` column", s.column.as_str()))
+        .collect();
+    let timestamp = match &config.metrics.alert_budget {
+        Some(AlertBudget::PerDay { timestamp, .. }) => Some(timestamp.as_str()),
+        _ => None,
+    };
+    if let Some(t) = timestamp {
+        extra.push(("metrics.alert_budget.timestamp", t));
+    }
+    let holdout = data::load_holdout(&config.holdout, &columns, &extra, which)?;
+    let days = timestamp
+        .map(|t| data::days(&holdout.path, &holdout.frame, t))
+        .transpose()?;
     let load_ms = ms(t0);
 
     let t1 = Instant::now();
@@ -178,8 +192,13 @@ pub fn run(config: &Config, which: Columns) -> Result<Evaluated> {
     };
     let amounts = holdout.amounts.as_deref();
     let assess = |scores: &[f64]| -> Result<ModelMetrics> {
-        let mut m =
-            metrics::evaluate_with_money(scores, &holdout.labels, amounts, &config.metrics)?;
+        let mut m = metrics::evaluate_with_money(
+            scores,
+            &holdout.labels,
+            amounts,
+            days.as_deref(),
+            &config.metrics,
+        )?;
         if let Some(amounts) = amounts {
             m.curves.dollar_recall = metrics::dollar_curve(scores, &holdout.labels, amounts);
         }
@@ -221,7 +240,7 @@ pub fn run(config: &Config, which: Columns) -> Result<Evaluated> {
     }
 
     let t3 = Instant::now();
-    let boot = bootstrap::run(
+    let mut boot = bootstrap::run(
         &candidate_scores,
         production_scores.as_deref(),
         &holdout.labels,
@@ -229,6 +248,21 @@ pub fn run(config: &Config, which: Columns) -> Result<Evaluated> {
         &config.metrics,
         &config.stats,
     );
+    if let (Some(budget @ AlertBudget::PerDay { .. }), Some(days)) =
+        (&config.metrics.alert_budget, &days)
+    {
+        let tallies = |scores: &[f64]| {
+            metrics::day_tallies(scores, &holdout.labels, amounts, Some(days), budget)
+        };
+        let cand = tallies(&candidate_scores);
+        let prod = production_scores.as_deref().map(tallies);
+        if let Some(d) = bootstrap::days(&cand, prod.as_deref(), &config.stats) {
+            let b = boot.get_or_insert_with(Default::default);
+            b.candidate.extend(d.candidate);
+            b.production.extend(d.production);
+            b.tests.extend(d.tests);
+        }
+    }
     if let Some(b) = &boot {
         candidate.intervals = intervals(&b.candidate, &candidate.metrics);
         if let Some(p) = &mut production {

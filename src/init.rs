@@ -62,10 +62,21 @@ production:
 metrics:
   threshold: { at_fpr: 0.01 }    # or a fixed score such as 0.5
   at_fpr: [0.001, 0.01]
+  # What investigators can work: precision@k per day, recall and dollar
+  # recall when each model raises only that many alerts (or { fraction: 0.005 }).
+  # alert_budget: { per_day: 500, timestamp: event_time }
 
 # What each error costs, for expected_cost, savings and the cost-optimal
 # threshold (a missed fraud costs its amount with `holdout.amount`):
 # cost: { false_positive: 2.5, false_negative: amount }
+
+# Every metric and paired test per market, merchant type or amount band;
+# the reports list the weakest segments.
+# segments:
+#   - column: country
+#   - column: merchant_category
+#   - column: amount
+#     bins: [0, 50, 500, .inf]
 
 registry:
   kind: local                    # `github` in CI: releases and tags of this repository
@@ -91,6 +102,10 @@ gates:
   # it at the training set), leaked features, implausible AUCs.
   # - uses: builtin:integrity
   #   with: { max_feature_auc: 0.99, max_auc_gain: 0.1 }
+  # No segment with at least 30 frauds worse by more than 0.02 AUC
+  # (Holm-adjusted non-inferiority; needs `segments:`).
+  # - uses: builtin:segment-regression
+  #   with: { metric: roc_auc, margin: 0.02 }
   - uses: builtin:metric-threshold
     with: { min: { roc_auc: 0.9 } }
   - uses: builtin:champion-challenger

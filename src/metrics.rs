@@ -12,7 +12,7 @@ use rayon::prelude::*;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use crate::config::{MetricsSpec, Threshold};
+use crate::config::{AlertBudget, MetricsSpec, Threshold};
 use crate::error::{Error, Result};
 use crate::sort::{from_order_key, order_key};
 
@@ -194,6 +194,8 @@ pub struct ModelMetrics {
     pub dollars: Vec<(String, f64)>,
     /// Cost metrics ([`costs`]), when the config prices the errors.
     pub cost: Vec<(String, Option<f64>)>,
+    /// Metrics at the alert budget ([`budget_metrics`]), when configured.
+    pub budget: Vec<(String, f64)>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -238,6 +240,7 @@ impl ModelMetrics {
         }
         v.extend(self.dollars.iter().map(|(n, x)| (n.clone(), Some(*x))));
         v.extend(self.cost.iter().cloned());
+        v.extend(self.budget.iter().map(|(n, x)| (n.clone(), Some(*x))));
         v
     }
 
@@ -264,13 +267,22 @@ impl ModelMetrics {
             "dollars_caught" | "dollar_recall" => Some(true),
             "dollars_missed" | "expected_cost" | "min_expected_cost" => Some(false),
             "savings" => Some(true),
+            "precision_at_budget" | "recall_at_budget" | "dollar_recall_at_budget" => Some(true),
             n if n.starts_with("dollar_recall_at_fpr[") => Some(true),
             _ => None,
         }
     }
 }
 
-const COUNT_METRICS: &[&str] = &["rows", "positives", "tp", "fp", "tn", "fn"];
+const COUNT_METRICS: &[&str] = &[
+    "rows",
+    "positives",
+    "tp",
+    "fp",
+    "tn",
+    "fn",
+    "alerts_at_budget",
+];
 
 fn metric_value(name: &str, v: Option<f64>) -> Value {
     match v {
@@ -304,6 +316,7 @@ pub fn evaluate_with_money(
     scores: &[f64],
     labels: &[bool],
     amounts: Option<&[f64]>,
+    days: Option<&[u32]>,
     spec: &MetricsSpec,
 ) -> Result<ModelMetrics> {
     let mut m = evaluate(scores, labels, spec)?;
@@ -312,6 +325,10 @@ pub fn evaluate_with_money(
     }
     if let Some(cost) = &spec.cost {
         m.cost = costs(scores, labels, amounts, cost, m.threshold);
+    }
+    if let Some(budget) = &spec.alert_budget {
+        let tallies = day_tallies(scores, labels, amounts, days, budget);
+        m.budget = budget_metrics(&tallies, amounts.is_some());
     }
     Ok(m)
 }
@@ -378,6 +395,7 @@ pub fn evaluate(scores: &[f64], labels: &[bool], spec: &MetricsSpec) -> Result<M
         curves: curves(&sweep),
         dollars: Vec::new(),
         cost: Vec::new(),
+        budget: Vec::new(),
     })
 }
 
@@ -532,6 +550,109 @@ pub fn dollar_curve(scores: &[f64], labels: &[bool], amounts: &[f64]) -> Vec<Cur
         });
     });
     downsample(&points, CURVE_POINTS)
+}
+
+/// One day's alerts under the alert budget (the whole holdout is one "day"
+/// for a budget given as a fraction). Counts are expected values under a
+/// random order within a tie group: when the budget ends inside a group of
+/// equal scores, that share of the group is flagged, so a result never
+/// depends on the file's row order.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct DayTally {
+    /// Alerts raised: the budget, or every row of a smaller day.
+    pub alerts: f64,
+    /// Frauds among them.
+    pub caught: f64,
+    pub frauds: u64,
+    /// Fraud amount among them, with amounts.
+    pub dollars: f64,
+    pub fraud_dollars: f64,
+}
+
+/// Each day's tally when a model may raise only the budget's alerts,
+/// highest scores first; `days` gives each row's day for a per-day budget.
+pub fn day_tallies(
+    scores: &[f64],
+    labels: &[bool],
+    amounts: Option<&[f64]>,
+    days: Option<&[u32]>,
+    budget: &AlertBudget,
+) -> Vec<DayTally> {
+    let day = |i: u32| days.map_or(0, |d| d[i as usize]);
+    let mut order: Vec<u32> = (0..scores.len() as u32).collect();
+    order.par_sort_unstable_by_key(|&i| (day(i), std::cmp::Reverse(order_key(scores[i as usize]))));
+    let amount = |i: u32| amounts.map_or(0.0, |a| a[i as usize]);
+    let mut out = Vec::new();
+    let mut start = 0;
+    while start < order.len() {
+        let d = day(order[start]);
+        let end = start + order[start..].iter().take_while(|&&i| day(i) == d).count();
+        let rows = &order[start..end];
+        let k = match budget {
+            AlertBudget::PerDay { alerts, .. } => (*alerts as f64).min(rows.len() as f64),
+            // At least one alert, so precision is defined on any holdout.
+            AlertBudget::Fraction(f) => (f * rows.len() as f64).floor().max(1.0),
+        };
+        let mut t = DayTally {
+            alerts: k,
+            ..DayTally::default()
+        };
+        let (mut flagged, mut g) = (0.0f64, 0);
+        while g < rows.len() {
+            let key = order_key(scores[rows[g] as usize]);
+            let group_end = g + rows[g..]
+                .iter()
+                .take_while(|&&i| order_key(scores[i as usize]) == key)
+                .count();
+            let group = &rows[g..group_end];
+            let positives = group.iter().filter(|&&i| labels[i as usize]).count();
+            let dollars: f64 = group
+                .iter()
+                .filter(|&&i| labels[i as usize])
+                .map(|&i| amount(i))
+                .sum();
+            t.frauds += positives as u64;
+            t.fraud_dollars += dollars;
+            let share = ((k - flagged) / group.len() as f64).clamp(0.0, 1.0);
+            t.caught += share * positives as f64;
+            t.dollars += share * dollars;
+            flagged += share * group.len() as f64;
+            g = group_end;
+        }
+        out.push(t);
+        start = end;
+    }
+    out
+}
+
+/// The metrics at the alert budget from the days' tallies: the alerts
+/// raised, precision per day averaged over the days (precision@k, the
+/// measure of an investigation team's day), and recall and dollar recall
+/// over all days.
+pub fn budget_metrics(days: &[DayTally], with_amounts: bool) -> Vec<(String, f64)> {
+    let sum = |f: fn(&DayTally) -> f64| days.iter().map(f).sum::<f64>();
+    let precision = days.iter().map(|d| d.caught / d.alerts).sum::<f64>() / days.len() as f64;
+    let frauds = sum(|d| d.frauds as f64);
+    let mut out = vec![
+        ("alerts_at_budget".to_string(), sum(|d| d.alerts)),
+        ("precision_at_budget".to_string(), precision),
+        (
+            "recall_at_budget".to_string(),
+            if frauds > 0.0 {
+                sum(|d| d.caught) / frauds
+            } else {
+                0.0
+            },
+        ),
+    ];
+    let fraud_dollars = sum(|d| d.fraud_dollars);
+    if with_amounts && fraud_dollars > 0.0 {
+        out.push((
+            "dollar_recall_at_budget".to_string(),
+            sum(|d| d.dollars) / fraud_dollars,
+        ));
+    }
+    out
 }
 
 /// Calls `f(rows, score)` for each group of rows sharing a score, from the

@@ -178,11 +178,14 @@ fn segment(value: String, rows: &[u32], min_positives: u64, inputs: &Inputs) -> 
         Status::TooSmall
     };
     let assess = |m: Scored, scores: &[f64]| {
+        // The alert budget is the whole team's, not a segment's.
         let spec = MetricsSpec {
             threshold: Threshold::Fixed(m.threshold),
+            alert_budget: None,
             ..inputs.metrics.clone()
         };
-        metrics::evaluate_with_money(scores, &labels, amounts.as_deref(), &spec).map(|m| m.to_map())
+        metrics::evaluate_with_money(scores, &labels, amounts.as_deref(), None, &spec)
+            .map(|m| m.to_map())
     };
     let cand = pick(inputs.candidate.scores);
     out.candidate = assess(inputs.candidate, &cand)?;

@@ -966,3 +966,54 @@ fn bad_segments_are_errors_naming_the_column() {
         expect_error(t.path(), &needles);
     }
 }
+
+#[test]
+fn bad_alert_budgets_are_errors_naming_the_key_or_column() {
+    let dated = "transaction_id,is_fraud,score_candidate,score_production,day\n\
+                 1,0,0.1,0.2,2026-11-01\n2,0,0.4,0.3,2026-11-01\n3,1,0.35,0.1,2026-11-02\n\
+                 4,1,0.8,0.7,\n5,0,0.2,0.6,2026-11-02\n";
+    for (holdout, budget, needles) in [
+        (
+            csv(&good_rows()),
+            "{ per_day: 10 }",
+            vec![
+                "modelgate.yaml",
+                "metrics.alert_budget.timestamp: `per_day` needs the column",
+            ],
+        ),
+        (
+            csv(&good_rows()),
+            "{ per_day: 10, fraction: 0.1, timestamp: transaction_id }",
+            vec!["not both"],
+        ),
+        (
+            csv(&good_rows()),
+            "{ fraction: 1.5 }",
+            vec!["metrics.alert_budget.fraction: expected a share of rows in (0, 1]"],
+        ),
+        (
+            csv(&good_rows()),
+            "{ per_day: 10, timestamp: transaction_id }",
+            vec![
+                "h.csv",
+                "column `transaction_id` (metrics.alert_budget.timestamp): has type i64",
+            ],
+        ),
+        (
+            dated.to_string(),
+            "{ per_day: 10, timestamp: day }",
+            vec![
+                "h.csv",
+                "column `day`",
+                "1 rows have no date",
+                "rows 3 (0-based)",
+            ],
+        ),
+    ] {
+        let t = csv_project(
+            &holdout,
+            &format!("metrics: {{ alert_budget: {budget} }}\n"),
+        );
+        expect_error(t.path(), &needles);
+    }
+}

@@ -133,6 +133,7 @@ fn spec(case: &Value) -> MetricsSpec {
             .map(|v| v.as_f64().unwrap())
             .collect(),
         cost: None,
+        alert_budget: None,
     }
 }
 
@@ -162,6 +163,7 @@ fn threshold_at_fpr_uses_each_models_own_cut() {
         threshold: Threshold::AtFpr(at["target_fpr"].as_f64().unwrap()),
         at_fpr: vec![],
         cost: None,
+        alert_budget: None,
     };
     let m = metrics::evaluate(&scores, &labels, &spec).unwrap();
     assert_eq!(m.threshold, at["threshold"].as_f64().unwrap());
@@ -275,6 +277,75 @@ fn dollar_metrics_match_scikit_learn_weighted_recall() {
             let test = &out["delta_tests"][name];
             assert_eq!(test["method"], "paired bootstrap", "{name}: {test}");
             assert!(test["low"].as_f64().unwrap() <= test["high"].as_f64().unwrap());
+        }
+        at_budget(case, &rows);
+    }
+}
+
+/// The metrics at an alert budget, per day (dated by text) and as a share
+/// of rows, against make_dollars.py's plain per-day top-k.
+fn at_budget(case: &Value, rows: &[(bool, f64, f64)]) {
+    let t = tempfile::TempDir::new().unwrap();
+    let mut csv = String::from(
+        "is_fraud,score,other,amount,day
+",
+    );
+    for (i, (y, s, a)) in rows.iter().enumerate() {
+        let other = (s + (i % 7) as f64 / 100.0).min(1.0);
+        // day_of(i) in make_dollars.py, as ISO 8601 text.
+        let day = format!("2026-11-{:02}T12:30:00Z", i % 13 + 1);
+        csv.push_str(&format!(
+            "{},{s},{other},{a},{day}
+",
+            u8::from(*y)
+        ));
+    }
+    crate::util::write(&t.path().join("h.csv"), csv);
+    let b = &case["budget"];
+    for (budget, key, method) in [
+        (
+            format!("{{ per_day: {}, timestamp: day }}", b["per_day"]),
+            "at_per_day",
+            "paired bootstrap of days",
+        ),
+        (
+            format!("{{ fraction: {} }}", b["fraction"]),
+            "at_fraction",
+            "paired bootstrap",
+        ),
+    ] {
+        crate::util::write(
+            &t.path().join("modelgate.yaml"),
+            format!(
+                "model: m\nholdout: {{ path: h.csv, label: is_fraud, amount: amount }}\n\
+                 candidate: {{ scores: {{ column: score }} }}\nproduction: {{ scores: {{ column: other }} }}\n\
+                 metrics: {{ alert_budget: {budget} }}\nstats: {{ bootstrap: 200 }}\n"
+            ),
+        );
+        let out = crate::util::modelgate(t.path())
+            .args(["evaluate", "--format", "json"])
+            .run()
+            .json();
+        let got = &out["models"]["candidate"]["metrics"];
+        let want = b[key].as_object().unwrap();
+        assert_eq!(want.len(), 4);
+        for (name, w) in want {
+            let (g, w) = (got[name].as_f64().unwrap(), w.as_f64().unwrap());
+            assert!(
+                (g - w).abs() <= 1e-12 * w.abs().max(1.0),
+                "seed {} {key}: {name} {g} vs {w}",
+                case["seed"]
+            );
+            if name != "alerts_at_budget" {
+                let test = &out["delta_tests"][name];
+                assert_eq!(test["method"], method, "{name}: {test}");
+                let [lo, hi] = [0, 1].map(|k| {
+                    out["models"]["candidate"]["intervals"][name][k]
+                        .as_f64()
+                        .unwrap()
+                });
+                assert!(lo <= g && g <= hi, "{key} {name}: {g} outside [{lo}, {hi}]");
+            }
         }
     }
 }

@@ -147,6 +147,7 @@ fn bootstrap_spec(doc: &Value, case: &Value) -> (MetricsSpec, StatsSpec) {
             .map(|t| t.as_f64().unwrap())
             .collect(),
         cost: None,
+        alert_budget: None,
     };
     let stats = StatsSpec {
         resamples: doc["resamples"].as_u64().unwrap() as u32,
@@ -247,6 +248,7 @@ fn bootstrap_intervals_cover_a_zero_difference_about_95_percent() {
         threshold: Threshold::Fixed(0.9),
         at_fpr: vec![0.05],
         cost: None,
+        alert_budget: None,
     };
     let stats = StatsSpec {
         resamples: 1000,

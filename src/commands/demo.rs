@@ -62,6 +62,12 @@ production:
 metrics:
   threshold: { at_fpr: 0.01 }
   at_fpr: [0.001, 0.01]
+  alert_budget: { per_day: 100, timestamp: event_time }   # what investigators can work
+segments:
+  - column: country
+  - column: merchant_category
+  - column: amount
+    bins: [0, 50, 500, .inf]
 registry:
   kind: local
   path: registry
@@ -91,6 +97,8 @@ gates:
       metrics:
         average_precision: { min_absolute_change: 0.005 }
         roc_auc: { max_p_value: 0.05 }   # significantly better, by DeLong's test
+  - uses: builtin:segment-regression     # no market or merchant type shown worse
+    with: { margin: 0.02, on_insufficient_evidence: warn }
 ";
 
 /// Per model: features, and the columns blanked in its training data.

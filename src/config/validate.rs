@@ -289,7 +289,9 @@ fn alert_budget(file: &Path, raw: RawAlertBudget) -> Result<AlertBudget> {
         }
         (Some(_), None, _) => Err(config_error(
             file,
-            format!("{key}.timestamp: `per_day` needs the column that dates each row, e.g. timestamp: event_time"),
+            format!(
+                "{key}.timestamp: `per_day` needs the column that dates each row, e.g. timestamp: event_time"
+            ),
         )),
         (None, Some(f), None) if f > 0.0 && f <= 1.0 => Ok(AlertBudget::Fraction(f)),
         (None, Some(f), None) => Err(config_error(

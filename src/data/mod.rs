@@ -190,11 +190,11 @@ impl Holdout {
 
 /// Loads and validates the holdout, keeping the label, the id, the amount,
 /// the model inputs named in `columns` (score columns, features) and the
-/// `segments` columns.
+/// `extra` columns, each with the role an error names it by.
 pub fn load_holdout(
     spec: &HoldoutSpec,
     columns: &[String],
-    segments: &[String],
+    extra: &[(&str, &str)],
     which: Columns,
 ) -> Result<Holdout> {
     let mut wanted: Vec<(&str, &str)> = vec![("holdout.label", spec.label.as_str())];
@@ -207,9 +207,7 @@ pub fn load_holdout(
     for c in columns {
         wanted.push(("a model input", c));
     }
-    for c in segments {
-        wanted.push(("a `segments:` column", c));
-    }
+    wanted.extend_from_slice(extra);
     let frame = read_columns(&spec.path, spec.format, &wanted, which)?;
     if frame.height() == 0 {
         return Err(Error::data(&spec.path, "the holdout has no rows"));
@@ -247,6 +245,110 @@ pub fn load_holdout(
         row_names,
         amounts,
     })
+}
+
+/// Each row's calendar day (UTC) of a date or datetime column, numbered
+/// from 0 in date order, for a per-day alert budget. Text is parsed as an
+/// ISO 8601 date or datetime; epoch numbers are refused, since their unit
+/// would be a guess.
+pub fn days(path: &Path, frame: &DataFrame, column: &str) -> Result<Vec<u32>> {
+    let s = frame
+        .column(column)
+        .map_err(|e| read_error("cannot read", path, e))?
+        .as_materialized_series();
+    let bad = |why: String| {
+        Error::data(
+            path,
+            format!("column `{column}` (metrics.alert_budget.timestamp): {why}"),
+        )
+    };
+    let dates = match s.dtype() {
+        DataType::Date | DataType::Datetime(..) => s.cast(&DataType::Date),
+        DataType::String => {
+            let text = s.str().map_err(|e| bad(e.to_string()))?;
+            let days: Int32Chunked = text.iter().map(|t| t.and_then(iso_day)).collect();
+            Ok(days.into_series())
+        }
+        dt => {
+            return Err(bad(format!(
+                "has type {dt}; expected a date or datetime (or ISO 8601 text such as 2026-11-30T14:05:00)"
+            )));
+        }
+    }
+    .map_err(|e| bad(format!("cannot be read as dates: {e}")))?;
+    let physical = dates.to_physical_repr().into_owned();
+    let days = physical.i32().map_err(|e| bad(e.to_string()))?;
+    // Text that does not parse becomes null in the cast; so do missing values.
+    let missing: Vec<usize> = days
+        .iter()
+        .enumerate()
+        .filter(|(_, d)| d.is_none())
+        .map(|(i, _)| i)
+        .take(EXAMPLES)
+        .collect();
+    if !missing.is_empty() {
+        let n = days.null_count();
+        return Err(bad(format!(
+            "{n} rows have no date (missing, or text that is not ISO 8601), e.g. rows {} (0-based); every row needs its day",
+            missing
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        )));
+    }
+    let first = days.min().unwrap_or(0);
+    Ok(days
+        .into_no_null_iter()
+        .map(|d| (d - first) as u32)
+        .collect())
+}
+
+/// Days since 1970-01-01 of text that starts with an ISO 8601 date
+/// (`2026-11-30`, `2026-11-30T14:05:00Z`, `2026-11-30 14:05:00`): the
+/// date as written, so text with a UTC offset counts by its local date.
+/// Hand-written (Hinnant's days-from-civil) because polars parses dates
+/// from text only behind a feature that would add to every build.
+fn iso_day(text: &str) -> Option<i32> {
+    let b = text.as_bytes();
+    if b.len() < 10
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || b.get(10).is_some_and(|c| !matches!(c, b'T' | b't' | b' '))
+    {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| -> Option<i64> {
+        let part = text.get(r)?;
+        part.bytes()
+            .all(|c| c.is_ascii_digit())
+            .then(|| part.parse().ok())?
+    };
+    let (y, m, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
+    let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    let month_days = [
+        31,
+        if leap { 29 } else { 28 },
+        31,
+        30,
+        31,
+        30,
+        31,
+        31,
+        30,
+        31,
+        30,
+        31,
+    ];
+    if !(1..=12).contains(&m) || d < 1 || d > month_days[(m - 1) as usize] {
+        return None;
+    }
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * ((m + 9) % 12) + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    i32::try_from(era * 146_097 + doe - 719_468).ok()
 }
 
 /// Integers, floats and decimals: what casts to a number without guessing.
@@ -809,6 +911,24 @@ pub fn file_sha256(path: &Path) -> Result<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn iso_days_count_from_the_epoch() {
+        assert_eq!(iso_day("1970-01-01"), Some(0));
+        assert_eq!(iso_day("2026-11-30T14:05:00Z"), Some(20_787));
+        assert_eq!(iso_day("2024-02-29 23:59:59"), Some(19_782));
+        assert_eq!(iso_day("1969-12-31"), Some(-1));
+        for bad in [
+            "2023-02-29",
+            "2026-13-01",
+            "30/11/2026",
+            "2026-11-3",
+            "2026-11-30X",
+            "",
+        ] {
+            assert_eq!(iso_day(bad), None, "{bad}");
+        }
+    }
 
     fn p() -> &'static Path {
         Path::new("h.parquet")

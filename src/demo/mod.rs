@@ -53,6 +53,9 @@ const COUNTRY_WEIGHTS_LEGIT: [f64; 12] =
 const COUNTRY_WEIGHTS_FRAUD: [f64; 12] = [
     35.0, 5.0, 4.0, 4.0, 3.0, 3.0, 3.0, 3.0, 10.0, 12.0, 9.0, 9.0,
 ];
+/// `event_time` runs over the four weeks from 2026-11-01T00:00:00Z.
+const MONTH_START_MS: i64 = 1_793_491_200_000;
+const MONTH_MS: i64 = 28 * 86_400_000;
 /// A category that appears only under drift: a new merchant type in production traffic.
 const DRIFT_MERCHANT: &str = "crypto_exchange";
 
@@ -97,6 +100,7 @@ impl DemoData {
                 "is_fraud",
                 "score_candidate",
                 "score_production",
+                "event_time",
             ]
             .map(String::from),
         );
@@ -276,6 +280,18 @@ impl DemoData {
         columns.push(masked!("is_fraud", fraud));
         columns.push(masked!("score_candidate", cand));
         columns.push(masked!("score_production", prod));
+        // Each row's time within a four-week month, from a stream of its
+        // own so the other columns do not change with it.
+        let mut clock = Rng::new(self.seed, c, fnv1a("event_time"));
+        let times: Vec<i64> = (0..n)
+            .map(|_| MONTH_START_MS + (clock.uniform() * MONTH_MS as f64) as i64)
+            .collect();
+        let times = masked!("event_time", times);
+        columns.push(
+            times
+                .cast(&DataType::Datetime(TimeUnit::Milliseconds, None))
+                .map_err(|e| Error::polars("cannot build", "demo data", e))?,
+        );
         DataFrame::new(n, columns).map_err(|e| Error::polars("cannot build", "demo data", e))
     }
 

@@ -762,7 +762,27 @@ pub fn decision_brief(d: &Decision) -> String {
         }
     }
     let e = &d.evaluation;
-    for name in ["roc_auc", "average_precision", "recall_at_fpr[0.01]"] {
+    // The money and the alert budget when the holdout has them: what a
+    // fraud team reads first.
+    let shown = [
+        "roc_auc",
+        "average_precision",
+        "recall_at_fpr[0.01]",
+        "dollar_recall",
+        "precision_at_budget",
+        "dollar_recall_at_budget",
+    ];
+    let w = shown
+        .iter()
+        .filter(|n| e.models.candidate.metrics.contains_key(**n))
+        .map(|n| n.len())
+        .max()
+        .unwrap_or(0)
+        .max(w);
+    for name in shown {
+        if !e.models.candidate.metrics.contains_key(name) {
+            continue;
+        }
         let c = fmt_value(e.models.candidate.metrics.get(name));
         let line = match &e.models.production {
             Some(p) => format!(
@@ -783,6 +803,9 @@ pub fn decision_brief(d: &Decision) -> String {
             None => format!("candidate {c}"),
         };
         let _ = writeln!(out, "  {name:<w$}  {line}");
+    }
+    if let Some(weakest) = weak_lines(e).first() {
+        let _ = writeln!(out, "  {:<w$}  {weakest}", "weakest segment");
     }
     out
 }

@@ -46,11 +46,15 @@ use rand_distr::{Distribution, Poisson};
 use rayon::prelude::*;
 
 use super::{DeltaTest, Moments, normal_quantile};
-use crate::config::{CostSpec, MetricsSpec, MissCost, StatsSpec, Threshold};
+use crate::config::{AlertBudget, CostSpec, MetricsSpec, MissCost, StatsSpec, Threshold};
+use crate::metrics::DayTally;
 use crate::sort::order_key;
 
 /// The name tests and reports give the method.
 pub const METHOD: &str = "paired bootstrap";
+
+/// The method of the per-day alert budget's tests ([`days`]).
+pub const DAYS_METHOD: &str = "paired bootstrap of days";
 
 /// Up to this many negatives, they are drawn exactly like the positives;
 /// above it, by Poisson counts.
@@ -146,6 +150,9 @@ struct Plan {
     targets: Vec<f64>,
     at_fpr: usize,
     fixed_threshold: bool,
+    /// An alert budget given as a share of the rows; a per-day budget is
+    /// resampled by day instead ([`days`]).
+    budget_fraction: Option<f64>,
 }
 
 impl Plan {
@@ -229,6 +236,10 @@ impl Plan {
             targets,
             at_fpr: metrics.at_fpr.len(),
             fixed_threshold,
+            budget_fraction: match metrics.alert_budget {
+                Some(AlertBudget::Fraction(f)) => Some(f),
+                _ => None,
+            },
         }
     }
 }
@@ -388,11 +399,7 @@ impl Work {
     /// Draws resample `b`'s counts into the segments; returns the totals
     /// of the positives and the negatives.
     fn draw(&mut self, plan: &Plan, seed: u64, b: u32) -> (u64, u64) {
-        // Distinct, well-mixed streams per resample (splitmix64 of the pair).
-        let mut z = seed ^ (u64::from(b) + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15);
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        let mut rng = rand::rngs::StdRng::seed_from_u64(z ^ (z >> 31));
+        let mut rng = resample_rng(seed, b);
         self.clear();
         self.positive.fill(0);
         let p = self.positive.len();
@@ -462,6 +469,15 @@ impl Work {
     }
 }
 
+/// Resample `b`'s own generator: distinct, well-mixed streams per resample
+/// (splitmix64 of the pair), so results do not depend on the thread count.
+fn resample_rng(seed: u64, b: u32) -> rand::rngs::StdRng {
+    let mut z = seed ^ (u64::from(b) + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    rand::rngs::StdRng::seed_from_u64(z ^ (z >> 31))
+}
+
 /// Metric names in the order [`sweep`] fills them.
 fn names(plan: &Plan) -> Vec<String> {
     let mut v = Vec::new();
@@ -498,6 +514,12 @@ fn names(plan: &Plan) -> Vec<String> {
     }
     if plan.cost.is_some() {
         fixed(&mut v, &["expected_cost", "savings", "min_expected_cost"]);
+    }
+    if plan.budget_fraction.is_some() {
+        fixed(&mut v, &["precision_at_budget", "recall_at_budget"]);
+        if plan.amounts.is_some() {
+            fixed(&mut v, &["dollar_recall_at_budget"]);
+        }
     }
     v
 }
@@ -561,9 +583,26 @@ fn sweep(
     // The lowest cost seen, less the cost of missing every fraud (flagging
     // nothing is 0 on this scale).
     let mut best_cost = 0.0f64;
+    // The alert budget in rows, and the frauds and fraud amount its alerts
+    // catch: a segment the budget ends in is flagged in part, as
+    // `metrics::day_tallies` flags a tie group.
+    let budget = plan
+        .budget_fraction
+        .map(|f| (f * (pos + neg) as f64).floor().max(1.0));
+    let mut at_budget = None;
     for (s, (t, f)) in tp_seg.iter().zip(fp_seg).enumerate() {
         if s == cut {
             at_cut = Some((tp, fp, dollars));
+        }
+        if let Some(k) = budget
+            && at_budget.is_none()
+        {
+            let (before, n) = ((tp + fp) as f64, (t + f) as f64);
+            if n > 0.0 && before + n >= k {
+                let share = ((k - before) / n).clamp(0.0, 1.0);
+                let d = dollar_seg.get(s).copied().unwrap_or(0.0);
+                at_budget = Some((tp as f64 + share * *t as f64, dollars + share * d));
+            }
         }
         tp += t;
         fp += f;
@@ -626,6 +665,13 @@ fn sweep(
         let all = caught_cost(pos, dollars);
         let expected = c_fp * fp_at as f64 + all - caught_cost(tp_at, dollars_at);
         out.extend([expected, all - expected, all + best_cost]);
+    }
+    if let Some(k) = budget {
+        let (caught, caught_dollars) = at_budget.unwrap_or((tp as f64, dollars));
+        out.extend([caught / k, caught / pf]);
+        if plan.amounts.is_some() {
+            out.push(caught_dollars / dollars.max(f64::MIN_POSITIVE));
+        }
     }
 }
 
@@ -788,6 +834,75 @@ fn run_with(
     Some(out)
 }
 
+/// Intervals and paired tests of the metrics at a per-day alert budget,
+/// resampling whole days (a cluster bootstrap): each day's alerts compete
+/// for one day of the team's budget, so days, not rows, are the units that
+/// vary independently, and precision@k is a mean over days. Both models
+/// see the same days. `None` with the bootstrap off or fewer than two days.
+pub fn days(
+    candidate: &[DayTally],
+    production: Option<&[DayTally]>,
+    spec: &StatsSpec,
+) -> Option<Bootstrap> {
+    let n = candidate.len();
+    if spec.resamples == 0 || n < 2 {
+        return None;
+    }
+    let dollars = candidate.iter().any(|d| d.fraud_dollars > 0.0);
+    let mut names = vec!["precision_at_budget", "recall_at_budget"];
+    if dollars {
+        names.push("dollar_recall_at_budget");
+    }
+    let values = |t: &[DayTally], pick: &mut dyn Iterator<Item = usize>| -> Vec<f64> {
+        let (mut precision, mut caught, mut frauds, mut d, mut fd) = (0.0, 0.0, 0.0, 0.0, 0.0);
+        for i in pick {
+            let day = &t[i];
+            precision += day.caught / day.alerts;
+            caught += day.caught;
+            frauds += day.frauds as f64;
+            d += day.dollars;
+            fd += day.fraud_dollars;
+        }
+        let mut v = vec![
+            precision / n as f64,
+            if frauds > 0.0 { caught / frauds } else { 0.0 },
+        ];
+        if dollars {
+            v.push(if fd > 0.0 { d / fd } else { 0.0 });
+        }
+        v
+    };
+    let resamples: Vec<[Vec<f64>; 2]> = (0..spec.resamples)
+        .into_par_iter()
+        .map(|b| {
+            let mut rng = resample_rng(spec.seed, b);
+            let pick: Vec<usize> = (0..n).map(|_| rng.random_range(0..n)).collect();
+            [
+                values(candidate, &mut pick.iter().copied()),
+                production.map_or_else(Vec::new, |p| values(p, &mut pick.iter().copied())),
+            ]
+        })
+        .collect();
+    let column = |k: usize, m: usize| -> Vec<f64> { resamples.iter().map(|r| r[m][k]).collect() };
+    let mut out = Bootstrap::default();
+    for (k, name) in names.iter().enumerate() {
+        out.candidate
+            .push((name.to_string(), interval(column(k, 0), spec.confidence)));
+    }
+    if let Some(p) = production {
+        let full = [values(candidate, &mut (0..n)), values(p, &mut (0..n))];
+        for (k, name) in names.iter().enumerate() {
+            out.production
+                .push((name.to_string(), interval(column(k, 1), spec.confidence)));
+            let deltas = resamples.iter().map(|r| r[0][k] - r[1][k]).collect();
+            let mut t = test(full[0][k] - full[1][k], deltas, spec.confidence);
+            t.method = DAYS_METHOD;
+            out.tests.push((name.to_string(), t));
+        }
+    }
+    Some(out)
+}
+
 /// The normal interval of the mean per-row log loss and Brier score, when
 /// the scores are probabilities: means over rows need no resampling.
 fn loss_intervals(scores: &[f64], labels: &[bool], confidence: f64) -> Vec<(String, [f64; 2])> {
@@ -893,6 +1008,7 @@ mod tests {
             threshold,
             at_fpr: vec![0.1, 0.3],
             cost: None,
+            alert_budget: None,
         }
     }
 
@@ -946,6 +1062,7 @@ mod tests {
         ] {
             let m = MetricsSpec {
                 cost: Some(cost),
+                alert_budget: Some(AlertBudget::Fraction(0.15)),
                 ..spec(threshold)
             };
             let plan = Plan::new(
@@ -999,10 +1116,19 @@ mod tests {
                     let mut full = metrics::evaluate(&s2, &l2, &own).unwrap();
                     full.dollars = metrics::dollars(&s2, &l2, &a2, &full);
                     full.cost = metrics::costs(&s2, &l2, Some(&a2), &cost, full.threshold);
+                    let tallies = metrics::day_tallies(
+                        &s2,
+                        &l2,
+                        Some(&a2),
+                        None,
+                        m.alert_budget.as_ref().unwrap(),
+                    );
+                    full.budget = metrics::budget_metrics(&tallies, true);
                     let want: std::collections::HashMap<String, Option<f64>> =
                         full.named().into_iter().collect();
                     assert!(names.iter().any(|n| n.starts_with("dollar_recall_at_fpr[")));
                     assert!(names.iter().any(|n| n == "min_expected_cost"));
+                    assert!(names.iter().any(|n| n == "dollar_recall_at_budget"));
                     for (name, g) in names.iter().zip(&got[model]) {
                         let w = want[name].unwrap();
                         // Dollar amounts are checked relative to their size.

@@ -1,6 +1,7 @@
 """Amount-weighted (dollar) metrics on seeded data, computed by scikit-learn
-as recall_score with the amounts as sample weights, and the cost metrics
-by trying every threshold, for tests/metrics_reference.rs. The rows come from the SplitMix64 stream of
+as recall_score with the amounts as sample weights, the cost metrics by
+trying every threshold, and the metrics at an alert budget (precision@k
+per day, averaged) by a plain per-day top-k, for tests/metrics_reference.rs. The rows come from the SplitMix64 stream of
 make_reference.py, which the Rust test regenerates bit for bit.
 
     python tests/reference/make_dollars.py > tests/reference/dollars_reference.json
@@ -66,6 +67,34 @@ def costs(y, s, a, threshold, c_fp, c_fn):
             "min_expected_cost": float(best), "cost_optimal_threshold": best_t}
 
 
+def day_of(i):
+    """Row i's day: 0-12, by position (the Rust test writes the same)."""
+    return i % 13
+
+
+def at_budget(y, s, a, days, k_of):
+    """Each day's top-k by score, k = k_of(rows that day). A tie at the k-th
+    score is flagged in part (its expected share under a random order), so
+    the result does not depend on row order. Precision per day, averaged;
+    recall and dollar recall over all days."""
+    precisions, alerts, caught, dollars = [], 0.0, 0.0, 0.0
+    for d in np.unique(days):
+        sel = days == d
+        ys, ss, as_ = y[sel], s[sel], a[sel]
+        k = k_of(len(ys))
+        kth = np.sort(ss)[::-1][k - 1]
+        above, tied = ss > kth, ss == kth
+        share = (k - above.sum()) / tied.sum()
+        flagged = above + share * tied
+        c = float((flagged * ys).sum())
+        precisions.append(c / k)
+        alerts += k
+        caught += c
+        dollars += float((flagged * ys * as_).sum())
+    return {"alerts_at_budget": alerts, "precision_at_budget": float(np.mean(precisions)),
+            "recall_at_budget": caught / y.sum(), "dollar_recall_at_budget": dollars / a[y == 1].sum()}
+
+
 def main():
     cases = []
     for seed, n, threshold, targets, c_fp, c_fn in [(1, 3000, 0.5, [0.01, 0.05], 2.5, "amount"),
@@ -82,7 +111,16 @@ def main():
         for t in targets:
             thr = threshold_at_fpr(y, s, t)
             expected[f"dollar_recall_at_fpr[{t}]"] = recall_score(y, (s >= thr).astype(int), sample_weight=a)
-        cases.append({"seed": seed, "rows": n, "threshold": threshold, "at_fpr": targets,
+        days = np.array([day_of(i) for i in range(n)])
+        per_day, fraction = 40, 0.03
+        budget = {
+            "per_day": per_day,
+            "fraction": fraction,
+            "at_per_day": at_budget(y, s, a, days, lambda rows: min(per_day, rows)),
+            "at_fraction": at_budget(y, s, a, np.zeros(n, dtype=int),
+                                     lambda rows: max(1, int(np.floor(fraction * rows)))),
+        }
+        cases.append({"seed": seed, "rows": n, "threshold": threshold, "at_fpr": targets, "budget": budget,
                       "fraud_amount": float(fraud_amount), "expected": expected,
                       "cost": {"false_positive": c_fp, "false_negative": c_fn},
                       "costs": costs(y, s, a, threshold, c_fp, c_fn)})
