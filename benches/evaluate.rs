@@ -127,7 +127,16 @@ fn main() {
 
         let stats = StatsSpec::default();
         let (boot_s, _) = best_of(1, || {
-            bootstrap::run(&scores, Some(&production), &labels, None, &spec, &stats).unwrap()
+            bootstrap::run(
+                &scores,
+                Some(&production),
+                &labels,
+                None,
+                &spec,
+                &stats,
+                None,
+            )
+            .unwrap()
         });
         println!(
             "paired bootstrap, {} resamples, both models, every rate metric: {:>8.1} ms",

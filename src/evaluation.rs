@@ -208,8 +208,20 @@ pub fn run(config: &Config, which: Columns) -> Result<Evaluated> {
         || assess(&candidate.scores),
         || production.as_ref().map(|p| assess(&p.scores)).transpose(),
     );
-    let cand_metrics = cand_metrics.map_err(|e| metric_error("candidate", e))?;
-    let prod_metrics = prod_metrics.map_err(|e| metric_error("production", e))?;
+    let mut cand_metrics = cand_metrics.map_err(|e| metric_error("candidate", e))?;
+    let mut prod_metrics = prod_metrics.map_err(|e| metric_error("production", e))?;
+    // Each model's cost where production draws the line.
+    let production_threshold = prod_metrics.as_ref().map(|m| m.threshold);
+    if let (Some(cost), Some(p), Some(t)) =
+        (&config.metrics.cost, &production, production_threshold)
+    {
+        let name = "expected_cost_at_production_threshold";
+        let at = |scores: &[f64]| metrics::cost_at(scores, &holdout.labels, amounts, cost, t);
+        cand_metrics.cost.push((name.into(), at(&candidate.scores)));
+        if let Some(m) = &mut prod_metrics {
+            m.cost.push((name.into(), at(&p.scores)));
+        }
+    }
     let metrics_ms = ms(t2);
 
     let candidate_scores = candidate.scores;
@@ -247,6 +259,7 @@ pub fn run(config: &Config, which: Columns) -> Result<Evaluated> {
         holdout.amounts.as_deref(),
         &config.metrics,
         &config.stats,
+        production_threshold,
     );
     if let (Some(budget @ AlertBudget::PerDay { .. }), Some(days)) =
         (&config.metrics.alert_budget, &days)

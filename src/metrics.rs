@@ -250,7 +250,7 @@ impl ModelMetrics {
         self.named()
             .into_iter()
             .map(|(name, v)| {
-                let value = metric_value(&name, v);
+                let value = metric_json(&name, v);
                 (name, value)
             })
             .collect()
@@ -265,7 +265,10 @@ impl ModelMetrics {
             | "accuracy" | "tp" | "tn" => Some(true),
             n if n.starts_with("recall_at_fpr[") => Some(true),
             "dollars_caught" | "dollar_recall" => Some(true),
-            "dollars_missed" | "expected_cost" | "min_expected_cost" => Some(false),
+            "dollars_missed"
+            | "expected_cost"
+            | "min_expected_cost"
+            | "expected_cost_at_production_threshold" => Some(false),
             "savings" => Some(true),
             "precision_at_budget" | "recall_at_budget" | "dollar_recall_at_budget" => Some(true),
             n if n.starts_with("dollar_recall_at_fpr[") => Some(true),
@@ -284,7 +287,8 @@ const COUNT_METRICS: &[&str] = &[
     "alerts_at_budget",
 ];
 
-fn metric_value(name: &str, v: Option<f64>) -> Value {
+/// One metric as JSON: counts as integers, `null` where not applicable.
+pub fn metric_json(name: &str, v: Option<f64>) -> Value {
     match v {
         Some(x) if COUNT_METRICS.contains(&name) => Value::from(x as u64),
         Some(x) => serde_json::Number::from_f64(x).map_or(Value::Null, Value::Number),
@@ -307,6 +311,21 @@ pub fn delta(cand: &Map<String, Value>, prod: &Map<String, Value>) -> Map<String
             Some((name.clone(), v))
         })
         .collect()
+}
+
+/// A model's expected cost at another model's threshold (production's):
+/// what its errors cost where production draws the line.
+pub fn cost_at(
+    scores: &[f64],
+    labels: &[bool],
+    amounts: Option<&[f64]>,
+    spec: &crate::config::CostSpec,
+    threshold: f64,
+) -> Option<f64> {
+    costs(scores, labels, amounts, spec, threshold)
+        .into_iter()
+        .find(|(n, _)| n == "expected_cost")
+        .and_then(|(_, v)| v)
 }
 
 /// [`evaluate`], then the dollar metrics when the holdout has amounts and

@@ -193,7 +193,14 @@ fn segment(value: String, rows: &[u32], min_positives: u64, inputs: &Inputs) -> 
         return Ok(out);
     };
     let prod = pick(p.scores);
-    let prod_map = assess(p, &prod)?;
+    let mut prod_map = assess(p, &prod)?;
+    if let Some(cost) = &inputs.metrics.cost {
+        let name = "expected_cost_at_production_threshold";
+        for (map, scores) in [(&mut out.candidate, &cand), (&mut prod_map, &prod)] {
+            let v = metrics::cost_at(scores, &labels, amounts.as_deref(), cost, p.threshold);
+            map.insert(name.into(), metrics::metric_json(name, v));
+        }
+    }
     out.delta = metrics::delta(&out.candidate, &prod_map);
     out.production = Some(prod_map);
     let level = inputs.stats.confidence;

@@ -209,8 +209,25 @@ fn demo_tells_the_story_on_a_local_registry() {
     .unwrap();
     assert_eq!(decision["schema"], "modelgate.decision/v1");
     assert_eq!(decision["decision"], "pass");
-    assert_eq!(decision["gates"].as_array().unwrap().len(), 6);
+    assert_eq!(decision["gates"].as_array().unwrap().len(), 7);
     let doc = &decision["evaluation"];
+    // Model 3's evaluation has the money, the alert budget and the segments.
+    let metrics = &doc["models"]["candidate"]["metrics"];
+    for m in [
+        "dollar_recall",
+        "precision_at_budget",
+        "dollar_recall_at_budget",
+    ] {
+        assert!(metrics[m].is_number(), "{m}: {metrics}");
+    }
+    let columns: Vec<&str> = doc["segments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["column"].as_str().unwrap())
+        .collect();
+    assert_eq!(columns, ["country", "merchant_category", "amount"]);
+    assert!(stdout.contains("precision_at_budget"), "{stdout}");
     for m in ["roc_auc", "average_precision"] {
         let d = doc["delta"][m].as_f64().unwrap();
         assert!(d > 0.0, "model 3 beats model 1 on {m}: delta {d}");

@@ -1577,6 +1577,24 @@ fn segment_metrics_are_those_of_the_segment_rows_at_the_whole_holdout_threshold(
     let at = |name: &str| columns.iter().position(|c| *c == name).unwrap();
     let (country, amount) = (at("country"), at("amount"));
     let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
+    // The segment's rows alone (`seg.csv`), scored by `column` at the
+    // threshold `model` has on the whole holdout.
+    let alone = |column: &str, model: &Value| -> Value {
+        let threshold = model["metrics"]["threshold"].as_f64().unwrap();
+        fs::write(
+            p.join("seg.yaml"),
+            format!(
+                "model: m\nholdout: {{ path: seg.csv, {common} }}\n\
+                 candidate: {{ scores: {{ column: {column} }} }}\n\
+                 metrics: {{ threshold: {threshold:?} }}\n{tail}"
+            ),
+        )
+        .unwrap();
+        modelgate(p)
+            .args(["evaluate", "--config", "seg.yaml", "--format", "json"])
+            .run()
+            .json()
+    };
     let mut checked = 0;
     for (table, value, keep) in [
         (
@@ -1620,22 +1638,15 @@ fn segment_metrics_are_those_of_the_segment_rows_at_the_whole_holdout_threshold(
             ("candidate", "score_candidate"),
             ("production", "score_production"),
         ] {
-            let threshold = models[role]["metrics"]["threshold"].as_f64().unwrap();
-            fs::write(
-                p.join("seg.yaml"),
-                format!(
-                    "model: m\nholdout: {{ path: seg.csv, {common} }}\n\
-                     candidate: {{ scores: {{ column: {column} }} }}\n\
-                     metrics: {{ threshold: {threshold:?} }}\n{tail}"
-                ),
-            )
-            .unwrap();
-            let alone = modelgate(p)
-                .args(["evaluate", "--config", "seg.yaml", "--format", "json"])
-                .run()
-                .json();
+            let alone = alone(column, &models[role]);
             let want = alone["models"]["candidate"]["metrics"].as_object().unwrap();
-            let got = segment[role].as_object().unwrap();
+            let mut got = segment[role].as_object().unwrap().clone();
+            // The one metric that needs both models: production's is its own
+            // expected cost; the candidate's is checked below.
+            let at_production = got.remove("expected_cost_at_production_threshold").unwrap();
+            if role == "production" {
+                assert_eq!(at_production, want["expected_cost"], "{value}");
+            }
             assert_eq!(
                 got.keys().collect::<Vec<_>>(),
                 want.keys().collect::<Vec<_>>(),
@@ -1652,6 +1663,14 @@ fn segment_metrics_are_those_of_the_segment_rows_at_the_whole_holdout_threshold(
             }
             checked += 1;
         }
+        // The candidate's cost where production draws the line is its
+        // expected cost with production's threshold fixed.
+        let alone = alone("score_candidate", &models["production"]);
+        assert_eq!(
+            segment["candidate"]["expected_cost_at_production_threshold"],
+            alone["models"]["candidate"]["metrics"]["expected_cost"],
+            "{value}"
+        );
     }
     assert_eq!(checked, 4);
 }

@@ -500,17 +500,19 @@ fn chart(
     out.push_str("```\n");
     let names: Vec<&str> = series.iter().map(|s| s.0).collect();
     let _ = writeln!(out, "\nLines, in order: {}.", names.join(", "));
-    if !marks.is_empty() {
-        let points: Vec<String> = marks
+    for (budget, what) in [(false, "Operating threshold"), (true, "Alert budget")] {
+        let group: Vec<&Mark> = marks.iter().filter(|m| m.budget == budget).collect();
+        let Some(first) = group.first() else { continue };
+        let points: Vec<String> = group
             .iter()
             .map(|m| format!("{} {x} {:.4}, {y} {:.4}", m.model, m.x, m.y))
             .collect();
-        let _ = writeln!(
-            out,
-            "Operating threshold ({}): {}.",
-            marks[0].label,
-            points.join("; ")
-        );
+        let label = if budget {
+            first.label.trim_start_matches("alert budget: ")
+        } else {
+            &first.label
+        };
+        let _ = writeln!(out, "{what} ({label}): {}.", points.join("; "));
     }
     out
 }
@@ -526,6 +528,8 @@ pub struct Mark {
     pub y: f64,
     /// How the threshold was set, e.g. `score >= 0.5`.
     pub label: String,
+    /// Where the alert budget puts the model, rather than its threshold.
+    pub budget: bool,
 }
 
 /// Each model's ROC, PR and (with amounts) dollar-recall curves; the last
@@ -566,13 +570,40 @@ pub(crate) fn operating_points(eval: &Evaluation) -> (Vec<Mark>, Vec<Mark>) {
             x: rate(m.fp, m.fp + m.tn),
             y: recall,
             label: label.clone(),
+            budget: false,
         });
         pr.push(Mark {
             model,
             x: recall,
             y: rate(m.tp, m.tp + m.fp),
             label,
+            budget: false,
         });
+        // The alerts the budget lets the model raise, pooled over the days.
+        let at = |name: &str| m.budget.iter().find(|(n, _)| n == name).map(|(_, v)| *v);
+        if let (Some(alerts), Some(recall)) = (at("alerts_at_budget"), at("recall_at_budget")) {
+            let caught = recall * m.positives as f64;
+            let negatives = (m.rows - m.positives) as f64;
+            let label = format!("alert budget: {alerts} alerts");
+            roc.push(Mark {
+                model,
+                x: if negatives > 0.0 {
+                    (alerts - caught) / negatives
+                } else {
+                    0.0
+                },
+                y: recall,
+                label: label.clone(),
+                budget: true,
+            });
+            pr.push(Mark {
+                model,
+                x: recall,
+                y: if alerts > 0.0 { caught / alerts } else { 0.0 },
+                label,
+                budget: true,
+            });
+        }
     }
     (roc, pr)
 }
@@ -946,6 +977,7 @@ mod tests {
             x,
             y,
             label: "score >= 0.5".into(),
+            budget: false,
         };
         let c = chart(
             "ROC",
@@ -956,7 +988,18 @@ mod tests {
             &[
                 mark("candidate", 0.001, 0.5),
                 mark("production", 0.002, 0.4),
+                Mark {
+                    label: "alert budget: 1400 alerts".into(),
+                    budget: true,
+                    ..mark("candidate", 0.003, 0.6)
+                },
             ],
+        );
+        assert!(
+            c.contains(
+                "Alert budget (1400 alerts): candidate false-positive rate 0.0030, recall 0.6000."
+            ),
+            "{c}"
         );
         assert!(c.starts_with("```mermaid\nxychart-beta\n"));
         assert_eq!(c.matches("    line [").count(), 2);

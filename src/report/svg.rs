@@ -92,11 +92,18 @@ pub fn chart(
                 });
             for m in marks.iter().filter(|m| m.model == *name) {
                 let at = (axis.place(m.x), m.y.clamp(0.0, 1.0));
-                chart
-                    .draw_series([EmptyElement::at(at)
+                // A circle at the threshold, a triangle at the alert budget,
+                // its label below the point so the two do not collide.
+                let drawn = if m.budget {
+                    chart.draw_series([EmptyElement::at(at)
+                        + TriangleMarker::new((0, 0), 7, color.filled())
+                        + Text::new(m.label.clone(), (8, 6), ("sans-serif", 13))])
+                } else {
+                    chart.draw_series([EmptyElement::at(at)
                         + Circle::new((0, 0), 5, color.filled())
                         + Text::new(m.label.clone(), (8, -14), ("sans-serif", 13))])
-                    .map_err(|e| err(e.to_string()))?;
+                };
+                drawn.map_err(|e| err(e.to_string()))?;
             }
         }
         chart
@@ -201,12 +208,22 @@ mod tests {
                 threshold: 0.0,
             },
         ];
-        let marks = [Mark {
-            model: "candidate",
-            x: 0.1,
-            y: 0.8,
-            label: "score >= 0.5".into(),
-        }];
+        let marks = [
+            Mark {
+                model: "candidate",
+                x: 0.1,
+                y: 0.8,
+                label: "score >= 0.5".into(),
+                budget: false,
+            },
+            Mark {
+                model: "candidate",
+                x: 0.05,
+                y: 0.7,
+                label: "alert budget: 90 alerts".into(),
+                budget: true,
+            },
+        ];
         for axis in [Axis::Linear, Axis::Log] {
             let svg = chart(
                 "ROC curve",
@@ -226,6 +243,8 @@ mod tests {
             assert!(svg.matches("<polyline").count() >= 2, "one line per model");
             assert_eq!(svg.matches("<circle").count(), 1, "one operating point");
             assert!(svg.contains("score &gt;= 0.5"), "{svg}");
+            assert!(svg.contains("alert budget: 90 alerts"), "{svg}");
+            assert_eq!(svg.matches("<polygon").count(), 1, "one budget point");
         }
         // The log axis is labelled in rates, one per decade.
         let svg = chart("ROC", "fpr", "recall", Axis::Log, &[("candidate", &a)], &[]).unwrap();

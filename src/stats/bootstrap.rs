@@ -60,6 +60,13 @@ pub const DAYS_METHOD: &str = "paired bootstrap of days";
 /// above it, by Poisson counts.
 pub const EXACT_NEGATIVES: usize = 1 << 16;
 
+/// [`EXACT_NEGATIVES`] for a segment ([`run_at`]): the exact draw costs a
+/// random number per negative row per resample, which over a few dozen
+/// segments of tens of thousands of rows each was three times the whole
+/// holdout's bootstrap. Above 4096 negatives the Poisson total varies by
+/// under 1.6%, and each resample uses its own total.
+pub const SEGMENT_EXACT_NEGATIVES: usize = 1 << 12;
+
 /// What the bootstrap found: each model's per-metric interval and, with a
 /// production model, a paired test per metric.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -74,8 +81,9 @@ struct Segments {
     /// The segment of each row.
     of_row: Vec<u32>,
     count: usize,
-    /// The first segment below a fixed threshold (`count` when none is).
-    cut: usize,
+    /// For each threshold given, the first segment below it (`count` when
+    /// none is).
+    cuts: Vec<usize>,
 }
 
 fn descending(scores: &[f64]) -> Vec<u32> {
@@ -85,11 +93,12 @@ fn descending(scores: &[f64]) -> Vec<u32> {
 }
 
 impl Segments {
-    fn new(scores: &[f64], labels: &[bool], threshold: Option<f64>) -> Segments {
+    fn new(scores: &[f64], labels: &[bool], thresholds: &[f64]) -> Segments {
         let order = descending(scores);
         let key = |k: usize| order_key(scores[order[k] as usize]);
         let mut of_row = vec![0u32; scores.len()];
-        let (mut seg, mut cut, mut k) = (0u32, None, 0usize);
+        let mut cuts: Vec<Option<usize>> = vec![None; thresholds.len()];
+        let (mut seg, mut k) = (0u32, 0usize);
         while k < order.len() {
             let mut end = k;
             let mut has_positive = false;
@@ -97,11 +106,17 @@ impl Segments {
                 has_positive |= labels[order[end] as usize];
                 end += 1;
             }
-            // The first group below the threshold opens a new segment, so
-            // every segment lies wholly on one side of it.
-            if cut.is_none() && threshold.is_some_and(|t| scores[order[k] as usize] < t) {
+            // The first group below a threshold opens a new segment, so
+            // every segment lies wholly on one side of each threshold.
+            let score = scores[order[k] as usize];
+            let crossed: Vec<usize> = (0..thresholds.len())
+                .filter(|&j| cuts[j].is_none() && score < thresholds[j])
+                .collect();
+            if !crossed.is_empty() {
                 seg += 1;
-                cut = Some(seg as usize);
+                for j in crossed {
+                    cuts[j] = Some(seg as usize);
+                }
             }
             if has_positive {
                 seg += 1;
@@ -118,7 +133,7 @@ impl Segments {
         Segments {
             of_row,
             count,
-            cut: cut.unwrap_or(count),
+            cuts: cuts.into_iter().map(|c| c.unwrap_or(count)).collect(),
         }
     }
 }
@@ -153,6 +168,9 @@ struct Plan {
     /// An alert budget given as a share of the rows; a per-day budget is
     /// resampled by day instead ([`days`]).
     budget_fraction: Option<f64>,
+    /// Whether each model's last cut is production's threshold, for the
+    /// cost there.
+    at_production: bool,
 }
 
 impl Plan {
@@ -162,18 +180,25 @@ impl Plan {
         labels: &[bool],
         amounts: Option<&[f64]>,
         metrics: &MetricsSpec,
-        thresholds: Option<[f64; 2]>,
-        exact_negatives: usize,
+        options: Options,
     ) -> Plan {
         // Fixed per model (a segment's), else the configured fixed one.
-        let thresholds = thresholds.or(match metrics.threshold {
+        let thresholds = options.thresholds.or(match metrics.threshold {
             Threshold::Fixed(t) => Some([t, t]),
             Threshold::AtFpr(_) => None,
         });
+        // Both models are also cut at production's threshold, for the cost
+        // of each at the threshold production runs at.
+        let at_production = options
+            .production_threshold
+            .filter(|_| production.is_some() && metrics.cost.is_some());
+        let cuts =
+            |own: Option<f64>| -> Vec<f64> { own.into_iter().chain(at_production).collect() };
         let (cand, prod) = rayon::join(
-            || Segments::new(candidate, labels, thresholds.map(|t| t[0])),
-            || production.map(|p| Segments::new(p, labels, thresholds.map(|t| t[1]))),
+            || Segments::new(candidate, labels, &cuts(thresholds.map(|t| t[0]))),
+            || production.map(|p| Segments::new(p, labels, &cuts(thresholds.map(|t| t[1])))),
         );
+        let exact_negatives = options.exact_negatives;
         let prod_of = |row: usize| prod.as_ref().map_or(0, |p| p.of_row[row]);
         let mut positives = Vec::new();
         let mut keys = Vec::new();
@@ -236,6 +261,7 @@ impl Plan {
             targets,
             at_fpr: metrics.at_fpr.len(),
             fixed_threshold,
+            at_production: at_production.is_some(),
             budget_fraction: match metrics.alert_budget {
                 Some(AlertBudget::Fraction(f)) => Some(f),
                 _ => None,
@@ -514,6 +540,9 @@ fn names(plan: &Plan) -> Vec<String> {
     }
     if plan.cost.is_some() {
         fixed(&mut v, &["expected_cost", "savings", "min_expected_cost"]);
+        if plan.at_production {
+            fixed(&mut v, &["expected_cost_at_production_threshold"]);
+        }
     }
     if plan.budget_fraction.is_some() {
         fixed(&mut v, &["precision_at_budget", "recall_at_budget"]);
@@ -553,7 +582,7 @@ fn sweep(
     tp_seg: &[u64],
     fp_seg: &[u64],
     dollar_seg: &[f64],
-    cut: usize,
+    cuts: &[usize],
     pos: u64,
     neg: u64,
     plan: &Plan,
@@ -572,7 +601,9 @@ fn sweep(
     let mut twice_area: u128 = 0;
     // (tp, fp, dollars caught) at each target's best point.
     let mut best = vec![(0u64, 0u64, 0.0f64); limits.len()];
-    let mut at_cut = None;
+    // (tp, fp, dollars caught) at each cut: the model's own fixed
+    // threshold, then production's.
+    let mut at_cuts = vec![None; cuts.len()];
     let mut dollars = 0.0f64;
     // What a missed fraud costs, caught so far: its amount or a constant.
     let caught_cost = |tp: u64, dollars: f64| match plan.cost.map(|c| c.false_negative) {
@@ -591,8 +622,10 @@ fn sweep(
         .map(|f| (f * (pos + neg) as f64).floor().max(1.0));
     let mut at_budget = None;
     for (s, (t, f)) in tp_seg.iter().zip(fp_seg).enumerate() {
-        if s == cut {
-            at_cut = Some((tp, fp, dollars));
+        for (at, c) in at_cuts.iter_mut().zip(cuts) {
+            if s == *c {
+                *at = Some((tp, fp, dollars));
+            }
         }
         if let Some(k) = budget
             && at_budget.is_none()
@@ -636,8 +669,9 @@ fn sweep(
         last_fp = fp;
     }
     twice_area += u128::from(fp - level_fp) * 2 * u128::from(tp);
+    let at_cut = |j: usize| at_cuts[j].unwrap_or((tp, fp, dollars));
     let (tp_at, fp_at, dollars_at) = if plan.fixed_threshold {
-        at_cut.unwrap_or((tp, fp, dollars))
+        at_cut(0)
     } else {
         best[best.len() - 1]
     };
@@ -665,6 +699,10 @@ fn sweep(
         let all = caught_cost(pos, dollars);
         let expected = c_fp * fp_at as f64 + all - caught_cost(tp_at, dollars_at);
         out.extend([expected, all - expected, all + best_cost]);
+        if plan.at_production {
+            let (tp_p, fp_p, dollars_p) = at_cut(cuts.len() - 1);
+            out.push(c_fp * fp_p as f64 + all - caught_cost(tp_p, dollars_p));
+        }
     }
     if let Some(k) = budget {
         let (caught, caught_dollars) = at_budget.unwrap_or((tp as f64, dollars));
@@ -683,7 +721,7 @@ impl Plan {
             &work.tp[0],
             &work.fp[0],
             &work.dollars[0],
-            self.candidate.cut,
+            &self.candidate.cuts,
             pos,
             neg,
             self,
@@ -694,7 +732,7 @@ impl Plan {
                 &work.tp[1],
                 &work.fp[1],
                 &work.dollars[1],
-                p.cut,
+                &p.cuts,
                 pos,
                 neg,
                 self,
@@ -705,7 +743,9 @@ impl Plan {
 }
 
 /// Runs `spec.resamples` resamples of one model, or of both paired; `None`
-/// when the bootstrap is off or a class has fewer than two rows.
+/// when the bootstrap is off or a class has fewer than two rows. With a
+/// production model and `cost:`, both models' cost is also measured at
+/// `production_threshold`, production's threshold on the whole holdout.
 pub fn run(
     candidate: &[f64],
     production: Option<&[f64]>,
@@ -713,6 +753,7 @@ pub fn run(
     amounts: Option<&[f64]>,
     metrics: &MetricsSpec,
     spec: &StatsSpec,
+    production_threshold: Option<f64>,
 ) -> Option<Bootstrap> {
     run_with(
         candidate,
@@ -723,6 +764,7 @@ pub fn run(
         spec,
         Options {
             thresholds: None,
+            production_threshold,
             exact_negatives: EXACT_NEGATIVES,
         },
     )
@@ -749,7 +791,8 @@ pub fn run_at(
         spec,
         Options {
             thresholds: Some(thresholds),
-            exact_negatives: EXACT_NEGATIVES,
+            production_threshold: Some(thresholds[1]),
+            exact_negatives: SEGMENT_EXACT_NEGATIVES,
         },
     )
 }
@@ -759,6 +802,9 @@ pub fn run_at(
 struct Options {
     /// Each model's fixed threshold, candidate's then production's.
     thresholds: Option<[f64; 2]>,
+    /// Production's threshold on the whole holdout, where both models'
+    /// cost is also measured.
+    production_threshold: Option<f64>,
     /// See [`EXACT_NEGATIVES`].
     exact_negatives: usize,
 }
@@ -770,25 +816,14 @@ fn run_with(
     amounts: Option<&[f64]>,
     metrics: &MetricsSpec,
     spec: &StatsSpec,
-    Options {
-        thresholds,
-        exact_negatives,
-    }: Options,
+    options: Options,
 ) -> Option<Bootstrap> {
     let positives = labels.iter().filter(|l| **l).count();
     let negatives = labels.len() - positives;
     if spec.resamples == 0 || positives < 2 || negatives < 2 || labels.len() > u32::MAX as usize {
         return None;
     }
-    let plan = Plan::new(
-        candidate,
-        production,
-        labels,
-        amounts,
-        metrics,
-        thresholds,
-        exact_negatives,
-    );
+    let plan = Plan::new(candidate, production, labels, amounts, metrics, options);
     let resamples: Vec<[Vec<f64>; 2]> = (0..spec.resamples)
         .into_par_iter()
         .map_init(
@@ -998,6 +1033,7 @@ mod tests {
     fn options(exact_negatives: usize) -> Options {
         Options {
             thresholds: None,
+            production_threshold: None,
             exact_negatives,
         }
     }
@@ -1065,14 +1101,24 @@ mod tests {
                 alert_budget: Some(AlertBudget::Fraction(0.15)),
                 ..spec(threshold)
             };
+            // Production's threshold on the unrepeated rows, fixed as the
+            // evaluation fixes it.
+            let own = |model: usize| MetricsSpec {
+                threshold: fixed.map_or(threshold, |t| Threshold::Fixed(t[model])),
+                ..m.clone()
+            };
+            let at_production = metrics::evaluate(&b, &labels, &own(1)).unwrap().threshold;
             let plan = Plan::new(
                 &a,
                 Some(&b),
                 &labels,
                 Some(&amounts),
                 &m,
-                fixed,
-                EXACT_NEGATIVES,
+                Options {
+                    thresholds: fixed,
+                    production_threshold: Some(at_production),
+                    exact_negatives: EXACT_NEGATIVES,
+                },
             );
             let names = names(&plan);
             let mut work = Work::new(&plan);
@@ -1109,13 +1155,13 @@ mod tests {
                             a2.push(amounts[row]);
                         }
                     }
-                    let own = MetricsSpec {
-                        threshold: fixed.map_or(threshold, |t| Threshold::Fixed(t[model])),
-                        ..m.clone()
-                    };
-                    let mut full = metrics::evaluate(&s2, &l2, &own).unwrap();
+                    let mut full = metrics::evaluate(&s2, &l2, &own(model)).unwrap();
                     full.dollars = metrics::dollars(&s2, &l2, &a2, &full);
                     full.cost = metrics::costs(&s2, &l2, Some(&a2), &cost, full.threshold);
+                    full.cost.push((
+                        "expected_cost_at_production_threshold".into(),
+                        metrics::cost_at(&s2, &l2, Some(&a2), &cost, at_production),
+                    ));
                     let tallies = metrics::day_tallies(
                         &s2,
                         &l2,
@@ -1129,6 +1175,11 @@ mod tests {
                     assert!(names.iter().any(|n| n.starts_with("dollar_recall_at_fpr[")));
                     assert!(names.iter().any(|n| n == "min_expected_cost"));
                     assert!(names.iter().any(|n| n == "dollar_recall_at_budget"));
+                    assert!(
+                        names
+                            .iter()
+                            .any(|n| n == "expected_cost_at_production_threshold")
+                    );
                     for (name, g) in names.iter().zip(&got[model]) {
                         let w = want[name].unwrap();
                         // Dollar amounts are checked relative to their size.
@@ -1162,7 +1213,15 @@ mod tests {
         for exact in [EXACT_NEGATIVES, 0] {
             assert_eq!(on(1, exact), on(3, exact));
         }
-        let other = run(&a, Some(&b), &labels, None, &m, &StatsSpec { seed: 8, ..s });
+        let other = run(
+            &a,
+            Some(&b),
+            &labels,
+            None,
+            &m,
+            &StatsSpec { seed: 8, ..s },
+            None,
+        );
         assert_ne!(on(1, EXACT_NEGATIVES), other);
     }
 
@@ -1175,7 +1234,7 @@ mod tests {
             seed: 1,
             confidence: 0.95,
         };
-        let b = run(&a, Some(&a), &labels, None, &m, &s).unwrap();
+        let b = run(&a, Some(&a), &labels, None, &m, &s, None).unwrap();
         assert!(b.tests.len() >= 8);
         for (name, t) in &b.tests {
             assert_eq!(
