@@ -131,7 +131,7 @@ fn main() {
                 &scores,
                 Some(&production),
                 &labels,
-                None,
+                &Default::default(),
                 &spec,
                 &stats,
                 None,
@@ -206,6 +206,7 @@ fn main() {
             label: "is_fraud",
             id: Some("transaction_id"),
             scores: &scores,
+            weight: None,
         };
         let (integrity_s, facts) = best_of(1, || {
             integrity::compute(&holdout, &labels, roles, Some(&reference))

@@ -81,6 +81,7 @@ fn run_data(rows: usize) -> Arc<RunData> {
         reference: None,
         delta_tests: Default::default(),
         segments: Vec::new(),
+        weight_column: None,
         confidence: 0.95,
         integrity: Default::default(),
     })

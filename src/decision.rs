@@ -179,6 +179,7 @@ pub fn run(config: &Config) -> Result<Decision> {
         label_column: config.holdout.label.clone(),
         id_column: config.holdout.id.clone(),
         score_columns,
+        weight_column: config.holdout.weight.clone(),
         candidate: model_view(&eval.models.candidate, evaluated.candidate_scores),
         production: eval
             .models

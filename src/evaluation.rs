@@ -65,6 +65,9 @@ pub struct StatsInfo {
 pub struct HoldoutInfo {
     pub path: String,
     pub label: String,
+    /// `holdout.weight`: every metric, curve and interval counts a row by it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub weight: Option<String>,
     pub rows: u64,
     pub positives: u64,
 }
@@ -191,16 +194,17 @@ pub fn run(config: &Config, which: Columns) -> Result<Evaluated> {
         other => other,
     };
     let amounts = holdout.amounts.as_deref();
+    let weights = holdout.weights.as_deref();
+    let rows = metrics::Rows {
+        amounts,
+        weights,
+        days: days.as_deref(),
+    };
     let assess = |scores: &[f64]| -> Result<ModelMetrics> {
-        let mut m = metrics::evaluate_with_money(
-            scores,
-            &holdout.labels,
-            amounts,
-            days.as_deref(),
-            &config.metrics,
-        )?;
+        let mut m = metrics::evaluate_with_money(scores, &holdout.labels, &rows, &config.metrics)?;
         if let Some(amounts) = amounts {
-            m.curves.dollar_recall = metrics::dollar_curve(scores, &holdout.labels, amounts);
+            m.curves.dollar_recall =
+                metrics::dollar_curve(scores, &holdout.labels, amounts, weights);
         }
         Ok(m)
     };
@@ -216,7 +220,7 @@ pub fn run(config: &Config, which: Columns) -> Result<Evaluated> {
         (&config.metrics.cost, &production, production_threshold)
     {
         let name = "expected_cost_at_production_threshold";
-        let at = |scores: &[f64]| metrics::cost_at(scores, &holdout.labels, amounts, cost, t);
+        let at = |scores: &[f64]| metrics::cost_at(scores, &holdout.labels, &rows, cost, t);
         cand_metrics.cost.push((name.into(), at(&candidate.scores)));
         if let Some(m) = &mut prod_metrics {
             m.cost.push((name.into(), at(&p.scores)));
@@ -239,13 +243,16 @@ pub fn run(config: &Config, which: Columns) -> Result<Evaluated> {
         .unwrap_or_default();
     let level = config.stats.confidence;
     let mut delta_tests = std::collections::BTreeMap::new();
+    // DeLong's test takes no weights: with them the bootstrap tests ROC AUC.
     if let Some(p) = &production_scores
+        && weights.is_none()
         && let Some(t) = crate::stats::delong(&candidate_scores, p, &holdout.labels, level)
     {
         delta_tests.insert("roc_auc".to_string(), t);
     }
     if let Some(p) = &production_scores {
-        for (metric, t) in crate::metrics::loss_tests(&candidate_scores, p, &holdout.labels, level)
+        for (metric, t) in
+            crate::metrics::loss_tests(&candidate_scores, p, &holdout.labels, weights, level)
         {
             delta_tests.insert(metric.to_string(), t);
         }
@@ -256,7 +263,7 @@ pub fn run(config: &Config, which: Columns) -> Result<Evaluated> {
         &candidate_scores,
         production_scores.as_deref(),
         &holdout.labels,
-        holdout.amounts.as_deref(),
+        &rows,
         &config.metrics,
         &config.stats,
         production_threshold,
@@ -265,7 +272,11 @@ pub fn run(config: &Config, which: Columns) -> Result<Evaluated> {
         (&config.metrics.alert_budget, &days)
     {
         let tallies = |scores: &[f64]| {
-            metrics::day_tallies(scores, &holdout.labels, amounts, Some(days), budget)
+            let rows = metrics::Rows {
+                days: Some(days),
+                ..rows
+            };
+            metrics::day_tallies(scores, &holdout.labels, &rows, budget)
         };
         let cand = tallies(&candidate_scores);
         let prod = production_scores.as_deref().map(tallies);
@@ -294,7 +305,8 @@ pub fn run(config: &Config, which: Columns) -> Result<Evaluated> {
             path: &holdout.path,
             frame: &holdout.frame,
             labels: &holdout.labels,
-            amounts: holdout.amounts.as_deref(),
+            amounts,
+            weights,
             candidate: Scored {
                 scores: &candidate_scores,
                 threshold: candidate.raw.threshold,
@@ -321,6 +333,7 @@ pub fn run(config: &Config, which: Columns) -> Result<Evaluated> {
         holdout: HoldoutInfo {
             path: holdout.path.display().to_string(),
             label: config.holdout.label.clone(),
+            weight: config.holdout.weight.clone(),
             rows,
             positives,
         },

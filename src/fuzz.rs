@@ -67,6 +67,7 @@ fn holdout(bytes: &[u8], name: &str, format: DataFormat) -> bool {
         label: label.clone(),
         id: None,
         amount: None,
+        weight: None,
         positive: None,
     };
     let (frame, accepted) = match data::load_holdout(&spec, inputs, &[], Columns::All) {

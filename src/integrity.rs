@@ -62,11 +62,16 @@ pub struct Roles<'a> {
     pub label: &'a str,
     pub id: Option<&'a str>,
     pub scores: &'a [String],
+    /// `holdout.weight`: how much a row counts, not something it says.
+    pub weight: Option<&'a str>,
 }
 
 impl Roles<'_> {
     fn is_feature(&self, name: &str) -> bool {
-        name != self.label && Some(name) != self.id && !self.scores.iter().any(|s| s == name)
+        name != self.label
+            && Some(name) != self.id
+            && Some(name) != self.weight
+            && !self.scores.iter().any(|s| s == name)
     }
 }
 
@@ -579,6 +584,7 @@ mod tests {
             label: "y",
             id,
             scores: &[],
+            weight: None,
         }
     }
 
@@ -660,6 +666,7 @@ mod tests {
             label: "y",
             id: Some("id"),
             scores: &scores,
+            weight: None,
         };
         let i = compute(&holdout, &[true, false, false, true], r, Some(&reference));
         let o = i.overlap.unwrap();

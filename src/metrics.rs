@@ -23,86 +23,126 @@ const LOG_LOSS_EPS: f64 = f64::EPSILON;
 /// Maximum number of points kept per curve in reports.
 pub const CURVE_POINTS: usize = 200;
 
-/// Cumulative counts at each distinct score, highest score first.
+/// Cumulative counts at each distinct score, highest score first: rows,
+/// or with `holdout.weight` the rows' weights (unit weights keep every
+/// count an exact integer in an f64).
 #[derive(Debug, Clone)]
 pub struct Sweep {
     pub thresholds: Vec<f64>,
-    pub tps: Vec<u64>,
-    pub fps: Vec<u64>,
+    pub tps: Vec<f64>,
+    pub fps: Vec<f64>,
 }
 
 impl Sweep {
     /// Sorts once and sweeps. Scores must be finite (validated upstream).
     pub fn new(scores: &[f64], labels: &[bool]) -> Sweep {
+        Self::weighted(scores, labels, None)
+    }
+
+    /// [`Sweep::new`] with each row counted by its weight.
+    pub fn weighted(scores: &[f64], labels: &[bool], weights: Option<&[f64]>) -> Sweep {
         assert_eq!(
             scores.len(),
             labels.len(),
             "scores and labels differ in length"
         );
-        // Positives and negatives are sorted apart as bare u64 keys (cheaper
-        // than sorting (key, label) pairs), then merged while sweeping.
-        let (mut pos, mut neg): (Vec<u64>, Vec<u64>) =
-            (Vec::new(), Vec::with_capacity(scores.len()));
-        for (s, l) in scores.iter().zip(labels) {
-            if *l {
-                pos.push(order_key(*s));
-            } else {
-                neg.push(order_key(*s));
+        match weights {
+            // Positives and negatives are sorted apart as bare u64 keys
+            // (cheaper than sorting (key, label) pairs), then merged while
+            // sweeping.
+            None => {
+                let (mut pos, mut neg): (Vec<u64>, Vec<u64>) =
+                    (Vec::new(), Vec::with_capacity(scores.len()));
+                for (s, l) in scores.iter().zip(labels) {
+                    if *l {
+                        pos.push(order_key(*s));
+                    } else {
+                        neg.push(order_key(*s));
+                    }
+                }
+                rayon::join(|| pos.par_sort_unstable(), || neg.par_sort_unstable());
+                Self::merge(&pos, &neg, |k| *k, |_| 1.0)
+            }
+            Some(w) => {
+                // (order key, weight) per row.
+                let mut pos: Vec<(u64, f64)> = Vec::new();
+                let mut neg: Vec<(u64, f64)> = Vec::with_capacity(scores.len());
+                for ((s, l), w) in scores.iter().zip(labels).zip(w) {
+                    let row = (order_key(*s), *w);
+                    if *l {
+                        pos.push(row);
+                    } else {
+                        neg.push(row);
+                    }
+                }
+                rayon::join(
+                    || pos.par_sort_unstable_by_key(|r| r.0),
+                    || neg.par_sort_unstable_by_key(|r| r.0),
+                );
+                Self::merge(&pos, &neg, |r| r.0, |r| r.1)
             }
         }
-        rayon::join(|| pos.par_sort_unstable(), || neg.par_sort_unstable());
+    }
 
+    /// Walks both sorted classes from the highest key down; each distinct
+    /// key is one point.
+    fn merge<T>(
+        pos: &[T],
+        neg: &[T],
+        key: impl Fn(&T) -> u64,
+        weight: impl Fn(&T) -> f64,
+    ) -> Sweep {
         let mut sweep = Sweep {
             thresholds: Vec::new(),
             tps: Vec::new(),
             fps: Vec::new(),
         };
-        // Walk both from the highest key down; each distinct key is one point.
         let (mut i, mut j) = (pos.len(), neg.len());
-        let (mut tp, mut fp) = (0u64, 0u64);
+        let (mut tp, mut fp) = (Sum::default(), Sum::default());
         while i > 0 || j > 0 {
-            let key = match (i, j) {
-                (0, _) => neg[j - 1],
-                (_, 0) => pos[i - 1],
-                _ => pos[i - 1].max(neg[j - 1]),
+            let k = match (i, j) {
+                (0, _) => key(&neg[j - 1]),
+                (_, 0) => key(&pos[i - 1]),
+                _ => key(&pos[i - 1]).max(key(&neg[j - 1])),
             };
-            while i > 0 && pos[i - 1] == key {
+            while i > 0 && key(&pos[i - 1]) == k {
                 i -= 1;
-                tp += 1;
+                tp.add(weight(&pos[i]));
             }
-            while j > 0 && neg[j - 1] == key {
+            while j > 0 && key(&neg[j - 1]) == k {
                 j -= 1;
-                fp += 1;
+                fp.add(weight(&neg[j]));
             }
-            sweep.thresholds.push(from_order_key(key));
-            sweep.tps.push(tp);
-            sweep.fps.push(fp);
+            sweep.thresholds.push(from_order_key(k));
+            sweep.tps.push(tp.value());
+            sweep.fps.push(fp.value());
         }
         sweep
     }
 
-    pub fn positives(&self) -> u64 {
-        self.tps.last().copied().unwrap_or(0)
+    pub fn positives(&self) -> f64 {
+        self.tps.last().copied().unwrap_or(0.0)
     }
 
-    pub fn negatives(&self) -> u64 {
-        self.fps.last().copied().unwrap_or(0)
+    pub fn negatives(&self) -> f64 {
+        self.fps.last().copied().unwrap_or(0.0)
     }
 
     /// Counts of rows with `score >= threshold`.
-    fn counts_at(&self, threshold: f64) -> (u64, u64) {
+    fn counts_at(&self, threshold: f64) -> (f64, f64) {
         // thresholds are strictly decreasing: count the points still >= threshold.
         let k = self.thresholds.partition_point(|t| *t >= threshold);
         if k == 0 {
-            (0, 0)
+            (0.0, 0.0)
         } else {
             (self.tps[k - 1], self.fps[k - 1])
         }
     }
 }
 
-/// Neumaier-compensated sum: long sums (10M rows) stay accurate to ~1 ulp.
-#[derive(Default)]
+/// Neumaier-compensated sum: long sums (10M rows) stay accurate to ~1 ulp,
+/// and sums of integers stay exact below 2^53.
+#[derive(Default, Clone, Copy)]
 struct Sum {
     sum: f64,
     comp: f64,
@@ -182,11 +222,13 @@ pub struct ModelMetrics {
     pub recall: f64,
     pub f1: f64,
     pub accuracy: f64,
-    pub tp: u64,
-    pub fp: u64,
-    pub tn: u64,
+    /// Confusion counts at the threshold: rows, or weights with
+    /// `holdout.weight`.
+    pub tp: f64,
+    pub fp: f64,
+    pub tn: f64,
     #[serde(rename = "fn")]
-    pub fn_: u64,
+    pub fn_: f64,
     pub at_fpr: Vec<AtFpr>,
     pub not_applicable: Vec<NotApplicable>,
     pub curves: Curves,
@@ -225,10 +267,10 @@ impl ModelMetrics {
             ("recall".into(), Some(self.recall)),
             ("f1".into(), Some(self.f1)),
             ("accuracy".into(), Some(self.accuracy)),
-            ("tp".into(), Some(self.tp as f64)),
-            ("fp".into(), Some(self.fp as f64)),
-            ("tn".into(), Some(self.tn as f64)),
-            ("fn".into(), Some(self.fn_ as f64)),
+            ("tp".into(), Some(self.tp)),
+            ("fp".into(), Some(self.fp)),
+            ("tn".into(), Some(self.tn)),
+            ("fn".into(), Some(self.fn_)),
         ];
         for a in &self.at_fpr {
             v.push((format!("recall_at_fpr[{}]", a.target_fpr), Some(a.recall)));
@@ -290,7 +332,9 @@ const COUNT_METRICS: &[&str] = &[
 /// One metric as JSON: counts as integers, `null` where not applicable.
 pub fn metric_json(name: &str, v: Option<f64>) -> Value {
     match v {
-        Some(x) if COUNT_METRICS.contains(&name) => Value::from(x as u64),
+        Some(x) if COUNT_METRICS.contains(&name) && x.fract() == 0.0 && x >= 0.0 => {
+            Value::from(x as u64)
+        }
         Some(x) => serde_json::Number::from_f64(x).map_or(Value::Null, Value::Number),
         None => Value::Null,
     }
@@ -303,7 +347,7 @@ pub fn delta(cand: &Map<String, Value>, prod: &Map<String, Value>) -> Map<String
         .filter(|(name, _)| !matches!(name.as_str(), "rows" | "positives"))
         .filter_map(|(name, c)| {
             let d = c.as_f64()? - prod.get(name)?.as_f64()?;
-            let v = if COUNT_METRICS.contains(&name.as_str()) {
+            let v = if COUNT_METRICS.contains(&name.as_str()) && d.fract() == 0.0 {
                 Value::from(d as i64)
             } else {
                 Value::Number(serde_json::Number::from_f64(d)?)
@@ -318,11 +362,11 @@ pub fn delta(cand: &Map<String, Value>, prod: &Map<String, Value>) -> Map<String
 pub fn cost_at(
     scores: &[f64],
     labels: &[bool],
-    amounts: Option<&[f64]>,
+    rows: &Rows,
     spec: &crate::config::CostSpec,
     threshold: f64,
 ) -> Option<f64> {
-    costs(scores, labels, amounts, spec, threshold)
+    costs(scores, labels, rows, spec, threshold)
         .into_iter()
         .find(|(n, _)| n == "expected_cost")
         .and_then(|(_, v)| v)
@@ -334,35 +378,62 @@ pub fn cost_at(
 pub fn evaluate_with_money(
     scores: &[f64],
     labels: &[bool],
-    amounts: Option<&[f64]>,
-    days: Option<&[u32]>,
+    rows: &Rows,
     spec: &MetricsSpec,
 ) -> Result<ModelMetrics> {
-    let mut m = evaluate(scores, labels, spec)?;
-    if let Some(amounts) = amounts {
-        m.dollars = dollars(scores, labels, amounts, &m);
+    let mut m = evaluate_weighted(scores, labels, rows.weights, spec)?;
+    if let Some(amounts) = rows.amounts {
+        m.dollars = dollars(scores, labels, amounts, rows.weights, &m);
     }
     if let Some(cost) = &spec.cost {
-        m.cost = costs(scores, labels, amounts, cost, m.threshold);
+        m.cost = costs(scores, labels, rows, cost, m.threshold);
     }
     if let Some(budget) = &spec.alert_budget {
-        let tallies = day_tallies(scores, labels, amounts, days, budget);
-        m.budget = budget_metrics(&tallies, amounts.is_some());
+        let tallies = day_tallies(scores, labels, rows, budget);
+        m.budget = budget_metrics(&tallies, rows.amounts.is_some());
     }
     Ok(m)
+}
+
+/// What the holdout says about its rows beyond label and score, each in
+/// row order: the amounts, the weights and the days of a per-day budget.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Rows<'a> {
+    pub amounts: Option<&'a [f64]>,
+    pub weights: Option<&'a [f64]>,
+    pub days: Option<&'a [u32]>,
+}
+
+impl Rows<'_> {
+    /// Row `i`'s weight: 1 without `holdout.weight`.
+    pub fn weight(&self, i: usize) -> f64 {
+        self.weights.map_or(1.0, |w| w[i])
+    }
 }
 
 /// Computes every metric. Fails when the labels hold a single class, since
 /// the rank metrics are undefined then.
 pub fn evaluate(scores: &[f64], labels: &[bool], spec: &MetricsSpec) -> Result<ModelMetrics> {
+    evaluate_weighted(scores, labels, None, spec)
+}
+
+/// [`evaluate`] with each row counted by its weight (`holdout.weight`): a
+/// weight of 2 counts as the row twice.
+pub fn evaluate_weighted(
+    scores: &[f64],
+    labels: &[bool],
+    weights: Option<&[f64]>,
+    spec: &MetricsSpec,
+) -> Result<ModelMetrics> {
     if scores.is_empty() {
         return Err(Error::Metric("no rows to evaluate".into()));
     }
-    let sweep = Sweep::new(scores, labels);
+    let sweep = Sweep::weighted(scores, labels, weights);
     let (p, n) = (sweep.positives(), sweep.negatives());
-    if p == 0 || n == 0 {
+    if p <= 0.0 || n <= 0.0 {
+        let what = if weights.is_some() { "weight" } else { "rows" };
         return Err(Error::Metric(format!(
-            "the labels hold a single class ({p} positives, {n} negatives of {} rows): \
+            "the labels hold a single class ({p} positives, {n} negatives, by {what}, of {} rows): \
              ROC AUC, average precision, KS and recall at FPR need both classes",
             scores.len()
         )));
@@ -375,10 +446,10 @@ pub fn evaluate(scores: &[f64], labels: &[bool], spec: &MetricsSpec) -> Result<M
     };
     let (tp, fp) = sweep.counts_at(threshold);
     let (fn_, tn) = (p - tp, n - fp);
-    let rows = p + n;
+    let total = p + n;
 
     let mut not_applicable = Vec::new();
-    let (log_loss, brier) = match probability_metrics(scores, labels) {
+    let (log_loss, brier) = match probability_metrics(scores, labels, weights) {
         Ok((l, b)) => (Some(l), Some(b)),
         Err(reason) => {
             for metric in ["log_loss", "brier"] {
@@ -392,8 +463,8 @@ pub fn evaluate(scores: &[f64], labels: &[bool], spec: &MetricsSpec) -> Result<M
     };
 
     Ok(ModelMetrics {
-        rows,
-        positives: p,
+        rows: scores.len() as u64,
+        positives: labels.iter().filter(|l| **l).count() as u64,
         roc_auc: roc_auc(&sweep),
         average_precision: average_precision(&sweep),
         pr_auc: pr_auc(&sweep),
@@ -403,8 +474,8 @@ pub fn evaluate(scores: &[f64], labels: &[bool], spec: &MetricsSpec) -> Result<M
         threshold,
         precision: ratio(tp, tp + fp),
         recall: ratio(tp, p),
-        f1: ratio(2 * tp, 2 * tp + fp + fn_),
-        accuracy: ratio(tp + tn, rows),
+        f1: ratio(2.0 * tp, 2.0 * tp + fp + fn_),
+        accuracy: ratio(tp + tn, total),
         tp,
         fp,
         tn,
@@ -429,21 +500,23 @@ pub fn dollars(
     scores: &[f64],
     labels: &[bool],
     amounts: &[f64],
+    weights: Option<&[f64]>,
     m: &ModelMetrics,
 ) -> Vec<(String, f64)> {
+    let w = |i: usize| weights.map_or(1.0, |w| w[i]);
     let caught_at = |t: f64| -> f64 {
         let mut sum = Sum::default();
-        for ((s, l), a) in scores.iter().zip(labels).zip(amounts) {
+        for (i, ((s, l), a)) in scores.iter().zip(labels).zip(amounts).enumerate() {
             if *l && *s >= t {
-                sum.add(*a);
+                sum.add(w(i) * a);
             }
         }
         sum.value()
     };
     let mut total = Sum::default();
-    for (l, a) in labels.iter().zip(amounts) {
+    for (i, (l, a)) in labels.iter().zip(amounts).enumerate() {
         if *l {
-            total.add(*a);
+            total.add(w(i) * a);
         }
     }
     let total = total.value();
@@ -475,21 +548,23 @@ pub fn dollars(
 pub fn costs(
     scores: &[f64],
     labels: &[bool],
-    amounts: Option<&[f64]>,
+    rows: &Rows,
     spec: &crate::config::CostSpec,
     threshold: f64,
 ) -> Vec<(String, Option<f64>)> {
     use crate::config::MissCost;
+    // A missed fraud's cost, times its weight.
     let miss = |i: usize| -> Option<f64> {
-        match spec.false_negative {
-            MissCost::Amount => amounts.map(|a| a[i]),
+        let cost = match spec.false_negative {
+            MissCost::Amount => rows.amounts.map(|a| a[i]),
             MissCost::Each(c) => Some(c),
-        }
+        };
+        cost.map(|c| c * rows.weight(i))
     };
     if miss(0).is_none() && !scores.is_empty() {
         return Vec::new();
     }
-    let (mut total, mut missed, mut fp) = (Sum::default(), Sum::default(), 0u64);
+    let (mut total, mut missed, mut fp) = (Sum::default(), Sum::default(), Sum::default());
     for (i, (s, l)) in scores.iter().zip(labels).enumerate() {
         if *l {
             let m = miss(i).unwrap_or(0.0);
@@ -498,24 +573,24 @@ pub fn costs(
                 missed.add(m);
             }
         } else if *s >= threshold {
-            fp += 1;
+            fp.add(rows.weight(i));
         }
     }
     let total = total.value();
-    let expected = spec.false_positive * fp as f64 + missed.value();
+    let expected = spec.false_positive * fp.value() + missed.value();
     // The cheapest threshold: flag the rows from the highest score down.
     let (mut best, mut best_threshold) = (total, f64::INFINITY);
-    let (mut caught, mut flagged_fp) = (Sum::default(), 0u64);
-    descending_groups(scores, |rows, threshold| {
-        for &row in rows {
+    let (mut caught, mut flagged_fp) = (Sum::default(), Sum::default());
+    descending_groups(scores, |group, threshold| {
+        for &row in group {
             let row = row as usize;
             if labels[row] {
                 caught.add(miss(row).unwrap_or(0.0));
             } else {
-                flagged_fp += 1;
+                flagged_fp.add(rows.weight(row));
             }
         }
-        let cost = spec.false_positive * flagged_fp as f64 + (total - caught.value());
+        let cost = spec.false_positive * flagged_fp.value() + (total - caught.value());
         if cost < best {
             best = cost;
             best_threshold = threshold;
@@ -537,33 +612,40 @@ pub fn costs(
 /// flagged together), from (0, 0) to (1, 1): what an investigation team
 /// buys with each extra alert. Downsampled like the other curves; empty
 /// when the frauds sum to no amount.
-pub fn dollar_curve(scores: &[f64], labels: &[bool], amounts: &[f64]) -> Vec<CurvePoint> {
-    let mut total = Sum::default();
-    for (l, a) in labels.iter().zip(amounts) {
+pub fn dollar_curve(
+    scores: &[f64],
+    labels: &[bool],
+    amounts: &[f64],
+    weights: Option<&[f64]>,
+) -> Vec<CurvePoint> {
+    let w = |i: usize| weights.map_or(1.0, |w| w[i]);
+    let (mut total, mut n) = (Sum::default(), Sum::default());
+    for (i, (l, a)) in labels.iter().zip(amounts).enumerate() {
         if *l {
-            total.add(*a);
+            total.add(w(i) * a);
         }
+        n.add(w(i));
     }
-    let total = total.value();
+    let (total, n) = (total.value(), n.value());
     if total <= 0.0 || scores.is_empty() {
         return Vec::new();
     }
-    let n = scores.len() as f64;
     let mut points = vec![CurvePoint {
         x: 0.0,
         y: 0.0,
         threshold: f64::INFINITY,
     }];
-    let (mut caught, mut flagged) = (Sum::default(), 0usize);
+    let (mut caught, mut flagged) = (Sum::default(), Sum::default());
     descending_groups(scores, |rows, threshold| {
         for &row in rows {
-            if labels[row as usize] {
-                caught.add(amounts[row as usize]);
+            let row = row as usize;
+            if labels[row] {
+                caught.add(w(row) * amounts[row]);
             }
+            flagged.add(w(row));
         }
-        flagged += rows.len();
         points.push(CurvePoint {
-            x: flagged as f64 / n,
+            x: (flagged.value() / n).min(1.0),
             y: (caught.value() / total).min(1.0),
             threshold,
         });
@@ -582,7 +664,8 @@ pub struct DayTally {
     pub alerts: f64,
     /// Frauds among them.
     pub caught: f64,
-    pub frauds: u64,
+    /// Frauds that day (weights with `holdout.weight`).
+    pub frauds: f64,
     /// Fraud amount among them, with amounts.
     pub dollars: f64,
     pub fraud_dollars: f64,
@@ -593,10 +676,11 @@ pub struct DayTally {
 pub fn day_tallies(
     scores: &[f64],
     labels: &[bool],
-    amounts: Option<&[f64]>,
-    days: Option<&[u32]>,
+    rows_of: &Rows,
     budget: &AlertBudget,
 ) -> Vec<DayTally> {
+    let (amounts, days) = (rows_of.amounts, rows_of.days);
+    let weight = |i: u32| rows_of.weight(i as usize);
     let day = |i: u32| days.map_or(0, |d| d[i as usize]);
     let mut order: Vec<u32> = (0..scores.len() as u32).collect();
     order.par_sort_unstable_by_key(|&i| (day(i), std::cmp::Reverse(order_key(scores[i as usize]))));
@@ -607,10 +691,13 @@ pub fn day_tallies(
         let d = day(order[start]);
         let end = start + order[start..].iter().take_while(|&&i| day(i) == d).count();
         let rows = &order[start..end];
+        // The day's rows, counted by weight: a row of weight 2 takes two
+        // alerts of the budget, as two copies of it would.
+        let size: f64 = rows.iter().map(|&i| weight(i)).sum();
         let k = match budget {
-            AlertBudget::PerDay { alerts, .. } => (*alerts as f64).min(rows.len() as f64),
+            AlertBudget::PerDay { alerts, .. } => (*alerts as f64).min(size),
             // At least one alert, so precision is defined on any holdout.
-            AlertBudget::Fraction(f) => (f * rows.len() as f64).floor().max(1.0),
+            AlertBudget::Fraction(f) => (f * size).floor().max(1.0).min(size),
         };
         let mut t = DayTally {
             alerts: k,
@@ -624,18 +711,20 @@ pub fn day_tallies(
                 .take_while(|&&i| order_key(scores[i as usize]) == key)
                 .count();
             let group = &rows[g..group_end];
-            let positives = group.iter().filter(|&&i| labels[i as usize]).count();
-            let dollars: f64 = group
-                .iter()
-                .filter(|&&i| labels[i as usize])
-                .map(|&i| amount(i))
-                .sum();
-            t.frauds += positives as u64;
+            let frauds = || group.iter().filter(|&&i| labels[i as usize]);
+            let positives: f64 = frauds().map(|&i| weight(i)).sum();
+            let dollars: f64 = frauds().map(|&i| weight(i) * amount(i)).sum();
+            let group_size: f64 = group.iter().map(|&i| weight(i)).sum();
+            t.frauds += positives;
             t.fraud_dollars += dollars;
-            let share = ((k - flagged) / group.len() as f64).clamp(0.0, 1.0);
-            t.caught += share * positives as f64;
+            let share = if group_size > 0.0 {
+                ((k - flagged) / group_size).clamp(0.0, 1.0)
+            } else {
+                1.0
+            };
+            t.caught += share * positives;
             t.dollars += share * dollars;
-            flagged += share * group.len() as f64;
+            flagged += share * group_size;
             g = group_end;
         }
         out.push(t);
@@ -651,7 +740,7 @@ pub fn day_tallies(
 pub fn budget_metrics(days: &[DayTally], with_amounts: bool) -> Vec<(String, f64)> {
     let sum = |f: fn(&DayTally) -> f64| days.iter().map(f).sum::<f64>();
     let precision = days.iter().map(|d| d.caught / d.alerts).sum::<f64>() / days.len() as f64;
-    let frauds = sum(|d| d.frauds as f64);
+    let frauds = sum(|d| d.frauds);
     let mut out = vec![
         ("alerts_at_budget".to_string(), sum(|d| d.alerts)),
         ("precision_at_budget".to_string(), precision),
@@ -693,35 +782,35 @@ fn descending_groups(scores: &[f64], mut f: impl FnMut(&[u32], f64)) {
 }
 
 /// `a / b`, with 0 for an empty denominator (scikit-learn's `zero_division=0`).
-fn ratio(a: u64, b: u64) -> f64 {
-    if b == 0 { 0.0 } else { a as f64 / b as f64 }
+fn ratio(a: f64, b: f64) -> f64 {
+    if b == 0.0 { 0.0 } else { a / b }
 }
 
-/// Trapezoidal area under (fpr, tpr), computed in exact integer arithmetic
-/// and divided once at the end.
+/// Trapezoidal area under (fpr, tpr), summed in counts and divided once at
+/// the end: with unit weights every term and the sum are integers below
+/// 2^53 (up to about 10^15 positive-negative pairs), so exact.
 pub fn roc_auc(s: &Sweep) -> f64 {
     let (p, n) = (s.positives(), s.negatives());
-    let (mut prev_tp, mut prev_fp) = (0u128, 0u128);
-    let mut twice_area: u128 = 0;
+    let (mut prev_tp, mut prev_fp) = (0.0, 0.0);
+    let mut twice_area = Sum::default();
     for (tp, fp) in s.tps.iter().zip(&s.fps) {
-        let (tp, fp) = (*tp as u128, *fp as u128);
-        twice_area += (fp - prev_fp) * (tp + prev_tp);
-        prev_tp = tp;
-        prev_fp = fp;
+        twice_area.add((fp - prev_fp) * (tp + prev_tp));
+        prev_tp = *tp;
+        prev_fp = *fp;
     }
-    twice_area as f64 / (2.0 * p as f64 * n as f64)
+    twice_area.value() / (2.0 * p * n)
 }
 
 /// Step-wise average precision: sum over thresholds of
 /// `(R_k - R_{k-1}) * P_k`, as scikit-learn's `average_precision_score`.
 pub fn average_precision(s: &Sweep) -> f64 {
-    let p = s.positives() as f64;
+    let p = s.positives();
     let mut sum = Sum::default();
-    let mut prev_tp = 0u64;
+    let mut prev_tp = 0.0;
     for (tp, fp) in s.tps.iter().zip(&s.fps) {
         if *tp != prev_tp {
-            let recall_step = (*tp - prev_tp) as f64 / p;
-            sum.add(recall_step * (*tp as f64 / (*tp + *fp) as f64));
+            let recall_step = (*tp - prev_tp) / p;
+            sum.add(recall_step * (*tp / (*tp + *fp)));
         }
         prev_tp = *tp;
     }
@@ -731,11 +820,11 @@ pub fn average_precision(s: &Sweep) -> f64 {
 /// Trapezoidal area under the PR curve, as `auc(recall, precision)` over
 /// scikit-learn's `precision_recall_curve`, whose last point is (0, 1).
 pub fn pr_auc(s: &Sweep) -> f64 {
-    let p = s.positives() as f64;
+    let p = s.positives();
     let mut sum = Sum::default();
     let (mut prev_r, mut prev_p) = (0.0, 1.0);
     for (tp, fp) in s.tps.iter().zip(&s.fps) {
-        let r = *tp as f64 / p;
+        let r = *tp / p;
         let prec = ratio(*tp, *tp + *fp);
         sum.add((r - prev_r) * (prec + prev_p) / 2.0);
         prev_r = r;
@@ -747,16 +836,16 @@ pub fn pr_auc(s: &Sweep) -> f64 {
 /// Kolmogorov-Smirnov statistic between the score distributions of the two
 /// classes: `max |TPR - FPR|` over thresholds.
 pub fn ks(s: &Sweep) -> f64 {
-    let (p, n) = (s.positives() as f64, s.negatives() as f64);
+    let (p, n) = (s.positives(), s.negatives());
     s.tps
         .iter()
         .zip(&s.fps)
-        .map(|(tp, fp)| (*tp as f64 / p - *fp as f64 / n).abs())
+        .map(|(tp, fp)| (tp / p - fp / n).abs())
         .fold(0.0, f64::max)
 }
 
 fn at_fpr_point(s: &Sweep, target: f64) -> AtFpr {
-    let (p, n) = (s.positives() as f64, s.negatives() as f64);
+    let (p, n) = (s.positives(), s.negatives());
     // The ROC curve starts at (0, 0) with an infinite threshold: flag nothing.
     let mut best = AtFpr {
         target_fpr: target,
@@ -765,11 +854,11 @@ fn at_fpr_point(s: &Sweep, target: f64) -> AtFpr {
         threshold: f64::INFINITY,
     };
     for i in 0..s.thresholds.len() {
-        let fpr = s.fps[i] as f64 / n;
+        let fpr = s.fps[i] / n;
         if fpr > target {
             break; // fpr only grows as the threshold falls
         }
-        let recall = s.tps[i] as f64 / p;
+        let recall = s.tps[i] / p;
         if recall > best.recall {
             best = AtFpr {
                 target_fpr: target,
@@ -805,6 +894,7 @@ struct NotProbabilities {
 fn probability_metrics(
     scores: &[f64],
     labels: &[bool],
+    weights: Option<&[f64]>,
 ) -> std::result::Result<(f64, f64), NotProbabilities> {
     let outside = scores.iter().filter(|s| !(0.0..=1.0).contains(*s)).count();
     if outside > 0 {
@@ -820,14 +910,15 @@ fn probability_metrics(
             hi,
         });
     }
-    let (mut ll, mut br) = (Sum::default(), Sum::default());
-    for (s, y) in scores.iter().zip(labels) {
+    let (mut ll, mut br, mut n) = (Sum::default(), Sum::default(), Sum::default());
+    for (i, (s, y)) in scores.iter().zip(labels).enumerate() {
         let (l, b) = row_losses(*s, *y);
-        ll.add(l);
-        br.add(b);
+        let w = weights.map_or(1.0, |w| w[i]);
+        ll.add(w * l);
+        br.add(w * b);
+        n.add(w);
     }
-    let n = scores.len() as f64;
-    Ok((ll.value() / n, br.value() / n))
+    Ok((ll.value() / n.value(), br.value() / n.value()))
 }
 
 /// One row's log loss (clipped as scikit-learn) and squared error.
@@ -844,11 +935,30 @@ pub fn loss_tests(
     candidate: &[f64],
     production: &[f64],
     labels: &[bool],
+    weights: Option<&[f64]>,
     level: f64,
 ) -> Vec<(&'static str, crate::stats::DeltaTest)> {
     let probabilities = |s: &[f64]| s.iter().all(|x| (0.0..=1.0).contains(x));
     if !probabilities(candidate) || !probabilities(production) {
         return Vec::new();
+    }
+    const METHOD: &str = "paired z of per-row losses";
+    if let Some(w) = weights {
+        let (ll, br): (Vec<f64>, Vec<f64>) = candidate
+            .iter()
+            .zip(production)
+            .zip(labels)
+            .map(|((c, p), y)| {
+                let ((lc, bc), (lp, bp)) = (row_losses(*c, *y), row_losses(*p, *y));
+                (lc - lp, bc - bp)
+            })
+            .unzip();
+        return [("log_loss", ll), ("brier", br)]
+            .into_iter()
+            .filter_map(|(name, d)| {
+                crate::stats::paired_weighted_mean(METHOD, &d, w, level).map(|t| (name, t))
+            })
+            .collect();
     }
     let (mut ll, mut br) = (
         crate::stats::Moments::default(),
@@ -861,14 +971,12 @@ pub fn loss_tests(
     }
     [("log_loss", ll), ("brier", br)]
         .into_iter()
-        .filter_map(|(name, m)| {
-            crate::stats::paired_mean("paired z of per-row losses", &m, level).map(|t| (name, t))
-        })
+        .filter_map(|(name, m)| crate::stats::paired_mean(METHOD, &m, level).map(|t| (name, t)))
         .collect()
 }
 
 fn curves(s: &Sweep) -> Curves {
-    let (p, n) = (s.positives() as f64, s.negatives() as f64);
+    let (p, n) = (s.positives(), s.negatives());
     let m = s.thresholds.len() + 1;
     // Point 0 is the "flag nothing" end: ROC (0, 0); scikit-learn's PR curve
     // ends at (recall 0, precision 1), which is our start.
@@ -879,8 +987,8 @@ fn curves(s: &Sweep) -> Curves {
             threshold: f64::INFINITY,
         },
         _ => CurvePoint {
-            x: s.fps[i - 1] as f64 / n,
-            y: s.tps[i - 1] as f64 / p,
+            x: s.fps[i - 1] / n,
+            y: s.tps[i - 1] / p,
             threshold: s.thresholds[i - 1],
         },
     };
@@ -893,7 +1001,7 @@ fn curves(s: &Sweep) -> Curves {
         _ => {
             let (tp, fp) = (s.tps[i - 1], s.fps[i - 1]);
             CurvePoint {
-                x: tp as f64 / p,
+                x: tp / p,
                 y: ratio(tp, tp + fp),
                 threshold: s.thresholds[i - 1],
             }
@@ -957,6 +1065,7 @@ mod tests {
             &[0.9, 0.8, 0.8, 0.1],
             &[true, false, true, true],
             &[100.0, 5.0, 50.0, 50.0],
+            None,
         );
         let got: Vec<(f64, f64, f64)> = c.iter().map(|p| (p.x, p.y, p.threshold)).collect();
         assert_eq!(
@@ -969,7 +1078,7 @@ mod tests {
             ]
         );
         assert!(
-            dollar_curve(&[0.5], &[true], &[0.0]).is_empty(),
+            dollar_curve(&[0.5], &[true], &[0.0], None).is_empty(),
             "no amount, no curve"
         );
     }
@@ -980,6 +1089,47 @@ mod tests {
         MetricsSpec::default()
     }
 
+    /// Two days, two alerts a day. Day 0: scores 0.9 (fraud, $100), 0.8,
+    /// 0.8 (fraud, $40; a tie across the budget's edge), 0.1: one alert
+    /// for 0.9 and half of each 0.8 row, so 1.5 frauds caught and $120.
+    /// Day 1: one row (fraud, $10), so one alert. Precision per day 0.75
+    /// and 1, averaged 0.875; recall 2.5 of 3; dollar recall 130 of 150.
+    #[test]
+    fn alert_budget_by_hand() {
+        let scores = [0.9, 0.8, 0.8, 0.1, 0.3];
+        let labels = [true, false, true, false, true];
+        let amounts = [100.0, 7.0, 40.0, 3.0, 10.0];
+        let days = [0, 0, 0, 0, 1];
+        let rows = Rows {
+            amounts: Some(&amounts),
+            weights: None,
+            days: Some(&days),
+        };
+        let budget = AlertBudget::PerDay {
+            alerts: 2,
+            timestamp: "t".into(),
+        };
+        let t = day_tallies(&scores, &labels, &rows, &budget);
+        assert_eq!(t.len(), 2);
+        assert_eq!((t[0].alerts, t[0].caught, t[0].frauds), (2.0, 1.5, 2.0));
+        assert_eq!((t[0].dollars, t[0].fraud_dollars), (120.0, 140.0));
+        assert_eq!((t[1].alerts, t[1].caught, t[1].dollars), (1.0, 1.0, 10.0));
+        let m: std::collections::HashMap<String, f64> =
+            budget_metrics(&t, true).into_iter().collect();
+        assert_eq!(m["alerts_at_budget"], 3.0);
+        assert_eq!(m["precision_at_budget"], 0.875);
+        assert!((m["recall_at_budget"] - 2.5 / 3.0).abs() < 1e-15);
+        assert!((m["dollar_recall_at_budget"] - 130.0 / 150.0).abs() < 1e-15);
+        // As a share of rows: 40% of 5 rows is 2 alerts, over one "day".
+        let one = day_tallies(
+            &scores,
+            &labels,
+            &Rows { days: None, ..rows },
+            &AlertBudget::Fraction(0.4),
+        );
+        assert_eq!((one.len(), one[0].alerts, one[0].caught), (1, 2.0, 1.5));
+    }
+
     #[test]
     fn hand_computed_example() {
         // sklearn: roc_auc_score([0,0,1,1],[0.1,0.4,0.35,0.8]) == 0.75
@@ -987,7 +1137,7 @@ mod tests {
         assert!((m.roc_auc - 0.75).abs() < 1e-15);
         // AP = 0.5*1 + 0.5*(2/3)
         assert!((m.average_precision - (0.5 + 1.0 / 3.0)).abs() < 1e-15);
-        assert_eq!((m.tp, m.fp, m.tn, m.fn_), (1, 0, 2, 1));
+        assert_eq!((m.tp, m.fp, m.tn, m.fn_), (1.0, 0.0, 2.0, 1.0));
         assert!((m.ks - 0.5).abs() < 1e-15);
     }
 
@@ -995,8 +1145,8 @@ mod tests {
     fn ties_form_one_point() {
         let s = Sweep::new(&[0.5, 0.5, 0.5, 0.2], &[true, false, true, false]);
         assert_eq!(s.thresholds, vec![0.5, 0.2]);
-        assert_eq!(s.tps, vec![2, 2]);
-        assert_eq!(s.fps, vec![1, 2]);
+        assert_eq!(s.tps, vec![2.0, 2.0]);
+        assert_eq!(s.fps, vec![1.0, 2.0]);
     }
 
     #[test]

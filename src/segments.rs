@@ -122,6 +122,7 @@ pub struct Inputs<'a> {
     pub frame: &'a DataFrame,
     pub labels: &'a [bool],
     pub amounts: Option<&'a [f64]>,
+    pub weights: Option<&'a [f64]>,
     pub candidate: Scored<'a>,
     pub production: Option<Scored<'a>>,
     pub metrics: &'a MetricsSpec,
@@ -157,6 +158,12 @@ fn segment(value: String, rows: &[u32], min_positives: u64, inputs: &Inputs) -> 
     let pick = |v: &[f64]| -> Vec<f64> { rows.iter().map(|r| v[*r as usize]).collect() };
     let labels: Vec<bool> = rows.iter().map(|r| inputs.labels[*r as usize]).collect();
     let amounts = inputs.amounts.map(pick);
+    let weights = inputs.weights.map(pick);
+    let rows_of = metrics::Rows {
+        amounts: amounts.as_deref(),
+        weights: weights.as_deref(),
+        days: None,
+    };
     let positives = labels.iter().filter(|l| **l).count() as u64;
     let negatives = labels.len() as u64 - positives;
     let mut out = Segment {
@@ -184,8 +191,7 @@ fn segment(value: String, rows: &[u32], min_positives: u64, inputs: &Inputs) -> 
             alert_budget: None,
             ..inputs.metrics.clone()
         };
-        metrics::evaluate_with_money(scores, &labels, amounts.as_deref(), None, &spec)
-            .map(|m| m.to_map())
+        metrics::evaluate_with_money(scores, &labels, &rows_of, &spec).map(|m| m.to_map())
     };
     let cand = pick(inputs.candidate.scores);
     out.candidate = assess(inputs.candidate, &cand)?;
@@ -197,17 +203,20 @@ fn segment(value: String, rows: &[u32], min_positives: u64, inputs: &Inputs) -> 
     if let Some(cost) = &inputs.metrics.cost {
         let name = "expected_cost_at_production_threshold";
         for (map, scores) in [(&mut out.candidate, &cand), (&mut prod_map, &prod)] {
-            let v = metrics::cost_at(scores, &labels, amounts.as_deref(), cost, p.threshold);
+            let v = metrics::cost_at(scores, &labels, &rows_of, cost, p.threshold);
             map.insert(name.into(), metrics::metric_json(name, v));
         }
     }
     out.delta = metrics::delta(&out.candidate, &prod_map);
     out.production = Some(prod_map);
     let level = inputs.stats.confidence;
-    if let Some(t) = stats::delong(&cand, &prod, &labels, level) {
+    // DeLong's test takes no weights: with them the bootstrap tests ROC AUC.
+    if weights.is_none()
+        && let Some(t) = stats::delong(&cand, &prod, &labels, level)
+    {
         out.delta_tests.insert("roc_auc".into(), t);
     }
-    for (metric, t) in metrics::loss_tests(&cand, &prod, &labels, level) {
+    for (metric, t) in metrics::loss_tests(&cand, &prod, &labels, weights.as_deref(), level) {
         out.delta_tests.insert(metric.to_string(), t);
     }
     if out.status == Status::Judged
@@ -215,7 +224,7 @@ fn segment(value: String, rows: &[u32], min_positives: u64, inputs: &Inputs) -> 
             &cand,
             Some(&prod),
             &labels,
-            amounts.as_deref(),
+            &rows_of,
             inputs.metrics,
             [inputs.candidate.threshold, p.threshold],
             inputs.stats,

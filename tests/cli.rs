@@ -1034,3 +1034,39 @@ fn bad_alert_budgets_are_errors_naming_the_key_or_column() {
         expect_error(t.path(), &needles);
     }
 }
+
+#[test]
+fn bad_weights_are_errors_naming_the_column_and_rows() {
+    let with_weights = |w: [&str; 5]| {
+        let mut s = String::from("transaction_id,is_fraud,score_candidate,score_production,w\n");
+        for ((id, y, c, p), w) in good_rows().into_iter().zip(w) {
+            s.push_str(&format!("{id},{y},{c},{p},{w}\n"));
+        }
+        s
+    };
+    for (weights, needles) in [
+        (
+            ["1", "-2", "1", "1", "1"],
+            vec![
+                "h.csv",
+                "weight column `w` is negative in 1 of 5 rows",
+                "transaction_id 2",
+            ],
+        ),
+        (
+            ["1", "1", "", "1", "1"],
+            vec!["h.csv", "`w`", "transaction_id 3"],
+        ),
+        (
+            ["1", "1", "0", "0", "1"],
+            vec!["h.csv", "gives the positive rows no weight in total"],
+        ),
+    ] {
+        let t = csv_project(&with_weights(weights), "");
+        let config = std::fs::read_to_string(t.path().join("modelgate.yaml"))
+            .unwrap()
+            .replace("label: is_fraud\n", "label: is_fraud\n  weight: w\n");
+        write(t.path(), "modelgate.yaml", &config);
+        expect_error(t.path(), &needles);
+    }
+}

@@ -1674,3 +1674,183 @@ fn segment_metrics_are_those_of_the_segment_rows_at_the_whole_holdout_threshold(
     }
     assert_eq!(checked, 4);
 }
+
+/// A weight of 2 on a row gives the metrics of the holdout with that row
+/// twice: every metric of both models, the deltas, the segments and the
+/// curves.
+#[test]
+fn a_weight_of_two_is_the_row_twice() {
+    let t = TempDir::new().unwrap();
+    let p = t.path();
+    demo_data(p, ".", 6000, 9, &["--format", "csv"]);
+    let text = fs::read_to_string(p.join("holdout.csv")).unwrap();
+    let mut lines = text.lines();
+    let header = lines.next().unwrap();
+    let (mut weighted, mut doubled) = (format!("{header},w\n"), format!("{header},w\n"));
+    for (i, line) in lines.enumerate() {
+        let w = if i % 3 == 0 { 2 } else { 1 };
+        weighted.push_str(&format!("{line},{w}\n"));
+        for _ in 0..w {
+            doubled.push_str(&format!("{line},1\n"));
+        }
+    }
+    fs::write(p.join("weighted.csv"), weighted).unwrap();
+    fs::write(p.join("doubled.csv"), doubled).unwrap();
+    // The copies are read without weights, as any holdout.
+    let evaluate = |file: &str| -> Value {
+        let weight = if file == "weighted" {
+            ", weight: w"
+        } else {
+            ""
+        };
+        fs::write(
+            p.join(format!("{file}.yaml")),
+            format!(
+                "model: m\nholdout: {{ path: {file}.csv, label: is_fraud, amount: amount{weight} }}\n\
+                 candidate: {{ scores: {{ column: score_candidate }} }}\nproduction: {{ scores: {{ column: score_production }} }}\n\
+                 metrics: {{ threshold: {{ at_fpr: 0.02 }}, alert_budget: {{ fraction: 0.01 }} }}\n\
+                 cost: {{ false_positive: 2.5, false_negative: amount }}\nstats: {{ bootstrap: 0 }}\n\
+                 segments: [{{ column: country }}]\n"
+            ),
+        )
+        .unwrap();
+        modelgate(p)
+            .args([
+                "evaluate",
+                "--config",
+                &format!("{file}.yaml"),
+                "--format",
+                "json",
+            ])
+            .run()
+            .json()
+    };
+    let (w, d) = (evaluate("weighted"), evaluate("doubled"));
+    let close = |what: &str, a: &Value, b: &Value| {
+        let (a, b) = (a.as_object().unwrap(), b.as_object().unwrap());
+        assert_eq!(
+            a.keys().collect::<Vec<_>>(),
+            b.keys().collect::<Vec<_>>(),
+            "{what}"
+        );
+        for (name, x) in a {
+            if matches!(name.as_str(), "rows" | "positives") {
+                continue;
+            }
+            match (x.as_f64(), b[name].as_f64()) {
+                (Some(x), Some(y)) => assert!(
+                    (x - y).abs() <= 1e-12 * y.abs().max(1.0),
+                    "{what} {name}: {x} vs {y}"
+                ),
+                _ => assert_eq!(x, &b[name], "{what} {name}"),
+            }
+        }
+    };
+    for role in ["candidate", "production"] {
+        close(
+            role,
+            &w["models"][role]["metrics"],
+            &d["models"][role]["metrics"],
+        );
+        assert_eq!(
+            w["models"][role]["curves"]["roc"], d["models"][role]["curves"]["roc"],
+            "{role} ROC curve"
+        );
+    }
+    close("delta", &w["delta"], &d["delta"]);
+    let segments = |e: &Value| e["segments"][0]["segments"].as_array().unwrap().clone();
+    // Segments are listed by rows, which the copies change; match by value.
+    let doubled = segments(&d);
+    for a in segments(&w) {
+        let b = doubled.iter().find(|b| b["value"] == a["value"]).unwrap();
+        close("segment", &a["candidate"], &b["candidate"]);
+    }
+    // The weighted holdout says its rows are weighted; DeLong's test, which
+    // takes no weights, is not used on it.
+    assert_eq!(w["holdout"]["weight"], "w");
+    assert!(
+        w["delta_tests"].get("roc_auc").is_none(),
+        "{}",
+        w["delta_tests"]
+    );
+    assert_eq!(d["delta_tests"]["roc_auc"]["method"], "DeLong");
+}
+
+/// The issue's policy, as a fraud team writes it: promote only when dollar
+/// recall at the alert budget improves significantly, no country or
+/// merchant category with at least 30 frauds is worse by more than 0.02
+/// AUC, and the holdout is clean. The step summary carries the decision,
+/// the segment tables and the money.
+#[test]
+fn the_fraud_team_policy_decides_with_segments_and_dollars_in_the_summary() {
+    let t = TempDir::new().unwrap();
+    let p = t.path();
+    demo_data(p, "ref", 20_000, 1, &[]);
+    demo_data(p, ".", 60_000, 2, &[]);
+    fs::write(
+        p.join("modelgate.yaml"),
+        "model: fraud\nholdout: { path: holdout.parquet, label: is_fraud, id: transaction_id, amount: amount }\n\
+         candidate: { scores: { column: score_candidate } }\nproduction: { scores: { column: score_production } }\n\
+         reference: { path: ref/holdout.parquet }\n\
+         metrics: { threshold: { at_fpr: 0.01 }, alert_budget: { per_day: 50, timestamp: event_time } }\n\
+         segments:\n  - { column: country, min_positives: 30 }\n  - { column: merchant_category, min_positives: 30 }\n\
+         gates:\n\
+         \x20 - uses: builtin:champion-challenger\n    with: { metrics: { dollar_recall_at_budget: { max_p_value: 0.05 } } }\n\
+         \x20 - uses: builtin:segment-regression\n    with: { margin: 0.02, on_insufficient_evidence: warn }\n\
+         \x20 - uses: builtin:integrity\n",
+    )
+    .unwrap();
+    let out = modelgate(p)
+        .args(["run", "--format", "json", "--out", "report.md"])
+        .any_status()
+        .run();
+    let d: Value = serde_json::from_str(&out.stdout).unwrap();
+    let gates = d["gates"].as_array().unwrap();
+    let by_id = |id: &str| gates.iter().find(|g| g["id"] == id).unwrap();
+    // The budget's test is over days, and the gate reads it by name.
+    let cc = by_id("champion-challenger");
+    let p_obs = cc["observations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["name"] == "p_value[dollar_recall_at_budget]")
+        .unwrap_or_else(|| panic!("{cc}"));
+    assert!(
+        p_obs["detail"]
+            .as_str()
+            .unwrap()
+            .starts_with("paired bootstrap of days"),
+        "{p_obs}"
+    );
+    let test = &d["evaluation"]["delta_tests"]["dollar_recall_at_budget"];
+    assert_eq!(
+        p_obs["observed"].as_f64().unwrap() <= 0.05,
+        p_obs["passed"].as_bool().unwrap(),
+        "{p_obs}"
+    );
+    assert_eq!(test["method"], "paired bootstrap of days");
+    assert_eq!(
+        by_id("integrity")["verdict"],
+        "pass",
+        "{}",
+        by_id("integrity")
+    );
+    // The decision follows the gates, and the exit status the decision.
+    let blocked = gates.iter().any(|g| g["verdict"] == "fail");
+    assert_eq!(d["decision"], if blocked { "fail" } else { "pass" });
+    assert_eq!(out.status, if blocked { 1 } else { 0 });
+    let report = fs::read_to_string(p.join("report.md")).unwrap();
+    for needle in [
+        "segments by `country`",
+        "segments by `merchant_category`",
+        "`dollar_recall_at_budget`",
+        "`dollars_caught`",
+        "Alert budget (",
+        "segment-regression",
+    ] {
+        assert!(
+            report.contains(needle),
+            "`{needle}` in the summary:\n{report}"
+        );
+    }
+}

@@ -86,14 +86,14 @@ fn check(case: &str, m: &ModelMetrics, e: &Value, worst: &mut f64) {
         }
     }
     for (name, got) in [
-        ("rows", m.rows),
-        ("positives", m.positives),
+        ("rows", m.rows as f64),
+        ("positives", m.positives as f64),
         ("tp", m.tp),
         ("fp", m.fp),
         ("tn", m.tn),
         ("fn", m.fn_),
     ] {
-        assert_eq!(got, e[name].as_u64().unwrap(), "{case}: {name}");
+        assert_eq!(got, e[name].as_u64().unwrap() as f64, "{case}: {name}");
     }
     let at = e["at_fpr"].as_array().unwrap();
     assert_eq!(m.at_fpr.len(), at.len());
@@ -168,7 +168,7 @@ fn threshold_at_fpr_uses_each_models_own_cut() {
     let m = metrics::evaluate(&scores, &labels, &spec).unwrap();
     assert_eq!(m.threshold, at["threshold"].as_f64().unwrap());
     assert_eq!(m.recall, at["recall"].as_f64().unwrap());
-    assert!(m.fp as f64 / (m.fp + m.tn) as f64 <= 0.1);
+    assert!(m.fp / (m.fp + m.tn) <= 0.1);
 }
 
 /// Mirrors `rows` in make_dollars.py: (label, score, amount).
@@ -279,7 +279,51 @@ fn dollar_metrics_match_scikit_learn_weighted_recall() {
             assert!(test["low"].as_f64().unwrap() <= test["high"].as_f64().unwrap());
         }
         at_budget(case, &rows);
+        weighted(case, &rows, &targets);
     }
+}
+
+/// Every metric with `holdout.weight` against scikit-learn's
+/// `sample_weight` (weights that are not whole, as inverse propensities
+/// are not), and ROC AUC's paired test by the bootstrap, since DeLong's
+/// takes no weights.
+fn weighted(case: &Value, rows: &[(bool, f64, f64)], targets: &[String]) {
+    let t = tempfile::TempDir::new().unwrap();
+    let mut csv = String::from("is_fraud,score,other,amount,w\n");
+    for (i, (y, s, a)) in rows.iter().enumerate() {
+        let other = (s + (i % 7) as f64 / 100.0).min(1.0);
+        // weight_of(i) in make_dollars.py.
+        let w = 0.5 + (i % 5) as f64 * 0.75;
+        csv.push_str(&format!("{},{s},{other},{a},{w}\n", u8::from(*y)));
+    }
+    crate::util::write(&t.path().join("h.csv"), csv);
+    crate::util::write(
+        &t.path().join("modelgate.yaml"),
+        format!(
+            "model: m\nholdout: {{ path: h.csv, label: is_fraud, amount: amount, weight: w }}\n\
+             candidate: {{ scores: {{ column: score }} }}\nproduction: {{ scores: {{ column: other }} }}\n\
+             metrics: {{ threshold: {}, at_fpr: [{}] }}\nstats: {{ bootstrap: 200 }}\n",
+            case["threshold"],
+            targets.join(", ")
+        ),
+    );
+    let out = crate::util::modelgate(t.path())
+        .args(["evaluate", "--format", "json"])
+        .run()
+        .json();
+    let got = &out["models"]["candidate"]["metrics"];
+    let want = case["weighted"].as_object().unwrap();
+    assert_eq!(want.len(), 11 + targets.len());
+    for (name, w) in want {
+        let (g, w) = (got[name].as_f64().unwrap(), w.as_f64().unwrap());
+        assert!(
+            (g - w).abs() <= 1e-12 * w.abs().max(1.0),
+            "seed {} weighted: {name} {g} vs scikit-learn {w}",
+            case["seed"]
+        );
+    }
+    assert_eq!(out["delta_tests"]["roc_auc"]["method"], "paired bootstrap");
+    assert_eq!(out["holdout"]["weight"], "w");
 }
 
 /// The metrics at an alert budget, per day (dated by text) and as a share

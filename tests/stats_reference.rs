@@ -116,7 +116,7 @@ fn paired_loss_tests_match_numpy() {
         let (y, a, b) = generate(&case["params"]);
         let logistic =
             |s: &[f64]| -> Vec<f64> { s.iter().map(|x| 1.0 / (1.0 + (-x).exp())).collect() };
-        let tests = modelgate::metrics::loss_tests(&logistic(&a), &logistic(&b), &y, 0.95);
+        let tests = modelgate::metrics::loss_tests(&logistic(&a), &logistic(&b), &y, None, 0.95);
         assert_eq!(tests.len(), 2);
         for (metric, got) in tests {
             let want = &case["expected"]["losses"][metric];
@@ -171,8 +171,16 @@ fn bootstrap_matches_resampling_with_scikit_learn() {
     for case in doc["cases"].as_array().unwrap() {
         let (y, a, b) = generate(&case["params"]);
         let (metrics, stats) = bootstrap_spec(&doc, case);
-        let got =
-            bootstrap::run(&a, Some(&b), &y, None, &metrics, &stats, None).expect("both classes");
+        let got = bootstrap::run(
+            &a,
+            Some(&b),
+            &y,
+            &Default::default(),
+            &metrics,
+            &stats,
+            None,
+        )
+        .expect("both classes");
         let positives = y.iter().filter(|l| **l).count() as f64;
         let seed = &case["params"]["seed"];
         for (metric, want) in case["expected"].as_object().unwrap() {
@@ -276,7 +284,16 @@ fn bootstrap_intervals_cover_a_zero_difference_about_95_percent() {
             a.push(base + 0.4 * rng.uniform());
             b.push(base + 0.4 * rng.uniform());
         }
-        let got = bootstrap::run(&a, Some(&b), &y, None, &metrics, &stats, None).unwrap();
+        let got = bootstrap::run(
+            &a,
+            Some(&b),
+            &y,
+            &Default::default(),
+            &metrics,
+            &stats,
+            None,
+        )
+        .unwrap();
         for (k, name) in names.iter().enumerate() {
             let (_, t) = got.tests.iter().find(|(n, _)| n == name).unwrap();
             covered[k] += u32::from(t.low <= 0.0 && 0.0 <= t.high);

@@ -148,6 +148,9 @@ pub(super) struct RawHoldout {
     pub(super) label: String,
     pub(super) id: Option<String>,
     pub(super) amount: Option<String>,
+    /// Each row's sample weight (for example an inverse propensity): every
+    /// metric, curve and interval counts a row by it.
+    pub(super) weight: Option<String>,
     pub(super) positive: Option<LabelValue>,
 }
 

@@ -141,6 +141,8 @@ pub struct HoldoutSpec {
     pub label: String,
     pub id: Option<String>,
     pub amount: Option<String>,
+    /// `holdout.weight`: each row's sample weight.
+    pub weight: Option<String>,
     pub positive: Option<LabelValue>,
 }
 

@@ -23,6 +23,7 @@ pub(super) fn validate(file: &Path, text: &str, raw: RawConfig) -> Result<Config
         ("holdout.label", Some(&raw.holdout.label)),
         ("holdout.id", raw.holdout.id.as_ref()),
         ("holdout.amount", raw.holdout.amount.as_ref()),
+        ("holdout.weight", raw.holdout.weight.as_ref()),
     ] {
         if value.is_some_and(|v| v.is_empty()) {
             return Err(config_error(
@@ -37,6 +38,7 @@ pub(super) fn validate(file: &Path, text: &str, raw: RawConfig) -> Result<Config
         label: raw.holdout.label,
         id: raw.holdout.id,
         amount: raw.holdout.amount,
+        weight: raw.holdout.weight,
         positive: raw.holdout.positive,
     };
     let candidate = model_ref(file, "candidate", raw.candidate, &holdout)?;

@@ -167,6 +167,8 @@ pub struct Holdout {
     pub row_names: RowNames,
     /// `holdout.amount`, validated, when configured.
     pub amounts: Option<Vec<f64>>,
+    /// `holdout.weight`, validated, when configured.
+    pub weights: Option<Vec<f64>>,
 }
 
 impl Holdout {
@@ -204,6 +206,9 @@ pub fn load_holdout(
     if let Some(amount) = &spec.amount {
         wanted.push(("holdout.amount", amount));
     }
+    if let Some(weight) = &spec.weight {
+        wanted.push(("holdout.weight", weight));
+    }
     for c in columns {
         wanted.push(("a model input", c));
     }
@@ -238,12 +243,23 @@ pub fn load_holdout(
         }
         None => None,
     };
+    let weights = match &spec.weight {
+        Some(column) => {
+            let s = frame
+                .column(column)
+                .map_err(|e| read_error("cannot read", &spec.path, e))?
+                .as_materialized_series();
+            Some(weights(&spec.path, s, &labels, &row_names)?)
+        }
+        None => None,
+    };
     Ok(Holdout {
         path: spec.path.clone(),
         frame,
         labels,
         row_names,
         amounts,
+        weights,
     })
 }
 
@@ -594,7 +610,35 @@ pub fn scores(path: &Path, s: &Series, names: &RowNames) -> Result<Vec<f64>> {
 /// The `holdout.amount` column: a finite, non-negative amount on every row,
 /// since a fraud's amount is what the dollar metrics add up.
 pub fn amounts(path: &Path, s: &Series, names: &RowNames) -> Result<Vec<f64>> {
-    let v = finite_numbers(path, s, names, "amount")?;
+    non_negative(path, s, names, "amount")
+}
+
+/// `holdout.weight`: finite and non-negative on every row, with weight in
+/// both classes (a class weighing nothing leaves no metric defined).
+pub fn weights(path: &Path, s: &Series, labels: &[bool], names: &RowNames) -> Result<Vec<f64>> {
+    let v = non_negative(path, s, names, "weight")?;
+    for (class, positive) in [("positive", true), ("negative", false)] {
+        let total: f64 = v
+            .iter()
+            .zip(labels)
+            .filter(|(_, l)| **l == positive)
+            .map(|(w, _)| w)
+            .sum();
+        if total <= 0.0 {
+            return Err(Error::data(
+                path,
+                format!(
+                    "weight column `{}` gives the {class} rows no weight in total; both classes need some",
+                    s.name()
+                ),
+            ));
+        }
+    }
+    Ok(v)
+}
+
+fn non_negative(path: &Path, s: &Series, names: &RowNames, what: &str) -> Result<Vec<f64>> {
+    let v = finite_numbers(path, s, names, what)?;
     let negative: Vec<usize> = (0..v.len()).filter(|i| v[*i] < 0.0).collect();
     if negative.is_empty() {
         return Ok(v);
@@ -602,7 +646,7 @@ pub fn amounts(path: &Path, s: &Series, names: &RowNames) -> Result<Vec<f64>> {
     Err(Error::data(
         path,
         format!(
-            "amount column `{}` is negative in {} of {} rows, e.g. {}; amounts must be >= 0",
+            "{what} column `{}` is negative in {} of {} rows, e.g. {}; {what}s must be >= 0",
             s.name(),
             negative.len(),
             v.len(),

@@ -156,6 +156,8 @@ pub struct RunData {
     pub label_column: String,
     pub id_column: Option<String>,
     pub score_columns: Vec<String>,
+    /// `holdout.weight`, which the integrity facts leave out of the features.
+    pub weight_column: Option<String>,
     pub candidate: ModelView,
     pub production: Option<ModelView>,
     pub labels: Arc<Vec<bool>>,
@@ -188,6 +190,7 @@ impl RunData {
             label_column: String::new(),
             id_column: None,
             score_columns: Vec::new(),
+            weight_column: None,
             candidate: model,
             production: None,
             labels: Arc::new(Vec::new()),
@@ -210,6 +213,7 @@ impl RunData {
                     label: &self.label_column,
                     id: self.id_column.as_deref(),
                     scores: &self.score_columns,
+                    weight: self.weight_column.as_deref(),
                 },
                 self.reference.as_ref().map(|r| &r.frame),
             )

@@ -341,6 +341,11 @@ fn intervals_note(eval: &Evaluation) -> Option<String> {
         return None;
     }
     let mut parts = Vec::new();
+    if let Some(w) = &eval.holdout.weight {
+        parts.push(format!(
+            "rows weighted by `{w}` (holdout.weight); DeLong's test takes no weights, so ROC AUC's is the paired bootstrap"
+        ));
+    }
     if s.bootstrap > 0 {
         parts.push(format!(
             "values: {} percentile intervals of a label-stratified bootstrap ({} resamples, seed {}), \
@@ -559,7 +564,7 @@ pub(crate) fn operating_points(eval: &Evaluation) -> (Vec<Mark>, Vec<Mark>) {
     if let Some(p) = &eval.models.production {
         models.push(("production", &p.raw));
     }
-    let rate = |a: u64, b: u64| if b == 0 { 0.0 } else { a as f64 / b as f64 };
+    let rate = |a: f64, b: f64| if b == 0.0 { 0.0 } else { a / b };
     let mut roc = Vec::new();
     let mut pr = Vec::new();
     for (model, m) in models {
@@ -582,8 +587,9 @@ pub(crate) fn operating_points(eval: &Evaluation) -> (Vec<Mark>, Vec<Mark>) {
         // The alerts the budget lets the model raise, pooled over the days.
         let at = |name: &str| m.budget.iter().find(|(n, _)| n == name).map(|(_, v)| *v);
         if let (Some(alerts), Some(recall)) = (at("alerts_at_budget"), at("recall_at_budget")) {
-            let caught = recall * m.positives as f64;
-            let negatives = (m.rows - m.positives) as f64;
+            // Weights with `holdout.weight`, as the confusion counts are.
+            let caught = recall * (m.tp + m.fn_);
+            let negatives = m.fp + m.tn;
             let label = format!("alert budget: {alerts} alerts");
             roc.push(Mark {
                 model,

@@ -47,7 +47,7 @@ use rayon::prelude::*;
 
 use super::{DeltaTest, Moments, normal_quantile};
 use crate::config::{AlertBudget, CostSpec, MetricsSpec, MissCost, StatsSpec, Threshold};
-use crate::metrics::DayTally;
+use crate::metrics::{DayTally, Rows};
 use crate::sort::order_key;
 
 /// The name tests and reports give the method.
@@ -138,12 +138,14 @@ impl Segments {
     }
 }
 
-/// Negatives that fall in the same segment of both models.
+/// Negatives that fall in the same segment of both models (and, with
+/// `holdout.weight`, have the same weight).
 #[derive(Debug, Clone, Copy)]
 struct Cell {
     candidate: u32,
     production: u32,
     rows: u64,
+    weight: f64,
 }
 
 /// Everything a resample needs, built once.
@@ -154,6 +156,8 @@ struct Plan {
     positives: Vec<(u32, u32)>,
     /// Each positive's amount, in `positives` order, for the dollar metrics.
     amounts: Option<Vec<f64>>,
+    /// Each positive's weight, in `positives` order, with `holdout.weight`.
+    positive_weights: Option<Vec<f64>>,
     /// The error costs, when the cost metrics can be resampled: a missed
     /// fraud that costs its amount needs the amounts.
     cost: Option<CostSpec>,
@@ -171,6 +175,9 @@ struct Plan {
     /// Whether each model's last cut is production's threshold, for the
     /// cost there.
     at_production: bool,
+    /// Rows carry weights: DeLong's test does not take them, so ROC AUC is
+    /// tested here too.
+    weighted: bool,
 }
 
 impl Plan {
@@ -178,10 +185,11 @@ impl Plan {
         candidate: &[f64],
         production: Option<&[f64]>,
         labels: &[bool],
-        amounts: Option<&[f64]>,
+        rows: &Rows,
         metrics: &MetricsSpec,
         options: Options,
     ) -> Plan {
+        let (amounts, weights) = (rows.amounts, rows.weights);
         // Fixed per model (a segment's), else the configured fixed one.
         let thresholds = options.thresholds.or(match metrics.threshold {
             Threshold::Fixed(t) => Some([t, t]),
@@ -201,25 +209,35 @@ impl Plan {
         let exact_negatives = options.exact_negatives;
         let prod_of = |row: usize| prod.as_ref().map_or(0, |p| p.of_row[row]);
         let mut positives = Vec::new();
-        let mut keys = Vec::new();
+        let mut positive_weights = Vec::new();
+        // A negative's segment pair, and its weight's bits (0 unweighted):
+        // negatives of one cell must weigh the same, so one count serves.
+        let mut keys: Vec<(u64, u64)> = Vec::new();
         for (row, label) in labels.iter().enumerate() {
             let pair = (cand.of_row[row], prod_of(row));
             if *label {
                 positives.push(pair);
+                positive_weights.push(rows.weight(row));
             } else {
-                keys.push((u64::from(pair.0) << 32) | u64::from(pair.1));
+                let w = weights.map_or(0, |_| rows.weight(row).to_bits());
+                keys.push(((u64::from(pair.0) << 32) | u64::from(pair.1), w));
             }
         }
         keys.par_sort_unstable();
         let mut cells: Vec<Cell> = Vec::new();
         let exact = keys.len() <= exact_negatives;
         let mut negative_cell = Vec::with_capacity(if exact { keys.len() } else { 0 });
-        for (i, key) in keys.iter().enumerate() {
-            if i == 0 || keys[i - 1] != *key {
+        for (i, (key, w)) in keys.iter().enumerate() {
+            if i == 0 || keys[i - 1] != (*key, *w) {
                 cells.push(Cell {
                     candidate: (key >> 32) as u32,
                     production: *key as u32,
                     rows: 0,
+                    weight: if weights.is_some() {
+                        f64::from_bits(*w)
+                    } else {
+                        1.0
+                    },
                 });
             }
             let last = cells.len() - 1;
@@ -228,7 +246,7 @@ impl Plan {
                 negative_cell.push(last as u32);
             }
         }
-        let poisson = (!exact).then(|| PoissonCounts::new(&cells));
+        let poisson = (!exact).then(|| PoissonCounts::new(&cells, weights.is_some()));
         let mut targets = metrics.at_fpr.clone();
         let fixed_threshold = thresholds.is_some();
         if let (false, Threshold::AtFpr(f)) = (fixed_threshold, metrics.threshold) {
@@ -262,6 +280,8 @@ impl Plan {
             at_fpr: metrics.at_fpr.len(),
             fixed_threshold,
             at_production: at_production.is_some(),
+            weighted: weights.is_some(),
+            positive_weights: weights.map(|_| positive_weights),
             budget_fraction: match metrics.alert_budget {
                 Some(AlertBudget::Fraction(f)) => Some(f),
                 _ => None,
@@ -291,6 +311,10 @@ struct PoissonCounts {
     tabled: Vec<[u32; 3]>,
     /// rand_distr's sampler for each cell above TABLED_ROWS.
     large: Vec<([u32; 2], Poisson<f64>)>,
+    /// With `holdout.weight`, the weight of each cell of `singles`, then
+    /// `tabled`, then `large`; empty without, so unweighted resamples
+    /// stream no more bytes.
+    weights: [Vec<f64>; 3],
 }
 
 const AMBIGUOUS: u8 = u8::MAX;
@@ -316,7 +340,7 @@ fn poisson_cdf(n: u64) -> Vec<u64> {
 }
 
 impl PoissonCounts {
-    fn new(cells: &[Cell]) -> PoissonCounts {
+    fn new(cells: &[Cell], weighted: bool) -> PoissonCounts {
         let cdf: Vec<Vec<u64>> = (1..=TABLED_ROWS).map(poisson_cdf).collect();
         let one = (0..=u16::MAX)
             .map(|top| {
@@ -332,12 +356,29 @@ impl PoissonCounts {
             })
             .collect();
         let (mut singles, mut tabled, mut large) = (Vec::new(), Vec::new(), Vec::new());
+        let mut weights: [Vec<f64>; 3] = Default::default();
         for c in cells {
             let segments = [c.candidate, c.production];
-            match c.rows {
-                1 => singles.push(segments),
-                n if n <= TABLED_ROWS => tabled.push([c.candidate, c.production, n as u32]),
-                n => large.extend(Poisson::new(n as f64).ok().map(|d| (segments, d))),
+            let kind = match c.rows {
+                1 => {
+                    singles.push(segments);
+                    0
+                }
+                n if n <= TABLED_ROWS => {
+                    tabled.push([c.candidate, c.production, n as u32]);
+                    1
+                }
+                n => {
+                    // A cell's row count is at least 1, so the rate is valid.
+                    let Ok(d) = Poisson::new(n as f64) else {
+                        continue;
+                    };
+                    large.push((segments, d));
+                    2
+                }
+            };
+            if weighted {
+                weights[kind].push(c.weight);
             }
         }
         PoissonCounts {
@@ -346,25 +387,41 @@ impl PoissonCounts {
             singles,
             tabled,
             large,
+            weights,
         }
     }
 
-    /// Draws every cell's count and adds it to its segment in each model
-    /// (`fp[1]` is empty without production); returns their total.
-    fn add(&self, fp: &mut [Vec<u64>; 2], rng: &mut impl rand::Rng) -> u64 {
+    /// Draws every cell's count and adds it, times the cell's weight, to
+    /// its segment in each model (`fp[1]` is empty without production);
+    /// returns their total.
+    fn add(&self, fp: &mut [Vec<f64>; 2], rng: &mut impl rand::Rng) -> f64 {
+        // Two monomorphic copies, so unweighted resamples look up nothing.
+        if self.weights.iter().all(Vec::is_empty) {
+            self.add_weighted(fp, rng, |_, _| 1.0)
+        } else {
+            self.add_weighted(fp, rng, |kind, i| self.weights[kind][i])
+        }
+    }
+
+    fn add_weighted(
+        &self,
+        fp: &mut [Vec<f64>; 2],
+        rng: &mut impl rand::Rng,
+        weight: impl Fn(usize, usize) -> f64,
+    ) -> f64 {
         let [cand, prod] = fp;
         let both = !prod.is_empty();
-        let mut total = 0;
-        let mut add = |[c, p]: [u32; 2], count: u64| {
+        let mut total = 0.0;
+        let mut add = |[c, p]: [u32; 2], count: f64| {
             cand[c as usize] += count;
             if both {
                 prod[p as usize] += count;
             }
             total += count;
         };
-        for chunk in self.singles.chunks(4) {
+        for (k, chunk) in self.singles.chunks(4).enumerate() {
             let mut bits = rng.next_u64();
-            for segments in chunk {
+            for (j, segments) in chunk.iter().enumerate() {
                 let top = (bits >> 48) as u16;
                 bits <<= 16;
                 let count = match self.one[usize::from(top)] {
@@ -374,16 +431,16 @@ impl PoissonCounts {
                     }
                     k => u64::from(k),
                 };
-                add(*segments, count);
+                add(*segments, count as f64 * weight(0, 4 * k + j));
             }
         }
-        for [c, p, rows] in &self.tabled {
+        for (i, [c, p, rows]) in self.tabled.iter().enumerate() {
             let u = rng.next_u64();
             let count = self.cdf[*rows as usize - 1].partition_point(|t| *t <= u) as u64;
-            add([*c, *p], count);
+            add([*c, *p], count as f64 * weight(1, i));
         }
-        for (segments, dist) in &self.large {
-            add(*segments, dist.sample(rng) as u64);
+        for (i, (segments, dist)) in self.large.iter().enumerate() {
+            add(*segments, dist.sample(rng).floor() * weight(2, i));
         }
         total
     }
@@ -393,8 +450,10 @@ impl PoissonCounts {
 struct Work {
     positive: Vec<u64>,
     cell: Vec<u64>,
-    tp: [Vec<u64>; 2],
-    fp: [Vec<u64>; 2],
+    /// Resampled positives and negatives per segment, each row counted by
+    /// its weight (1 without `holdout.weight`).
+    tp: [Vec<f64>; 2],
+    fp: [Vec<f64>; 2],
     /// The positives' amounts per segment, with the resample's counts.
     dollars: [Vec<f64>; 2],
 }
@@ -407,24 +466,26 @@ impl Work {
         Work {
             positive: vec![0; plan.positives.len()],
             cell: vec![0; plan.cells.len()],
-            tp: [vec![0; c], vec![0; p]],
-            fp: [vec![0; c], vec![0; p]],
+            tp: [vec![0.0; c], vec![0.0; p]],
+            fp: [vec![0.0; c], vec![0.0; p]],
             dollars: [vec![0.0; d(c)], vec![0.0; d(p)]],
         }
     }
 
     fn clear(&mut self) {
-        for v in self.tp.iter_mut().chain(self.fp.iter_mut()) {
-            v.fill(0);
-        }
-        for v in &mut self.dollars {
+        for v in self
+            .tp
+            .iter_mut()
+            .chain(self.fp.iter_mut())
+            .chain(self.dollars.iter_mut())
+        {
             v.fill(0.0);
         }
     }
 
     /// Draws resample `b`'s counts into the segments; returns the totals
     /// of the positives and the negatives.
-    fn draw(&mut self, plan: &Plan, seed: u64, b: u32) -> (u64, u64) {
+    fn draw(&mut self, plan: &Plan, seed: u64, b: u32) -> (f64, f64) {
         let mut rng = resample_rng(seed, b);
         self.clear();
         self.positive.fill(0);
@@ -448,7 +509,7 @@ impl Work {
     }
 
     /// Every count 1: the full holdout.
-    fn full(&mut self, plan: &Plan) -> (u64, u64) {
+    fn full(&mut self, plan: &Plan) -> (f64, f64) {
         self.clear();
         self.positive.fill(1);
         for (count, cell) in self.cell.iter_mut().zip(&plan.cells) {
@@ -457,11 +518,14 @@ impl Work {
         (self.add_positives(plan), self.add_cells(plan))
     }
 
-    /// Adds the positives' counts to their segments; returns their total.
-    fn add_positives(&mut self, plan: &Plan) -> u64 {
+    /// Adds the positives' counts, times their weights, to their
+    /// segments; returns their total.
+    fn add_positives(&mut self, plan: &Plan) -> f64 {
         let both = plan.production.is_some();
-        let mut total = 0;
-        for (w, (c, p)) in self.positive.iter().zip(&plan.positives) {
+        let mut total = 0.0;
+        let weight = |i: usize| plan.positive_weights.as_ref().map_or(1.0, |w| w[i]);
+        for (i, (count, (c, p))) in self.positive.iter().zip(&plan.positives).enumerate() {
+            let w = *count as f64 * weight(i);
             self.tp[0][*c as usize] += w;
             if both {
                 self.tp[1][*p as usize] += w;
@@ -469,8 +533,14 @@ impl Work {
             total += w;
         }
         if let Some(amounts) = &plan.amounts {
-            for ((w, (c, p)), a) in self.positive.iter().zip(&plan.positives).zip(amounts) {
-                let d = *w as f64 * a;
+            for (i, ((count, (c, p)), a)) in self
+                .positive
+                .iter()
+                .zip(&plan.positives)
+                .zip(amounts)
+                .enumerate()
+            {
+                let d = *count as f64 * weight(i) * a;
                 self.dollars[0][*c as usize] += d;
                 if both {
                     self.dollars[1][*p as usize] += d;
@@ -480,11 +550,13 @@ impl Work {
         total
     }
 
-    /// Adds the cells' counts to their segments; returns their total.
-    fn add_cells(&mut self, plan: &Plan) -> u64 {
+    /// Adds the cells' counts, times their weights, to their segments;
+    /// returns their total.
+    fn add_cells(&mut self, plan: &Plan) -> f64 {
         let both = plan.production.is_some();
-        let mut total = 0;
-        for (w, cell) in self.cell.iter().zip(&plan.cells) {
+        let mut total = 0.0;
+        for (count, cell) in self.cell.iter().zip(&plan.cells) {
+            let w = *count as f64 * cell.weight;
             self.fp[0][cell.candidate as usize] += w;
             if both {
                 self.fp[1][cell.production as usize] += w;
@@ -553,22 +625,9 @@ fn names(plan: &Plan) -> Vec<String> {
     v
 }
 
-/// The paired test of ROC AUC is DeLong's.
+/// The paired test of ROC AUC is DeLong's, which takes no weights: with
+/// `holdout.weight` the bootstrap tests it too.
 const TESTED_ELSEWHERE: &[&str] = &["roc_auc"];
-
-/// The largest false-positive count whose rate among `negatives` does not
-/// exceed `t`, by the same float comparison the full-holdout metric makes.
-fn fpr_limit(t: f64, negatives: u64) -> u64 {
-    let n = negatives as f64;
-    let mut c = (t * n).floor().clamp(0.0, n) as u64;
-    while c < negatives && (c + 1) as f64 / n <= t {
-        c += 1;
-    }
-    while c > 0 && c as f64 / n > t {
-        c -= 1;
-    }
-    c
-}
 
 /// Every metric of one model from its counts per segment. Between two
 /// changes of the true-positive count only the false positives grow, so
@@ -579,35 +638,36 @@ fn fpr_limit(t: f64, negatives: u64) -> u64 {
     reason = "one model's counts, amounts and totals; a struct would only rename them"
 )]
 fn sweep(
-    tp_seg: &[u64],
-    fp_seg: &[u64],
+    tp_seg: &[f64],
+    fp_seg: &[f64],
     dollar_seg: &[f64],
     cuts: &[usize],
-    pos: u64,
-    neg: u64,
+    pos: f64,
+    neg: f64,
     plan: &Plan,
     out: &mut Vec<f64>,
 ) {
     // A Poisson resample of more than EXACT_NEGATIVES negatives with none
     // drawn has probability below e^-65536; the guard only keeps it finite.
-    let neg = neg.max(1);
-    let (pf, nf) = (pos as f64, neg as f64);
-    let limits: Vec<u64> = plan.targets.iter().map(|t| fpr_limit(*t, neg)).collect();
-    let (mut tp, mut fp) = (0u64, 0u64);
+    let neg = if neg > 0.0 { neg } else { 1.0 };
+    let (pf, nf) = (pos, neg);
+    // Counts are rows, or weights; unit weights keep every sum below an
+    // exact integer, so the rates compare as the full-holdout metric's do.
+    let (mut tp, mut fp) = (0.0f64, 0.0f64);
     // The previous point, and the false positives at the first point of
     // the current true-positive count.
-    let (mut last_tp, mut last_fp, mut level_fp) = (0u64, 0u64, 0u64);
+    let (mut last_tp, mut last_fp, mut level_fp) = (0.0f64, 0.0f64, 0.0f64);
     let (mut ap, mut pr, mut ks) = (0.0f64, 0.0f64, 0.0f64);
-    let mut twice_area: u128 = 0;
+    let mut twice_area = 0.0f64;
     // (tp, fp, dollars caught) at each target's best point.
-    let mut best = vec![(0u64, 0u64, 0.0f64); limits.len()];
+    let mut best = vec![(0.0f64, 0.0f64, 0.0f64); plan.targets.len()];
     // (tp, fp, dollars caught) at each cut: the model's own fixed
     // threshold, then production's.
     let mut at_cuts = vec![None; cuts.len()];
     let mut dollars = 0.0f64;
     // What a missed fraud costs, caught so far: its amount or a constant.
-    let caught_cost = |tp: u64, dollars: f64| match plan.cost.map(|c| c.false_negative) {
-        Some(MissCost::Each(c)) => c * tp as f64,
+    let caught_cost = |tp: f64, dollars: f64| match plan.cost.map(|c| c.false_negative) {
+        Some(MissCost::Each(c)) => c * tp,
         _ => dollars,
     };
     let c_fp = plan.cost.map_or(0.0, |c| c.false_positive);
@@ -619,7 +679,7 @@ fn sweep(
     // `metrics::day_tallies` flags a tie group.
     let budget = plan
         .budget_fraction
-        .map(|f| (f * (pos + neg) as f64).floor().max(1.0));
+        .map(|f| (f * (pos + neg)).floor().max(1.0).min(pos + neg));
     let mut at_budget = None;
     for (s, (t, f)) in tp_seg.iter().zip(fp_seg).enumerate() {
         for (at, c) in at_cuts.iter_mut().zip(cuts) {
@@ -630,11 +690,11 @@ fn sweep(
         if let Some(k) = budget
             && at_budget.is_none()
         {
-            let (before, n) = ((tp + fp) as f64, (t + f) as f64);
+            let (before, n) = (tp + fp, t + f);
             if n > 0.0 && before + n >= k {
                 let share = ((k - before) / n).clamp(0.0, 1.0);
                 let d = dollar_seg.get(s).copied().unwrap_or(0.0);
-                at_budget = Some((tp as f64 + share * *t as f64, dollars + share * d));
+                at_budget = Some((tp + share * t, dollars + share * d));
             }
         }
         tp += t;
@@ -643,52 +703,52 @@ fn sweep(
             dollars += d;
         }
         if tp != last_tp {
-            let step = (tp - last_tp) as f64;
-            let precision = tp as f64 / (tp + fp) as f64;
-            let previous = if last_tp + last_fp == 0 {
+            let step = tp - last_tp;
+            let precision = tp / (tp + fp);
+            let previous = if last_tp + last_fp == 0.0 {
                 1.0
             } else {
-                last_tp as f64 / (last_tp + last_fp) as f64
+                last_tp / (last_tp + last_fp)
             };
             ap += step * precision;
             pr += step * (precision + previous) / 2.0;
             ks = ks
-                .max((tp as f64 / pf - fp as f64 / nf).abs())
-                .max((last_fp as f64 / nf - last_tp as f64 / pf).abs());
-            twice_area += u128::from(last_fp - level_fp) * 2 * u128::from(last_tp)
-                + u128::from(fp - last_fp) * u128::from(tp + last_tp);
+                .max((tp / pf - fp / nf).abs())
+                .max((last_fp / nf - last_tp / pf).abs());
+            twice_area += (last_fp - level_fp) * 2.0 * last_tp + (fp - last_fp) * (tp + last_tp);
             level_fp = fp;
-            for (b, limit) in best.iter_mut().zip(&limits) {
-                if fp <= *limit {
+            for (b, target) in best.iter_mut().zip(&plan.targets) {
+                // The full-holdout metric's own comparison.
+                if fp / nf <= *target {
                     *b = (tp, fp, dollars);
                 }
             }
-            best_cost = best_cost.min(c_fp * fp as f64 - caught_cost(tp, dollars));
+            best_cost = best_cost.min(c_fp * fp - caught_cost(tp, dollars));
         }
         last_tp = tp;
         last_fp = fp;
     }
-    twice_area += u128::from(fp - level_fp) * 2 * u128::from(tp);
+    twice_area += (fp - level_fp) * 2.0 * tp;
     let at_cut = |j: usize| at_cuts[j].unwrap_or((tp, fp, dollars));
     let (tp_at, fp_at, dollars_at) = if plan.fixed_threshold {
         at_cut(0)
     } else {
         best[best.len() - 1]
     };
-    let ratio = |a: u64, b: u64| if b == 0 { 0.0 } else { a as f64 / b as f64 };
+    let ratio = |a: f64, b: f64| if b == 0.0 { 0.0 } else { a / b };
     let fn_at = pos - tp_at;
     out.clear();
     out.extend([
-        twice_area as f64 / (2.0 * pf * nf),
+        twice_area / (2.0 * pf * nf),
         ap / pf,
         pr / pf,
         ks,
         ratio(tp_at, tp_at + fp_at),
         ratio(tp_at, pos),
-        ratio(2 * tp_at, 2 * tp_at + fp_at + fn_at),
+        ratio(2.0 * tp_at, 2.0 * tp_at + fp_at + fn_at),
         ratio(tp_at + neg - fp_at, pos + neg),
     ]);
-    out.extend(best[..plan.at_fpr].iter().map(|(t, ..)| *t as f64 / pf));
+    out.extend(best[..plan.at_fpr].iter().map(|(t, ..)| t / pf));
     if plan.amounts.is_some() {
         // `dollars` is now the resample's whole fraud amount.
         let total = dollars.max(f64::MIN_POSITIVE);
@@ -697,15 +757,15 @@ fn sweep(
     }
     if plan.cost.is_some() {
         let all = caught_cost(pos, dollars);
-        let expected = c_fp * fp_at as f64 + all - caught_cost(tp_at, dollars_at);
+        let expected = c_fp * fp_at + all - caught_cost(tp_at, dollars_at);
         out.extend([expected, all - expected, all + best_cost]);
         if plan.at_production {
             let (tp_p, fp_p, dollars_p) = at_cut(cuts.len() - 1);
-            out.push(c_fp * fp_p as f64 + all - caught_cost(tp_p, dollars_p));
+            out.push(c_fp * fp_p + all - caught_cost(tp_p, dollars_p));
         }
     }
     if let Some(k) = budget {
-        let (caught, caught_dollars) = at_budget.unwrap_or((tp as f64, dollars));
+        let (caught, caught_dollars) = at_budget.unwrap_or((tp, dollars));
         out.extend([caught / k, caught / pf]);
         if plan.amounts.is_some() {
             out.push(caught_dollars / dollars.max(f64::MIN_POSITIVE));
@@ -716,7 +776,7 @@ fn sweep(
 impl Plan {
     /// Sweeps both models over the counts in `work`, whose totals are
     /// `(pos, neg)`.
-    fn metrics(&self, work: &Work, (pos, neg): (u64, u64), out: &mut [Vec<f64>; 2]) {
+    fn metrics(&self, work: &Work, (pos, neg): (f64, f64), out: &mut [Vec<f64>; 2]) {
         sweep(
             &work.tp[0],
             &work.fp[0],
@@ -746,11 +806,12 @@ impl Plan {
 /// when the bootstrap is off or a class has fewer than two rows. With a
 /// production model and `cost:`, both models' cost is also measured at
 /// `production_threshold`, production's threshold on the whole holdout.
+/// With weights, each resampled row counts by its weight.
 pub fn run(
     candidate: &[f64],
     production: Option<&[f64]>,
     labels: &[bool],
-    amounts: Option<&[f64]>,
+    rows: &Rows,
     metrics: &MetricsSpec,
     spec: &StatsSpec,
     production_threshold: Option<f64>,
@@ -759,7 +820,7 @@ pub fn run(
         candidate,
         production,
         labels,
-        amounts,
+        rows,
         metrics,
         spec,
         Options {
@@ -777,7 +838,7 @@ pub fn run_at(
     candidate: &[f64],
     production: Option<&[f64]>,
     labels: &[bool],
-    amounts: Option<&[f64]>,
+    rows: &Rows,
     metrics: &MetricsSpec,
     thresholds: [f64; 2],
     spec: &StatsSpec,
@@ -786,7 +847,7 @@ pub fn run_at(
         candidate,
         production,
         labels,
-        amounts,
+        rows,
         metrics,
         spec,
         Options {
@@ -813,7 +874,7 @@ fn run_with(
     candidate: &[f64],
     production: Option<&[f64]>,
     labels: &[bool],
-    amounts: Option<&[f64]>,
+    rows: &Rows,
     metrics: &MetricsSpec,
     spec: &StatsSpec,
     options: Options,
@@ -823,7 +884,7 @@ fn run_with(
     if spec.resamples == 0 || positives < 2 || negatives < 2 || labels.len() > u32::MAX as usize {
         return None;
     }
-    let plan = Plan::new(candidate, production, labels, amounts, metrics, options);
+    let plan = Plan::new(candidate, production, labels, rows, metrics, options);
     let resamples: Vec<[Vec<f64>; 2]> = (0..spec.resamples)
         .into_par_iter()
         .map_init(
@@ -843,21 +904,29 @@ fn run_with(
         out.candidate
             .push((name.clone(), interval(column(k, 0), spec.confidence)));
     }
-    out.candidate
-        .extend(loss_intervals(candidate, labels, spec.confidence));
+    out.candidate.extend(loss_intervals(
+        candidate,
+        labels,
+        rows.weights,
+        spec.confidence,
+    ));
     if let Some(production) = production {
         for (k, name) in names.iter().enumerate() {
             out.production
                 .push((name.clone(), interval(column(k, 1), spec.confidence)));
         }
-        out.production
-            .extend(loss_intervals(production, labels, spec.confidence));
+        out.production.extend(loss_intervals(
+            production,
+            labels,
+            rows.weights,
+            spec.confidence,
+        ));
         let mut work = Work::new(&plan);
         let totals = work.full(&plan);
         let mut full = [Vec::new(), Vec::new()];
         plan.metrics(&work, totals, &mut full);
         for (k, name) in names.iter().enumerate() {
-            if TESTED_ELSEWHERE.contains(&name.as_str()) {
+            if !plan.weighted && TESTED_ELSEWHERE.contains(&name.as_str()) {
                 continue;
             }
             let deltas = resamples.iter().map(|r| r[0][k] - r[1][k]).collect();
@@ -894,7 +963,7 @@ pub fn days(
             let day = &t[i];
             precision += day.caught / day.alerts;
             caught += day.caught;
-            frauds += day.frauds as f64;
+            frauds += day.frauds;
             d += day.dollars;
             fd += day.fraud_dollars;
         }
@@ -940,9 +1009,30 @@ pub fn days(
 
 /// The normal interval of the mean per-row log loss and Brier score, when
 /// the scores are probabilities: means over rows need no resampling.
-fn loss_intervals(scores: &[f64], labels: &[bool], confidence: f64) -> Vec<(String, [f64; 2])> {
+fn loss_intervals(
+    scores: &[f64],
+    labels: &[bool],
+    weights: Option<&[f64]>,
+    confidence: f64,
+) -> Vec<(String, [f64; 2])> {
     if !scores.iter().all(|s| (0.0..=1.0).contains(s)) {
         return Vec::new();
+    }
+    let z = normal_quantile(0.5 + confidence / 2.0);
+    if let Some(w) = weights {
+        let (ll, br): (Vec<f64>, Vec<f64>) = scores
+            .iter()
+            .zip(labels)
+            .map(|(s, y)| crate::metrics::row_losses(*s, *y))
+            .unzip();
+        return [("log_loss", ll), ("brier", br)]
+            .into_iter()
+            .filter_map(|(name, v)| {
+                let (mean, variance) = super::weighted_mean(&v, w)?;
+                let half = z * variance.sqrt();
+                Some((name.to_string(), [mean - half, mean + half]))
+            })
+            .collect();
     }
     let (mut ll, mut br) = (Moments::default(), Moments::default());
     for (s, y) in scores.iter().zip(labels) {
@@ -950,7 +1040,6 @@ fn loss_intervals(scores: &[f64], labels: &[bool], confidence: f64) -> Vec<(Stri
         ll.add(l);
         br.add(b);
     }
-    let z = normal_quantile(0.5 + confidence / 2.0);
     [("log_loss", ll), ("brier", br)]
         .into_iter()
         .map(|(name, m)| {
@@ -1108,11 +1197,15 @@ mod tests {
                 ..m.clone()
             };
             let at_production = metrics::evaluate(&b, &labels, &own(1)).unwrap().threshold;
+            let rows = Rows {
+                amounts: Some(&amounts),
+                ..Rows::default()
+            };
             let plan = Plan::new(
                 &a,
                 Some(&b),
                 &labels,
-                Some(&amounts),
+                &rows,
                 &m,
                 Options {
                     thresholds: fixed,
@@ -1156,19 +1249,18 @@ mod tests {
                         }
                     }
                     let mut full = metrics::evaluate(&s2, &l2, &own(model)).unwrap();
-                    full.dollars = metrics::dollars(&s2, &l2, &a2, &full);
-                    full.cost = metrics::costs(&s2, &l2, Some(&a2), &cost, full.threshold);
+                    let rows2 = Rows {
+                        amounts: Some(&a2),
+                        ..Rows::default()
+                    };
+                    full.dollars = metrics::dollars(&s2, &l2, &a2, None, &full);
+                    full.cost = metrics::costs(&s2, &l2, &rows2, &cost, full.threshold);
                     full.cost.push((
                         "expected_cost_at_production_threshold".into(),
-                        metrics::cost_at(&s2, &l2, Some(&a2), &cost, at_production),
+                        metrics::cost_at(&s2, &l2, &rows2, &cost, at_production),
                     ));
-                    let tallies = metrics::day_tallies(
-                        &s2,
-                        &l2,
-                        Some(&a2),
-                        None,
-                        m.alert_budget.as_ref().unwrap(),
-                    );
+                    let tallies =
+                        metrics::day_tallies(&s2, &l2, &rows2, m.alert_budget.as_ref().unwrap());
                     full.budget = metrics::budget_metrics(&tallies, true);
                     let want: std::collections::HashMap<String, Option<f64>> =
                         full.named().into_iter().collect();
@@ -1194,6 +1286,78 @@ mod tests {
         }
     }
 
+    /// A row of weight `w` counts as `w` copies of it: with whole weights,
+    /// a plan's counts times the weights give the metrics of the rows
+    /// repeated that many times, and so does the weighted evaluation.
+    #[test]
+    fn weights_count_as_repeated_rows() {
+        let (a, b, labels) = data();
+        let mut next = lcg(41);
+        let weights: Vec<f64> = (0..labels.len())
+            .map(|_| (next() * 3.0).floor() + 1.0)
+            .collect();
+        let amounts: Vec<f64> = (0..labels.len())
+            .map(|_| (next() * 50_000.0).round() / 100.0)
+            .collect();
+        let cost = CostSpec {
+            false_positive: 2.5,
+            false_negative: MissCost::Amount,
+        };
+        let m = MetricsSpec {
+            cost: Some(cost),
+            alert_budget: Some(AlertBudget::Fraction(0.15)),
+            ..spec(Threshold::AtFpr(0.2))
+        };
+        let rows = Rows {
+            amounts: Some(&amounts),
+            weights: Some(&weights),
+            days: None,
+        };
+        let plan = Plan::new(&a, Some(&b), &labels, &rows, &m, options(EXACT_NEGATIVES));
+        assert!(plan.weighted);
+        let names = names(&plan);
+        let mut work = Work::new(&plan);
+        let totals = work.full(&plan);
+        let mut got = [Vec::new(), Vec::new()];
+        plan.metrics(&work, totals, &mut got);
+        for (model, scores) in [&a, &b].into_iter().enumerate() {
+            let (mut s2, mut l2, mut a2) = (Vec::new(), Vec::new(), Vec::new());
+            for row in 0..labels.len() {
+                for _ in 0..weights[row] as usize {
+                    s2.push(scores[row]);
+                    l2.push(labels[row]);
+                    a2.push(amounts[row]);
+                }
+            }
+            let repeated = Rows {
+                amounts: Some(&a2),
+                ..Rows::default()
+            };
+            let want = metrics::evaluate_with_money(&s2, &l2, &repeated, &m).unwrap();
+            let weighted = metrics::evaluate_with_money(scores, &labels, &rows, &m).unwrap();
+            let (want, weighted): (std::collections::HashMap<_, _>, Vec<_>) =
+                (want.named().into_iter().collect(), weighted.named());
+            for (name, w) in &weighted {
+                if matches!(name.as_str(), "rows" | "positives") {
+                    continue;
+                }
+                let (w, r) = (w.unwrap(), want[name].unwrap());
+                assert!(
+                    (w - r).abs() <= 1e-12 * r.abs().max(1.0),
+                    "weighted evaluation, model {model} {name}: {w} vs {r}"
+                );
+            }
+            for (name, g) in names.iter().zip(&got[model]) {
+                let w = want[name].unwrap();
+                assert!(
+                    (g - w).abs() <= 1e-12 * w.abs().max(1.0),
+                    "weighted plan, model {model} {name}: {g} vs {w}"
+                );
+            }
+        }
+        assert!(names.iter().any(|n| n == "roc_auc"));
+    }
+
     #[test]
     fn the_same_seed_gives_the_same_result_on_any_thread_count() {
         let (a, b, labels) = data();
@@ -1208,7 +1372,17 @@ mod tests {
                 .num_threads(threads)
                 .build()
                 .unwrap()
-                .install(|| run_with(&a, Some(&b), &labels, None, &m, &s, options(exact)))
+                .install(|| {
+                    run_with(
+                        &a,
+                        Some(&b),
+                        &labels,
+                        &Rows::default(),
+                        &m,
+                        &s,
+                        options(exact),
+                    )
+                })
         };
         for exact in [EXACT_NEGATIVES, 0] {
             assert_eq!(on(1, exact), on(3, exact));
@@ -1217,7 +1391,7 @@ mod tests {
             &a,
             Some(&b),
             &labels,
-            None,
+            &Rows::default(),
             &m,
             &StatsSpec { seed: 8, ..s },
             None,
@@ -1234,7 +1408,7 @@ mod tests {
             seed: 1,
             confidence: 0.95,
         };
-        let b = run(&a, Some(&a), &labels, None, &m, &s, None).unwrap();
+        let b = run(&a, Some(&a), &labels, &Rows::default(), &m, &s, None).unwrap();
         assert!(b.tests.len() >= 8);
         for (name, t) in &b.tests {
             assert_eq!(
@@ -1264,13 +1438,14 @@ mod tests {
             &a,
             Some(&b),
             &labels,
-            None,
+            &Rows::default(),
             &m,
             &s,
             options(EXACT_NEGATIVES),
         )
         .unwrap();
-        let poisson = run_with(&a, Some(&b), &labels, None, &m, &s, options(0)).unwrap();
+        let poisson =
+            run_with(&a, Some(&b), &labels, &Rows::default(), &m, &s, options(0)).unwrap();
         let step = 1.0 / labels.iter().filter(|l| **l).count() as f64;
         for ((name, e), (_, p)) in exact.tests.iter().zip(&poisson.tests) {
             let tol = 0.4 * e.std_error + step;
@@ -1307,7 +1482,7 @@ mod tests {
             assert!((got - want).abs() < 1e-12, "{n}: {got} vs {want}");
         }
         // The 16-bit shortcut agrees with inverting all 64 bits.
-        let counts = PoissonCounts::new(&[]);
+        let counts = PoissonCounts::new(&[], false);
         let ambiguous = counts.one.iter().filter(|k| **k == AMBIGUOUS).count();
         assert!(ambiguous <= one.len(), "{ambiguous}");
         for top in (0..=u16::MAX).step_by(97) {
@@ -1320,9 +1495,10 @@ mod tests {
     }
 
     /// Cells of one row, of a few and of many draw counts whose means and
-    /// variances are the cells' sizes.
+    /// variances are the cells' sizes; each count adds its cell's weight.
     #[test]
     fn poisson_counts_have_the_right_moments() {
+        let weights = [1.0, 2.5, 0.5, 3.0];
         let cells: Vec<Cell> = [1u64, 7, 64, 500]
             .iter()
             .enumerate()
@@ -1330,18 +1506,21 @@ mod tests {
                 candidate: i as u32,
                 production: 3 - i as u32,
                 rows,
+                weight: weights[i],
             })
             .collect();
-        let p = PoissonCounts::new(&cells);
+        let p = PoissonCounts::new(&cells, true);
         let mut rng = rand::rngs::StdRng::seed_from_u64(3);
         let mut m: Vec<Moments> = vec![Moments::default(); cells.len()];
         for _ in 0..20_000 {
-            let mut fp = [vec![0u64; 4], vec![0u64; 4]];
+            let mut fp = [vec![0.0; 4], vec![0.0; 4]];
             let total = p.add(&mut fp, &mut rng);
-            assert_eq!(total, fp[0].iter().sum::<u64>());
+            assert_eq!(total, fp[0].iter().sum::<f64>());
             for (i, m) in m.iter_mut().enumerate() {
                 assert_eq!(fp[0][i], fp[1][3 - i]);
-                m.add(fp[0][i] as f64);
+                let count = fp[0][i] / weights[i];
+                assert_eq!(count, count.round(), "a whole number of rows");
+                m.add(count);
             }
         }
         for (cell, m) in cells.iter().zip(&m) {

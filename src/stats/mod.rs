@@ -180,6 +180,37 @@ pub fn paired_mean(method: &'static str, m: &Moments, level: f64) -> Option<Delt
     normal_test(method, m.mean, m.m2 / (n - 1.0) / n, level)
 }
 
+/// The weighted mean of `values` and the variance of that mean, by
+/// linearisation (the ratio estimator's):
+/// `n / (n - 1) · Σ w² (x − mean)² / (Σ w)²`, which with unit weights is the
+/// sample variance over `n`, as [`paired_mean`] uses. `None` below two rows
+/// or without weight.
+pub fn weighted_mean(values: &[f64], weights: &[f64]) -> Option<(f64, f64)> {
+    let n = values.len() as f64;
+    let total: f64 = weights.iter().sum();
+    if values.len() < 2 || total <= 0.0 {
+        return None;
+    }
+    let mean = values.iter().zip(weights).map(|(x, w)| w * x).sum::<f64>() / total;
+    let spread: f64 = values
+        .iter()
+        .zip(weights)
+        .map(|(x, w)| (w * (x - mean)).powi(2))
+        .sum();
+    Some((mean, n / (n - 1.0) * spread / (total * total)))
+}
+
+/// [`paired_mean`] for weighted rows ([`weighted_mean`]).
+pub fn paired_weighted_mean(
+    method: &'static str,
+    values: &[f64],
+    weights: &[f64],
+    level: f64,
+) -> Option<DeltaTest> {
+    let (mean, variance) = weighted_mean(values, weights)?;
+    normal_test(method, mean, variance, level)
+}
+
 /// One-sided p-values of a paired test against a bound on the improvement
 /// (delta in the better direction): of "improvement <= bound" and of
 /// "improvement >= bound". A bootstrap test reads the shares of its

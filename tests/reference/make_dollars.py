@@ -1,7 +1,9 @@
 """Amount-weighted (dollar) metrics on seeded data, computed by scikit-learn
 as recall_score with the amounts as sample weights, the cost metrics by
 trying every threshold, and the metrics at an alert budget (precision@k
-per day, averaged) by a plain per-day top-k, for tests/metrics_reference.rs. The rows come from the SplitMix64 stream of
+per day, averaged) by a plain per-day top-k, and every metric with sample
+weights (`holdout.weight`) by scikit-learn's `sample_weight`, for
+tests/metrics_reference.rs. The rows come from the SplitMix64 stream of
 make_reference.py, which the Rust test regenerates bit for bit.
 
     python tests/reference/make_dollars.py > tests/reference/dollars_reference.json
@@ -14,7 +16,8 @@ import sys
 
 import numpy as np
 import sklearn
-from sklearn.metrics import recall_score, roc_curve
+from sklearn.metrics import (accuracy_score, average_precision_score, brier_score_loss, f1_score,
+                             log_loss, precision_score, recall_score, roc_auc_score, roc_curve)
 
 from make_reference import SplitMix64  # the stream the Rust tests mirror
 
@@ -35,10 +38,10 @@ def rows(seed, n):
     return np.array(y), np.array(s), np.array(a)
 
 
-def threshold_at_fpr(y, s, target):
+def threshold_at_fpr(y, s, target, w=None):
     """modelgate's rule: the highest recall whose FPR <= target; among equal
     recalls the highest threshold. Infinity flags nothing."""
-    fpr, tpr, thr = roc_curve(y, s, drop_intermediate=False)
+    fpr, tpr, thr = roc_curve(y, s, sample_weight=w, drop_intermediate=False)
     best_t, best_r = np.inf, 0.0
     for f, r, t in zip(fpr, tpr, thr):
         if f > target:
@@ -65,6 +68,35 @@ def costs(y, s, a, threshold, c_fp, c_fn):
             best, best_t = c, float(t)
     return {"expected_cost": float(expected), "savings": float(total - expected),
             "min_expected_cost": float(best), "cost_optimal_threshold": best_t}
+
+
+def weight_of(i):
+    """Row i's sample weight, by position: not whole, as inverse
+    propensities are (the Rust test writes the same)."""
+    return 0.5 + (i % 5) * 0.75
+
+
+def weighted(y, s, a, threshold, targets):
+    """Every metric with sample weights, by scikit-learn."""
+    w = np.array([weight_of(i) for i in range(len(y))])
+    flagged = (s >= threshold).astype(int)
+    out = {
+        "roc_auc": roc_auc_score(y, s, sample_weight=w),
+        "average_precision": average_precision_score(y, s, sample_weight=w),
+        "log_loss": log_loss(y, s, sample_weight=w),
+        "brier": brier_score_loss(y, s, sample_weight=w),
+        "precision": precision_score(y, flagged, sample_weight=w, zero_division=0),
+        "recall": recall_score(y, flagged, sample_weight=w),
+        "f1": f1_score(y, flagged, sample_weight=w),
+        "accuracy": accuracy_score(y, flagged, sample_weight=w),
+        "tp": float(w[(y == 1) & (flagged == 1)].sum()),
+        "fp": float(w[(y == 0) & (flagged == 1)].sum()),
+        "dollar_recall": recall_score(y, flagged, sample_weight=w * a),
+    }
+    for t in targets:
+        thr = threshold_at_fpr(y, s, t, w)
+        out[f"recall_at_fpr[{t}]"] = recall_score(y, (s >= thr).astype(int), sample_weight=w)
+    return out
 
 
 def day_of(i):
@@ -121,6 +153,7 @@ def main():
                                      lambda rows: max(1, int(np.floor(fraction * rows)))),
         }
         cases.append({"seed": seed, "rows": n, "threshold": threshold, "at_fpr": targets, "budget": budget,
+                      "weighted": weighted(y, s, a, threshold, targets),
                       "fraud_amount": float(fraud_amount), "expected": expected,
                       "cost": {"false_positive": c_fp, "false_negative": c_fn},
                       "costs": costs(y, s, a, threshold, c_fp, c_fn)})

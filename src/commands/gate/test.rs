@@ -182,6 +182,7 @@ pub fn gate_test(uses: &str, cases_file: &Path, out: &mut dyn Write) -> Result<E
                 label: case.label.clone(),
                 id: None,
                 amount: None,
+                weight: None,
                 positive: None,
             },
             candidate: ModelRef::Scores(ScoreSource::Column(case.candidate.clone())),
