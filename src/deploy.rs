@@ -1,11 +1,14 @@
 //! Deploy triggers, fired only after the production alias has moved: a
 //! GitHub `repository_dispatch` event and signed webhooks.
 //!
-//! Webhook receivers verify `X-Modelgate-Signature-256`, which is
-//! `sha256=` + hex(HMAC-SHA256(secret, timestamp + "." + body)) with the
-//! timestamp from `X-Modelgate-Timestamp`; they reject stale timestamps and
-//! drop repeated `X-Modelgate-Delivery` ids (the id is the same on every
-//! re-run of one promotion).
+//! Webhooks are signed by Standard Webhooks 1.0, so a receiver in any
+//! language verifies them with an existing library: `webhook-id` (the same
+//! on every retry and re-run of one promotion, for deduplication),
+//! `webhook-timestamp` (Unix seconds, for the replay window) and
+//! `webhook-signature: v1,<base64 HMAC-SHA256 over id.timestamp.body>`,
+//! keyed by the secret's bytes (`whsec_` + base64). `legacy_headers: true`
+//! also sends the pre-0.2 `X-Modelgate-*` headers, whose signature is
+//! `sha256=` + hex(HMAC-SHA256(secret, timestamp + "." + body)).
 
 use std::time::Duration;
 
@@ -98,7 +101,36 @@ pub fn dispatch(gh: &GitHub, event_type: &str, e: &Event) -> Result<Delivery> {
     })
 }
 
-/// `sha256=<hex>` over `timestamp.body`.
+/// The key of a Standard Webhooks secret: the bytes the base64 after the
+/// optional `whsec_` prefix encodes. `None` when the text is not base64.
+pub fn standard_key(secret: &str) -> Option<Vec<u8>> {
+    use base64::Engine;
+    let encoded = secret.strip_prefix("whsec_").unwrap_or(secret);
+    let key = base64::engine::general_purpose::STANDARD
+        .decode(encoded)
+        .or_else(|_| base64::engine::general_purpose::STANDARD_NO_PAD.decode(encoded))
+        .ok()?;
+    (!key.is_empty()).then_some(key)
+}
+
+/// Standard Webhooks' `v1,<base64>` over `id.timestamp.body`.
+pub fn standard_signature(key: &[u8], id: &str, timestamp: u64, body: &[u8]) -> Result<String> {
+    use base64::Engine;
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(key)
+        .map_err(|e| Error::Trigger(format!("cannot key the webhook signature: {e}")))?;
+    mac.update(id.as_bytes());
+    mac.update(b".");
+    mac.update(timestamp.to_string().as_bytes());
+    mac.update(b".");
+    mac.update(body);
+    Ok(format!(
+        "v1,{}",
+        base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
+    ))
+}
+
+/// The legacy `X-Modelgate-Signature-256`: `sha256=<hex>` over
+/// `timestamp.body`, keyed by the secret's text.
 pub fn signature(secret: &[u8], timestamp: u64, body: &[u8]) -> Result<String> {
     let mut mac = Hmac::<sha2::Sha256>::new_from_slice(secret)
         .map_err(|e| Error::Trigger(format!("cannot key the webhook signature: {e}")))?;
@@ -129,6 +161,29 @@ pub fn webhook(hook: &WebhookSpec, e: &Event) -> Result<Delivery> {
                 })?,
         ),
     };
+    // A secret that is not Standard Webhooks' cannot sign the standard
+    // way; with the legacy headers it still signs those.
+    let key = match &secret {
+        None => None,
+        Some(s) => match standard_key(s) {
+            Some(key) => Some(key),
+            None if hook.legacy_headers => {
+                crate::progress::note(&format!(
+                    "webhook {}: the secret in {} is not `whsec_` + base64, so only the legacy X-Modelgate signature is sent",
+                    hook.url,
+                    hook.secret_env.as_deref().unwrap_or_default()
+                ));
+                None
+            }
+            None => {
+                return Err(Error::Trigger(format!(
+                    "webhook {}: the secret in {} is not a Standard Webhooks secret (`whsec_` followed by base64, e.g. `whsec_$(openssl rand -base64 32)`); set `legacy_headers: true` to keep signing the old way for now",
+                    hook.url,
+                    hook.secret_env.as_deref().unwrap_or_default()
+                )));
+            }
+        },
+    };
     let id = delivery_id(e.promotion, &hook.url);
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .timeout_global(Some(WEBHOOK_TIMEOUT))
@@ -148,14 +203,25 @@ pub fn webhook(hook: &WebhookSpec, e: &Event) -> Result<Delivery> {
                 "User-Agent",
                 concat!("modelgate/", env!("CARGO_PKG_VERSION")),
             )
-            .header("X-Modelgate-Event", "model-promoted")
-            .header("X-Modelgate-Delivery", &id)
-            .header("X-Modelgate-Timestamp", &timestamp.to_string());
-        if let Some(s) = &secret {
+            .header("webhook-id", &id)
+            .header("webhook-timestamp", &timestamp.to_string());
+        if let Some(key) = &key {
             req = req.header(
-                "X-Modelgate-Signature-256",
-                &signature(s.as_bytes(), timestamp, body.as_bytes())?,
+                "webhook-signature",
+                &standard_signature(key, &id, timestamp, body.as_bytes())?,
             );
+        }
+        if hook.legacy_headers {
+            req = req
+                .header("X-Modelgate-Event", "model-promoted")
+                .header("X-Modelgate-Delivery", &id)
+                .header("X-Modelgate-Timestamp", &timestamp.to_string());
+            if let Some(s) = &secret {
+                req = req.header(
+                    "X-Modelgate-Signature-256",
+                    &signature(s.as_bytes(), timestamp, body.as_bytes())?,
+                );
+            }
         }
         let mut wait = Duration::from_millis(250 * 2u64.pow(attempt - 1));
         match req.send(body.as_bytes()) {
@@ -221,6 +287,25 @@ mod tests {
             m.update(b"1700000000.{}");
             format!("sha256={}", hex::encode(m.finalize().into_bytes()))
         });
+    }
+
+    /// The example in the Standard Webhooks specification (and the
+    /// `standardwebhooks` package's tests).
+    #[test]
+    fn standard_signature_matches_the_specification_example() {
+        let key = standard_key("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw").unwrap();
+        let sig = standard_signature(
+            &key,
+            "msg_p5jXN8AQM9LWM0D4loKWxJek",
+            1614265330,
+            br#"{"test": 2432232314}"#,
+        )
+        .unwrap();
+        assert_eq!(sig, "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=");
+        // Without the prefix, and without padding, the key is the same.
+        assert_eq!(standard_key("MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"), Some(key));
+        assert_eq!(standard_key("whsec_not base64!"), None);
+        assert_eq!(standard_key("whsec_"), None);
     }
 
     #[test]

@@ -437,10 +437,18 @@ fn fire_triggers(
     opts: &Options,
     out: &mut Report,
 ) -> Result<()> {
+    // The decision record's digest, so a receiver can tie the deployment
+    // to the evidence it was decided on.
+    // A dry run wrote no version to read it from.
+    let evidence = match reg.fetch(v, "decision.json") {
+        Ok(bytes) => Some(crate::registry::sha256_hex(&bytes)),
+        Err(_) if reg.changes().dry_run => None,
+        Err(e) => return Err(e),
+    };
     let event = Event {
         promotion: p,
         version: v,
-        decision: json!({"outcome": "pass", "summary": p.decision}),
+        decision: json!({"outcome": "pass", "summary": p.decision, "evidence_sha256": evidence}),
         registry: reg.location(),
     };
     let mut record = reg.deliveries(v, p)?.unwrap_or_else(|| Deliveries {

@@ -509,6 +509,15 @@ fn receiver() -> (String, Seen) {
     (format!("{base}/hooks/modelgate"), seen)
 }
 
+/// The headers of one received delivery, by lower-case name.
+fn header(headers: &[(String, String)], name: &str) -> String {
+    headers
+        .iter()
+        .find(|x| x.0 == name)
+        .map(|x| x.1.clone())
+        .unwrap_or_else(|| panic!("no {name} header in {headers:?}"))
+}
+
 #[test]
 fn webhooks_are_signed_retried_and_not_repeated() {
     let (url, seen) = receiver();
@@ -516,41 +525,111 @@ fn webhooks_are_signed_retried_and_not_repeated() {
         Backend::Local,
         &format!("promote:\n  webhooks:\n    - {{ url: \"{url}\", secret_env: HOOK_SECRET }}\n"),
     );
-    w.extra_env.push(("HOOK_SECRET".into(), "s3cret".into()));
+    // A Standard Webhooks secret: `whsec_` + base64 of the key bytes.
+    w.extra_env.push((
+        "HOOK_SECRET".into(),
+        "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw".into(),
+    ));
     let out = w.ok(&["promote", "--config", "c.yaml"]);
     assert!(out.contains(&format!("delivered {url} (HTTP 200")), "{out}");
     let seen_now = seen.lock().unwrap().clone();
     assert_eq!(seen_now.len(), 2, "one 503, one retry");
     let (headers, body) = &seen_now[1];
-    let h = |k: &str| {
-        headers
-            .iter()
-            .find(|x| x.0 == k)
-            .map(|x| x.1.clone())
-            .unwrap()
-    };
-    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(b"s3cret").unwrap();
+    let h = |k: &str| header(headers, k);
+    // v1,<base64 HMAC-SHA256 over id.timestamp.body>, keyed by the bytes
+    // the secret's base64 encodes (the independent check is the
+    // `standardwebhooks` package, run by .ci/run).
+    let key = base64_decode("MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw");
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(&key).unwrap();
+    mac.update(format!("{}.{}.", h("webhook-id"), h("webhook-timestamp")).as_bytes());
+    mac.update(body);
+    assert_eq!(
+        h("webhook-signature"),
+        format!("v1,{}", base64_encode(&mac.finalize().into_bytes()))
+    );
+    // The same id on the retry, for the receiver's deduplication; no
+    // legacy headers unless asked for.
+    assert_eq!(h("webhook-id"), header(&seen_now[0].0, "webhook-id"));
+    assert!(
+        !headers.iter().any(|x| x.0.starts_with("x-modelgate-")),
+        "{headers:?}"
+    );
+    let payload: Value = serde_json::from_slice(body).unwrap();
+    assert_eq!(payload["schema"], "modelgate.webhook/v1");
+    assert_eq!(payload["version"], "v1.0.0");
+    // The decision record's digest: what an auditor checks the evidence by.
+    use sha2::Digest;
+    let decision = std::fs::read(
+        w.path()
+            .join("reg/fraud-detector/versions/v1.0.0/decision.json"),
+    )
+    .unwrap();
+    assert_eq!(
+        payload["decision"]["evidence_sha256"].as_str().unwrap(),
+        hex::encode(sha2::Sha256::digest(&decision))
+    );
+    // Re-running sends nothing new.
+    w.ok(&["promote", "--config", "c.yaml"]);
+    assert_eq!(seen.lock().unwrap().len(), 2);
+}
+
+/// `legacy_headers: true` keeps the pre-0.2 headers for receivers not yet
+/// moved; a secret that is not base64 then signs only those, with a note.
+#[test]
+fn legacy_webhook_headers_are_kept_on_request() {
+    let (url, seen) = receiver();
+    let mut w = world(
+        Backend::Local,
+        &format!(
+            "promote:\n  webhooks:\n    - {{ url: \"{url}\", secret_env: HOOK_SECRET, legacy_headers: true }}\n"
+        ),
+    );
+    w.extra_env
+        .push(("HOOK_SECRET".into(), "not base64!".into()));
+    let out = w.ok(&["promote", "--config", "c.yaml"]);
+    assert!(out.contains(&format!("delivered {url} (HTTP 200")), "{out}");
+    let seen_now = seen.lock().unwrap().clone();
+    let (headers, body) = &seen_now[1];
+    let h = |k: &str| header(headers, k);
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(b"not base64!").unwrap();
     mac.update(format!("{}.", h("x-modelgate-timestamp")).as_bytes());
     mac.update(body);
     assert_eq!(
         h("x-modelgate-signature-256"),
         format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
     );
-    assert_eq!(
-        h("x-modelgate-delivery"),
-        seen_now[0]
-            .0
-            .iter()
-            .find(|x| x.0 == "x-modelgate-delivery")
-            .unwrap()
-            .1
+    assert_eq!(h("x-modelgate-delivery"), h("webhook-id"));
+    assert!(
+        !headers.iter().any(|x| x.0 == "webhook-signature"),
+        "{headers:?}"
     );
-    let payload: Value = serde_json::from_slice(body).unwrap();
-    assert_eq!(payload["schema"], "modelgate.webhook/v1");
-    assert_eq!(payload["version"], "v1.0.0");
-    // Re-running sends nothing new.
-    w.ok(&["promote", "--config", "c.yaml"]);
-    assert_eq!(seen.lock().unwrap().len(), 2);
+
+    // Without the option, such a secret is an error that says what to do.
+    let (url, _) = receiver();
+    let mut w = world(
+        Backend::Local,
+        &format!("promote:\n  webhooks:\n    - {{ url: \"{url}\", secret_env: HOOK_SECRET }}\n"),
+    );
+    w.extra_env
+        .push(("HOOK_SECRET".into(), "not base64!".into()));
+    let (code, _, err) = w.run(&["promote", "--config", "c.yaml"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("not a Standard Webhooks secret") && err.contains("legacy_headers"),
+        "{err}"
+    );
+}
+
+fn base64_decode(text: &str) -> Vec<u8> {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD
+        .decode(text)
+        .unwrap()
+}
+
+fn base64_encode(bytes: &[u8]) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(bytes)
 }
 
 #[test]

@@ -90,7 +90,13 @@ pub(super) struct RawDispatch {
 #[serde(deny_unknown_fields)]
 pub(super) struct RawWebhook {
     pub(super) url: String,
+    /// The variable holding the signing secret: `whsec_` + base64, as
+    /// Standard Webhooks generates them.
     pub(super) secret_env: Option<String>,
+    /// Also send the pre-0.2 `X-Modelgate-*` headers, for receivers not yet
+    /// moved to Standard Webhooks (kept for one minor version).
+    #[serde(default)]
+    pub(super) legacy_headers: bool,
 }
 
 #[derive(Debug, Deserialize, schemars::JsonSchema)]

@@ -72,6 +72,8 @@ pub struct WebhookSpec {
     pub url: String,
     /// Environment variable with the HMAC secret; unsigned when absent.
     pub secret_env: Option<String>,
+    /// Also send the old `X-Modelgate-*` headers.
+    pub legacy_headers: bool,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]

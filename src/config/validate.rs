@@ -192,6 +192,7 @@ pub(super) fn validate(file: &Path, text: &str, raw: RawConfig) -> Result<Config
                 webhooks.push(WebhookSpec {
                     url: w.url,
                     secret_env: w.secret_env,
+                    legacy_headers: w.legacy_headers,
                 });
             }
             PromoteSpec { dispatch, webhooks }
