@@ -101,6 +101,85 @@ pub fn dispatch(gh: &GitHub, event_type: &str, e: &Event) -> Result<Delivery> {
     })
 }
 
+/// The target name deliveries record a GitHub Deployment under.
+pub const DEPLOYMENT_TARGET: &str = "github_deployment";
+
+/// A deployment, with the fields read back ("Deployment" in the REST
+/// description).
+#[derive(Debug, serde::Deserialize)]
+struct Deployment {
+    id: u64,
+    #[serde(default)]
+    payload: Value,
+}
+
+/// Records the promotion as a GitHub Deployment to the `production`
+/// environment at the version tag, with a `success` status, so production
+/// shows in the repository's Deployments view and environment protection
+/// rules apply to it. A deployment an interrupted run already created for
+/// this promotion is reused, so a re-run never makes a second one.
+pub fn deployment(gh: &GitHub, e: &Event) -> Result<Delivery> {
+    let list = gh.repo_path(&format!(
+        "/deployments?environment=production&ref={}&per_page=100",
+        crate::github::encode_segment(&e.version.tag)
+    ));
+    let r = gh.expect(Method::GET, &list, None, Permission::DeploymentsWrite)?;
+    let existing: Vec<Deployment> = r.json("deployments")?;
+    let id = match existing
+        .iter()
+        .find(|d| d.payload["promotion"] == json!(e.promotion.number))
+    {
+        Some(d) => d.id,
+        None => {
+            let payload = client_payload(e);
+            let body = json!({
+                "ref": e.version.tag,
+                "environment": "production",
+                "production_environment": true,
+                // A tag needs no merge, and the gates are the checks.
+                "auto_merge": false,
+                "required_contexts": [],
+                "description": format!("{} {}: promotion {}", e.promotion.model, e.promotion.version, e.promotion.number),
+                "payload": {
+                    "model": payload["model"],
+                    "version": payload["version"],
+                    "sha256": payload["sha256"],
+                    "promotion": payload["promotion"],
+                    "decision": payload["decision"],
+                },
+            });
+            let path = gh.repo_path("/deployments");
+            let r = gh.expect(
+                Method::POST,
+                &path,
+                Some(&body),
+                Permission::DeploymentsWrite,
+            )?;
+            r.json::<Deployment>("deployment")?.id
+        }
+    };
+    let path = gh.repo_path(&format!("/deployments/{id}/statuses"));
+    let body = json!({
+        "state": "success",
+        "description": "promoted by modelgate: every gate passed",
+        "environment_url": e.version.url,
+        // Earlier production deployments become inactive.
+        "auto_inactive": true,
+    });
+    let r = gh.expect(
+        Method::POST,
+        &path,
+        Some(&body),
+        Permission::DeploymentsWrite,
+    )?;
+    Ok(Delivery {
+        target: DEPLOYMENT_TARGET.into(),
+        delivery_id: delivery_id(e.promotion, DEPLOYMENT_TARGET),
+        status: r.status,
+        at: crate::lineage::now(),
+    })
+}
+
 /// The key of a Standard Webhooks secret: the bytes the base64 after the
 /// optional `whsec_` prefix encodes. `None` when the text is not base64.
 pub fn standard_key(secret: &str) -> Option<Vec<u8>> {

@@ -132,6 +132,7 @@ pub enum Permission {
     ContentsRead,
     ContentsWrite,
     PullRequestsWrite,
+    DeploymentsWrite,
 }
 
 impl Permission {
@@ -140,6 +141,7 @@ impl Permission {
             Permission::ContentsRead => "contents: read",
             Permission::ContentsWrite => "contents: write",
             Permission::PullRequestsWrite => "pull-requests: write",
+            Permission::DeploymentsWrite => "deployments: write",
         }
     }
 }

@@ -397,6 +397,41 @@ pub fn promote(mut config: Config, opts: &Options, evidence: Evidence) -> Result
         &mut out,
     )?;
 
+    // Compare-and-swap on the alias: production must still be the one the
+    // gates compared with. Another run may have promoted meanwhile (two
+    // merges a minute apart); promoting over it would skip that comparison.
+    let now = registry::production(reg.as_ref(), &config.model)?;
+    let number_of = |c: &Option<(Promotion, VersionRecord)>| c.as_ref().map(|(p, _)| p.number);
+    if !reg.changes().dry_run
+        && number_of(&now) != number_of(&current)
+        && let Some((p, v)) = now
+    {
+        out.decision = Some(d);
+        out.previous_production = Some(v.version.clone());
+        if v.same_artifacts(&digests) {
+            out.status = Status::AlreadyProduction;
+            out.notes.push(format!(
+                "another run promoted these artifacts as {} {} ({}) while the gates ran",
+                v.model, v.version, p.tag
+            ));
+        } else {
+            out.status = Status::Blocked;
+            out.notes.push(format!(
+                "production moved to {} {} ({}) while the gates ran against {}: not promoting over a model the candidate was not compared with. {} {} stays registered; re-run to compare against the new production",
+                v.model,
+                v.version,
+                p.tag,
+                current
+                    .as_ref()
+                    .map_or("no production".to_string(), |(_, c)| c.version.clone()),
+                record.model,
+                record.version
+            ));
+        }
+        out.version = Some(record);
+        out.changes = reg.changes().take();
+        return Ok(out);
+    }
     let number = reg
         .promotions(&config.model)?
         .iter()
@@ -486,6 +521,21 @@ fn fire_triggers(
                 Ok(d) => record.delivered.push(d),
                 Err(e) => failures.push(format!("{e:#}")),
             },
+        }
+    }
+    // A GitHub registry records each promotion as a GitHub Deployment.
+    if config.registry.kind == RegistryKind::Github && !done(deploy::DEPLOYMENT_TARGET, &record) {
+        if print_only {
+            out.pending_triggers.push(json!({
+                "target": deploy::DEPLOYMENT_TARGET,
+                "environment": "production",
+                "ref": v.tag,
+            }));
+        } else {
+            match dispatch_client(config).and_then(|gh| deploy::deployment(&gh, &event)) {
+                Ok(d) => record.delivered.push(d),
+                Err(e) => failures.push(format!("{e:#}")),
+            }
         }
     }
     for hook in &config.promote.webhooks {

@@ -54,6 +54,14 @@ impl Fault {
     }
 }
 
+/// Something another client does just before a chosen request is served:
+/// a forced interleaving (another run's promotion landing mid-way).
+pub struct Hook {
+    pub method: &'static str,
+    pub path_contains: String,
+    pub action: Box<dyn FnOnce(&mut State) + Send>,
+}
+
 #[derive(Default)]
 pub struct State {
     pub requests: Vec<Request>,
@@ -65,10 +73,40 @@ pub struct State {
     /// Tag objects by sha.
     pub tags: BTreeMap<String, Value>,
     pub dispatches: Vec<Value>,
+    /// Deployments, each with its `statuses`.
+    pub deployments: Vec<Value>,
     /// Issue comments on pull request 7 (the only PR the fake knows).
     pub comments: Vec<Value>,
     pub faults: Vec<Fault>,
+    pub hooks: Vec<Hook>,
     next_id: u64,
+}
+
+impl State {
+    /// Another run's annotated tag `name` with `message`, as modelgate
+    /// writes its stage tags.
+    pub fn add_tag(&mut self, name: &str, message: &str, commit: &str) {
+        let sha = sha_of(format!("{name}{message}").as_bytes())[..40].to_string();
+        self.tags.insert(
+            sha.clone(),
+            json!({"sha": sha, "tag": name, "message": message,
+                   "object": {"sha": commit, "type": "commit"}}),
+        );
+        self.refs
+            .insert(format!("refs/tags/{name}"), (sha, "tag".into()));
+    }
+
+    /// Another run's published release.
+    pub fn add_release(&mut self, tag: &str, body: &str) {
+        self.next_id += 1;
+        let id = self.next_id;
+        self.releases.push(json!({
+            "id": id, "tag_name": tag, "name": tag, "body": body, "draft": false,
+            "html_url": format!("https://github.com/{REPO}/releases/tag/{tag}"),
+            "upload_url": format!("http://127.0.0.1/repos/{REPO}/releases/{id}/assets{{?name,label}}"),
+            "assets": [],
+        }));
+    }
 }
 
 pub struct FakeGitHub {
@@ -95,6 +133,21 @@ impl FakeGitHub {
 
     pub fn inject(&self, f: Fault) {
         self.state.lock().unwrap().faults.push(f);
+    }
+
+    /// Runs `action` on the state just before the next request matching
+    /// `method` and `path_contains` is served.
+    pub fn before(
+        &self,
+        method: &'static str,
+        path_contains: &str,
+        action: impl FnOnce(&mut State) + Send + 'static,
+    ) {
+        self.state.lock().unwrap().hooks.push(Hook {
+            method,
+            path_contains: path_contains.into(),
+            action: Box::new(action),
+        });
     }
 
     pub fn requests(&self) -> Vec<Request> {
@@ -129,6 +182,14 @@ fn sha_of(bytes: &[u8]) -> String {
 fn handle(req: &Request, state: &Mutex<State>, base: &str) -> Reply {
     let mut st = state.lock().unwrap();
     st.requests.push(req.clone());
+    if let Some(i) = st
+        .hooks
+        .iter()
+        .position(|h| h.method == req.method && req.path.contains(&h.path_contains))
+    {
+        let hook = st.hooks.remove(i);
+        (hook.action)(&mut st);
+    }
     let repo = format!("/repos/{REPO}");
 
     // Downloads from "storage" need no token (like GitHub's signed URLs).
@@ -396,6 +457,62 @@ fn handle(req: &Request, state: &Mutex<State>, base: &str) -> Reply {
                 Some(c) => {
                     c["body"] = Value::from(text);
                     reply(200, c.clone())
+                }
+                None => reply(404, json!({"message": "Not Found"})),
+            }
+        }
+        ("GET", "/deployments") => {
+            let keep = |d: &&Value| {
+                ["environment", "ref"]
+                    .iter()
+                    .all(|k| query_param(&req.query, k).is_none_or(|v| d[*k] == v.as_str()))
+            };
+            let list: Vec<Value> = st.deployments.iter().filter(keep).cloned().collect();
+            reply(200, Value::Array(list))
+        }
+        ("POST", "/deployments") => {
+            let Some(r) = body["ref"].as_str() else {
+                return invalid("ref is required");
+            };
+            if !st.refs.contains_key(&format!("refs/tags/{r}")) {
+                return reply(422, json!({"message": format!("No ref found for: {r}")}));
+            }
+            if body["auto_merge"] != false || !body["required_contexts"].is_array() {
+                // GitHub would try to merge the default branch into a tag,
+                // and wait for status checks: modelgate asks for neither.
+                return invalid("modelgate sends auto_merge: false and required_contexts: []");
+            }
+            st.next_id += 1;
+            let d = json!({
+                "id": st.next_id, "ref": r, "environment": body["environment"],
+                "payload": body["payload"], "description": body["description"],
+                "statuses": [],
+            });
+            st.deployments.push(d.clone());
+            reply(201, d)
+        }
+        ("POST", r) if r.starts_with("/deployments/") && r.ends_with("/statuses") => {
+            let id: u64 = r
+                .split('/')
+                .nth(2)
+                .and_then(|s| s.parse().ok())
+                .unwrap_or(0);
+            let states = [
+                "error",
+                "failure",
+                "inactive",
+                "in_progress",
+                "queued",
+                "pending",
+                "success",
+            ];
+            if !body["state"].as_str().is_some_and(|s| states.contains(&s)) {
+                return invalid("state is required and one of the documented values");
+            }
+            match st.deployments.iter_mut().find(|d| d["id"] == id) {
+                Some(d) => {
+                    d["statuses"].as_array_mut().unwrap().push(body.clone());
+                    reply(201, body.clone())
                 }
                 None => reply(404, json!({"message": "Not Found"})),
             }

@@ -322,6 +322,27 @@ fn github_backend_behaves_and_sends_documented_shapes() {
             .unwrap()
             .ends_with("/releases/download/fraud-detector@v1.2.0/c.linfa.json")
     );
+    // One GitHub Deployment per promotion, to `production` at the version
+    // tag, each with one `success` status; none on re-runs.
+    let deployments = w.gh().with(|s| s.deployments.clone());
+    assert_eq!(deployments.len(), 2, "{deployments:?}");
+    let last = &deployments[1];
+    assert_eq!(
+        (last["ref"].as_str(), last["environment"].as_str()),
+        (Some("fraud-detector@v1.2.0"), Some("production"))
+    );
+    assert_eq!(last["payload"]["promotion"], 2);
+    assert_eq!(last["payload"]["sha256"], p["sha256"]);
+    assert!(last["payload"]["decision"]["evidence_sha256"].is_string());
+    for d in &deployments {
+        let states: Vec<&str> = d["statuses"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["state"].as_str().unwrap())
+            .collect();
+        assert_eq!(states, ["success"], "{d}");
+    }
     // Every release holds each asset once, all uploaded.
     w.gh().with(|s| {
         for rel in &s.releases {
@@ -632,6 +653,22 @@ fn base64_encode(bytes: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(bytes)
 }
 
+/// A deployment left without its status by a failed run is finished by
+/// the re-run, never duplicated; a token without `deployments: write` is
+/// named.
+#[test]
+fn a_failed_deployment_status_is_finished_by_the_rerun() {
+    let w = world(Backend::GitHub(FakeGitHub::start()), "");
+    w.gh().inject(Fault::forbidden("POST", "/statuses"));
+    let (code, _, err) = w.run(&["promote", "--config", "a.yaml"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("deployments: write"), "{err}");
+    w.ok(&["promote", "--config", "a.yaml"]);
+    let deployments = w.gh().with(|s| s.deployments.clone());
+    assert_eq!(deployments.len(), 1, "{deployments:?}");
+    assert_eq!(deployments[0]["statuses"].as_array().unwrap().len(), 1);
+}
+
 #[test]
 fn failure_creating_the_production_tag_then_rerun() {
     // The first ref is the version tag; fail the second, the alias.
@@ -699,4 +736,97 @@ fn promote_in_github_actions_writes_outputs_and_a_registry_summary() {
         summary.contains("**Not promoted**: production stays at v1.0.0"),
         "{summary}"
     );
+}
+
+/// The production alias is compared-and-swapped: when another run moves
+/// production while this one's gates run, this one registers its version
+/// but does not promote over a model it was never compared with (exit 1).
+#[test]
+fn production_that_moves_while_the_gates_run_is_not_promoted_over() {
+    let w = world(Backend::GitHub(FakeGitHub::start()), "");
+    w.ok(&["promote", "--config", "a.yaml"]);
+    // Just as this run creates its release (its gates have run against
+    // v1.0.0), another run re-promotes v1.0.0 as promotion 2.
+    let moved = serde_json::json!({
+        "schema": "modelgate.promotion/v1", "model": "fraud-detector", "number": 2,
+        "alias": "production", "version": "v1.0.0", "tag": "fraud-detector#production#2",
+        "previous": "v1.0.0", "at": "2026-12-01T00:00:00Z", "by": "another run",
+        "decision": "6 gates: 6 passed",
+    });
+    w.gh().before("POST", "/releases", move |st| {
+        st.add_tag(
+            "fraud-detector#production#2",
+            &format!("Promoting fraud-detector v1.0.0 to production\n\n{moved}\n"),
+            COMMIT,
+        );
+    });
+    let (code, out, err) = w.run(&["promote", "--config", "c.yaml"]);
+    assert_eq!(code, 1, "{out}\n{err}");
+    assert!(
+        out.contains("production moved to fraud-detector v1.0.0 (fraud-detector#production#2) while the gates ran"),
+        "{out}"
+    );
+    // Registered, not promoted: no third stage tag, and the release exists.
+    w.gh().with(|st| {
+        assert!(
+            !st.refs
+                .contains_key("refs/tags/fraud-detector#production#3")
+        );
+        assert!(
+            st.releases
+                .iter()
+                .any(|r| r["tag_name"] == "fraud-detector@v1.1.0")
+        );
+    });
+    // A re-run compares against the new production and promotes.
+    let out = w.ok(&["promote", "--config", "c.yaml"]);
+    assert!(
+        out.contains("PROMOTED fraud-detector v1.1.0 to production (was v1.0.0)"),
+        "{out}"
+    );
+    w.gh().with(|st| {
+        assert!(
+            st.refs
+                .contains_key("refs/tags/fraud-detector#production#3")
+        )
+    });
+}
+
+/// Two runs choose the same version: the one that finds the other's
+/// release (422 `already_exists`) compares artifacts, and on a mismatch
+/// stops without uploading to, or deleting from, the other's release.
+#[test]
+fn a_version_published_concurrently_with_other_artifacts_is_not_adopted() {
+    let w = world(Backend::GitHub(FakeGitHub::start()), "");
+    w.ok(&["promote", "--config", "a.yaml"]);
+    let other = serde_json::json!({
+        "schema": "modelgate.version/v1", "model": "fraud-detector", "version": "v1.1.0",
+        "tag": "fraud-detector@v1.1.0", "created_at": "2026-12-01T00:00:00Z", "creator": "another run",
+        "commit": COMMIT, "decision": "pass",
+        "artifacts": [{"name": "b.linfa.json", "sha256": "ab".repeat(32), "size": 10, "format": "linfa"}],
+    });
+    w.gh().before("POST", "/releases", move |st| {
+        st.add_release(
+            "fraud-detector@v1.1.0",
+            &format!("Another run's version.\n\n<!-- modelgate:version {other} -->\n"),
+        );
+    });
+    let before = w.gh().requests().len();
+    let (code, out, err) = w.run(&["promote", "--config", "c.yaml"]);
+    assert_eq!(code, 2, "{out}\n{err}");
+    assert!(
+        err.contains("fraud-detector@v1.1.0 already exists with other artifacts")
+            && err.contains("re-run to take the next free version")
+            && !err.contains("delete"),
+        "{err}"
+    );
+    let writes: Vec<String> = w.gh().requests()[before..]
+        .iter()
+        .filter(|r| r.method == "DELETE" || r.path.ends_with("/assets") && r.method == "POST")
+        .map(|r| format!("{} {}", r.method, r.path))
+        .collect();
+    assert!(writes.is_empty(), "{writes:?}");
+    // The re-run takes the next free version.
+    let out = w.ok(&["promote", "--config", "c.yaml"]);
+    assert!(out.contains("PROMOTED fraud-detector v1.2.0"), "{out}");
 }

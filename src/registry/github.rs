@@ -20,6 +20,9 @@ use crate::config::RegistrySpec;
 use crate::error::{Error, Result};
 use crate::github::{GitHub, Permission, encode_segment};
 
+/// The first wait between upload attempts, doubled after each.
+const UPLOAD_BACKOFF_MS: u64 = 250;
+
 /// Marks the version record inside a release body.
 const RECORD_MARKER: &str = "<!-- modelgate:version ";
 
@@ -204,7 +207,7 @@ impl GitHubRegistry {
         let upload_url = release.upload_url.split('{').next().unwrap_or_default();
         let url = format!("{upload_url}?name={}", encode_segment(name));
         let mut last = String::new();
-        for _ in 0..3 {
+        for attempt in 0..3u32 {
             if let Some(a) = self
                 .assets(release.id)?
                 .into_iter()
@@ -240,11 +243,36 @@ impl GitHubRegistry {
                 ) => last = format!("{e:#}"),
                 Err(e) => return Err(e),
             }
-            crate::progress::note(&format!(
-                "upload of {name} failed ({last}); cleaning up and retrying"
-            ));
+            if attempt < 2 {
+                // Back off exponentially, as the API's own retries do.
+                let wait = std::time::Duration::from_millis(UPLOAD_BACKOFF_MS << attempt);
+                crate::progress::note(&format!(
+                    "upload of {name} failed ({last}); cleaning up and retrying in {:.1}s",
+                    wait.as_secs_f64()
+                ));
+                std::thread::sleep(wait);
+            }
         }
         Err(self.err(format!("cannot upload {name}: {last}")))
+    }
+
+    /// Whether an existing release is this version: made by modelgate, with
+    /// the same artifacts. Another run's release under the same tag is an
+    /// error that never suggests deleting what it published.
+    fn same_version(&self, release: &Release, bundle: &Bundle) -> Result<()> {
+        let tag = &bundle.record.tag;
+        let existing = Self::record_from_release(release).ok_or_else(|| {
+            self.err(format!(
+                "release {tag} exists but was not made by modelgate (no version record in its body)"
+            ))
+        })?;
+        let digests: Vec<_> = bundle.artifacts.iter().map(|a| a.0.clone()).collect();
+        if existing.same_artifacts(&digests) {
+            return Ok(());
+        }
+        Err(self.err(format!(
+            "{tag} already exists with other artifacts (another run may have published it just now); versions are immutable: re-run to take the next free version, or pass another version"
+        )))
     }
 
     fn record_from_release(release: &Release) -> Option<VersionRecord> {
@@ -373,19 +401,7 @@ impl Registry for GitHubRegistry {
         })?;
         let release = match self.release_by_tag(&record.tag)? {
             Some(rel) => {
-                let existing = Self::record_from_release(&rel).ok_or_else(|| {
-                    self.err(format!(
-                        "release {} exists but was not made by modelgate (no version record in its body)",
-                        record.tag
-                    ))
-                })?;
-                let digests: Vec<_> = bundle.artifacts.iter().map(|a| a.0.clone()).collect();
-                if !existing.same_artifacts(&digests) {
-                    return Err(self.err(format!(
-                        "{} exists with other artifacts; versions are immutable, so choose another version",
-                        record.tag
-                    )));
-                }
+                self.same_version(&rel, bundle)?;
                 rel
             }
             None => {
@@ -424,9 +440,13 @@ impl Registry for GitHubRegistry {
                 if r.ok() {
                     r.json("release")?
                 } else if r.already_exists() {
-                    self.release_by_tag(&record.tag)?.ok_or_else(|| {
+                    // Made since we looked: by an earlier attempt of ours,
+                    // or by another run, whose artifacts may differ.
+                    let rel = self.release_by_tag(&record.tag)?.ok_or_else(|| {
                         self.err(format!("release {} exists but cannot be read", record.tag))
-                    })?
+                    })?;
+                    self.same_version(&rel, bundle)?;
+                    rel
                 } else {
                     return Err(self.gh.status_error(
                         &Method::POST,
@@ -459,8 +479,10 @@ impl Registry for GitHubRegistry {
                 None => super::sha256_hex(&self.download(asset)?),
             };
             if digest != a.sha256 {
+                // Never advise deleting it: a published asset may be what
+                // production runs.
                 return Err(self.err(format!(
-                    "asset {} of {} has sha256 {digest}, expected {}; delete the asset and re-run",
+                    "asset {} of {} has sha256 {digest}, but its record says {}: the release holds other bytes than the version it names, so nothing points at it; register the candidate as a new version",
                     a.name, record.tag, a.sha256
                 )));
             }
