@@ -79,6 +79,10 @@ pub struct State {
     pub comments: Vec<Value>,
     pub faults: Vec<Fault>,
     pub hooks: Vec<Hook>,
+    /// The repository setting "immutable releases": a published release's
+    /// assets can be neither uploaded, changed nor deleted, and its tag
+    /// cannot be deleted. On unless a test turns it off.
+    pub immutable: bool,
     next_id: u64,
 }
 
@@ -102,6 +106,7 @@ impl State {
         let id = self.next_id;
         self.releases.push(json!({
             "id": id, "tag_name": tag, "name": tag, "body": body, "draft": false,
+            "immutable": self.immutable,
             "html_url": format!("https://github.com/{REPO}/releases/tag/{tag}"),
             "upload_url": format!("http://127.0.0.1/repos/{REPO}/releases/{id}/assets{{?name,label}}"),
             "assets": [],
@@ -118,6 +123,7 @@ impl FakeGitHub {
     pub fn start() -> FakeGitHub {
         let state = Arc::new(Mutex::new(State {
             next_id: 100,
+            immutable: true,
             ..State::default()
         }));
         let s = state.clone();
@@ -239,8 +245,13 @@ fn handle(req: &Request, state: &Mutex<State>, base: &str) -> Reply {
     let body = req.json();
     match (req.method.as_str(), rest) {
         ("GET", r) if r.starts_with("/releases/tags/") => {
+            // Drafts are not served by tag.
             let tag = &r["/releases/tags/".len()..];
-            match st.releases.iter().find(|x| x["tag_name"] == tag) {
+            match st
+                .releases
+                .iter()
+                .find(|x| x["tag_name"] == tag && x["draft"] != true)
+            {
                 Some(rel) => reply(200, public(rel)),
                 None => reply(404, json!({"message": "Not Found"})),
             }
@@ -266,7 +277,12 @@ fn handle(req: &Request, state: &Mutex<State>, base: &str) -> Reply {
             let Some(tag) = body["tag_name"].as_str() else {
                 return invalid("tag_name is required");
             };
-            if st.releases.iter().any(|r| r["tag_name"] == tag) {
+            // Drafts do not hold their tag; a published release does.
+            if st
+                .releases
+                .iter()
+                .any(|r| r["tag_name"] == tag && r["draft"] != true)
+            {
                 return reply(
                     422,
                     json!({"message": "Validation Failed", "errors": [{"resource": "Release", "code": "already_exists", "field": "tag_name"}]}),
@@ -282,7 +298,8 @@ fn handle(req: &Request, state: &Mutex<State>, base: &str) -> Reply {
                 "tag_name": tag,
                 "name": body["name"],
                 "body": body["body"],
-                "draft": body["draft"],
+                "draft": body["draft"].as_bool().unwrap_or(false),
+                "immutable": false,
                 "html_url": format!("https://github.com/{REPO}/releases/tag/{tag}"),
                 "upload_url": format!("{base}/repos/{REPO}/releases/{id}/assets{{?name,label}}"),
                 "assets": [],
@@ -318,6 +335,12 @@ fn handle(req: &Request, state: &Mutex<State>, base: &str) -> Reply {
             let Some(rel) = st.releases.iter_mut().find(|x| x["id"] == id) else {
                 return reply(404, json!({"message": "Not Found"}));
             };
+            if rel["immutable"] == true {
+                return reply(
+                    422,
+                    json!({"message": "Cannot upload assets to an immutable release."}),
+                );
+            }
             if rel["assets"]
                 .as_array()
                 .unwrap()
@@ -344,6 +367,20 @@ fn handle(req: &Request, state: &Mutex<State>, base: &str) -> Reply {
                 .next()
                 .and_then(|s| s.parse().ok())
                 .unwrap_or(0);
+            let locked = st.releases.iter().any(|rel| {
+                rel["immutable"] == true
+                    && rel["assets"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .any(|a| a["id"] == aid)
+            });
+            if locked {
+                return reply(
+                    422,
+                    json!({"message": "Cannot delete assets of an immutable release."}),
+                );
+            }
             for rel in st.releases.iter_mut() {
                 rel["assets"]
                     .as_array_mut()
@@ -351,6 +388,50 @@ fn handle(req: &Request, state: &Mutex<State>, base: &str) -> Reply {
                     .retain(|a| a["id"] != aid);
             }
             st.blobs.remove(&aid);
+            reply(204, Value::Null)
+        }
+        ("PATCH", r) if r.starts_with("/releases/") && !r.contains("/assets") => {
+            let id: u64 = r
+                .rsplit('/')
+                .next()
+                .and_then(|s| s.parse().ok())
+                .unwrap_or(0);
+            let Some(i) = st.releases.iter().position(|x| x["id"] == id) else {
+                return reply(404, json!({"message": "Not Found"}));
+            };
+            if body["draft"] == false && st.releases[i]["draft"] == true {
+                let tag = st.releases[i]["tag_name"].clone();
+                if st
+                    .releases
+                    .iter()
+                    .any(|x| x["tag_name"] == tag && x["draft"] != true)
+                {
+                    return reply(
+                        422,
+                        json!({"message": "Validation Failed", "errors": [{"resource": "Release", "code": "already_exists", "field": "tag_name"}]}),
+                    );
+                }
+                let immutable = st.immutable;
+                st.releases[i]["draft"] = Value::Bool(false);
+                st.releases[i]["immutable"] = Value::Bool(immutable);
+            }
+            // Title and notes stay editable, immutable or not.
+            if let Some(text) = body["body"].as_str() {
+                st.releases[i]["body"] = Value::from(text);
+            }
+            reply(200, public(&st.releases[i]))
+        }
+        ("DELETE", r) if r.starts_with("/releases/") && !r.contains("/assets") => {
+            let id: u64 = r
+                .rsplit('/')
+                .next()
+                .and_then(|s| s.parse().ok())
+                .unwrap_or(0);
+            let before = st.releases.len();
+            st.releases.retain(|x| x["id"] != id);
+            if st.releases.len() == before {
+                return reply(404, json!({"message": "Not Found"}));
+            }
             reply(204, Value::Null)
         }
         ("GET", r) if r.starts_with("/releases/assets/") => {
@@ -430,6 +511,25 @@ fn handle(req: &Request, state: &Mutex<State>, base: &str) -> Reply {
                 201,
                 json!({"ref": name, "object": {"sha": sha, "type": ty}}),
             )
+        }
+        ("DELETE", r) if r.starts_with("/git/refs/tags/") => {
+            let name = format!("refs/tags/{}", &r["/git/refs/tags/".len()..]);
+            let tag = &name["refs/tags/".len()..];
+            if st.immutable
+                && st
+                    .releases
+                    .iter()
+                    .any(|x| x["tag_name"] == tag && x["immutable"] == true)
+            {
+                return reply(
+                    422,
+                    json!({"message": "Cannot delete the tag of an immutable release."}),
+                );
+            }
+            match st.refs.remove(&name) {
+                Some(_) => reply(204, Value::Null),
+                None => reply(422, json!({"message": "Reference does not exist"})),
+            }
         }
         ("GET", r) if r.starts_with("/issues/") && r.ends_with("/comments") => {
             reply(200, Value::Array(st.comments.clone()))

@@ -7,7 +7,7 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use hmac::{Hmac, KeyInit, Mac};
-use serde_json::Value;
+use serde_json::{Value, json};
 use tempfile::TempDir;
 
 use crate::fake_github::{FakeGitHub, Fault, REPO, TOKEN};
@@ -383,8 +383,15 @@ fn fault_then_rerun(fault: Fault, first_exit: i32, message: &str) {
     let (code, out, err) = w.run(&["promote", "--config", "c.yaml"]);
     assert_eq!(code, 0, "re-run:\n{out}\n{err}");
     w.gh().with(|s| {
+        // One published, immutable release (no draft left behind) holding
+        // every asset, the deliveries in its notes, and one deployment.
         assert_eq!(s.releases.len(), 1);
-        let assets = s.releases[0]["assets"].as_array().unwrap();
+        let release = &s.releases[0];
+        assert_eq!(
+            (&release["draft"], &release["immutable"]),
+            (&json!(false), &json!(true))
+        );
+        let assets = release["assets"].as_array().unwrap();
         let mut names: Vec<&str> = assets.iter().map(|a| a["name"].as_str().unwrap()).collect();
         names.sort_unstable();
         assert_eq!(
@@ -392,13 +399,20 @@ fn fault_then_rerun(fault: Fault, first_exit: i32, message: &str) {
             [
                 "c.linfa.json",
                 "decision.json",
-                "deliveries-1.json",
                 "evaluation.json",
                 "lineage.json",
                 "report.md"
             ]
         );
         assert!(assets.iter().all(|a| a["state"] == "uploaded"));
+        assert!(
+            release["body"]
+                .as_str()
+                .unwrap()
+                .contains("<!-- modelgate:deliveries-1 "),
+            "{release}"
+        );
+        assert_eq!(s.deployments.len(), 1);
         let prod: Vec<&String> = s
             .refs
             .keys()
@@ -406,6 +420,39 @@ fn fault_then_rerun(fault: Fault, first_exit: i32, message: &str) {
             .collect();
         assert_eq!(prod, ["refs/tags/fraud-detector#production#1"]);
         assert_eq!(s.dispatches.len(), 1, "dispatched exactly once");
+    });
+}
+
+/// Draft first: a run that stops after uploading but before publishing
+/// leaves a draft, which the re-run finds (drafts are not served by tag)
+/// and publishes, without a second release; readers never see the draft.
+#[test]
+fn an_interrupted_publish_leaves_a_draft_that_the_rerun_completes() {
+    fault_then_rerun(
+        Fault::forbidden("PATCH", "/releases/"),
+        2,
+        "contents: write",
+    );
+}
+
+/// Without the immutable-releases setting the same draft-first path
+/// publishes, and a re-run only reads.
+#[test]
+fn releases_are_the_same_without_the_immutable_setting() {
+    let gh = FakeGitHub::start();
+    gh.state.lock().unwrap().immutable = false;
+    let w = world(Backend::GitHub(gh), "");
+    w.ok(&["promote", "--config", "a.yaml"]);
+    w.ok(&["promote", "--config", "c.yaml"]);
+    w.gh().with(|s| {
+        assert_eq!(s.releases.len(), 2);
+        for r in &s.releases {
+            assert_eq!(
+                (&r["draft"], &r["immutable"]),
+                (&json!(false), &json!(false))
+            );
+            assert_eq!(r["assets"].as_array().unwrap().len(), 5, "{r}");
+        }
     });
 }
 
@@ -431,9 +478,11 @@ fn failure_midway_through_uploads_then_rerun() {
     let (code, _, err) = w.run(&["promote", "--config", "c.yaml"]);
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("contents: write"), "{err}");
-    // The alias never points at a half-published version.
+    // The alias never points at a half-published version, and readers see
+    // no release at all: it is still a draft.
     w.gh().with(|s| {
         assert_eq!(s.releases[0]["assets"].as_array().unwrap().len(), 2);
+        assert_eq!(s.releases[0]["draft"], true);
         assert!(s.refs.keys().all(|k| !k.contains("#production#")));
         assert!(s.dispatches.is_empty());
     });
@@ -441,7 +490,9 @@ fn failure_midway_through_uploads_then_rerun() {
     assert_eq!(code, 0, "{out}\n{err}");
     w.gh().with(|s| {
         assert_eq!(s.releases.len(), 1);
-        assert_eq!(s.releases[0]["assets"].as_array().unwrap().len(), 6);
+        assert_eq!(s.releases[0]["draft"], false);
+        // Five files; the deliveries live in the notes.
+        assert_eq!(s.releases[0]["assets"].as_array().unwrap().len(), 5);
         assert_eq!(s.dispatches.len(), 1);
     });
 }

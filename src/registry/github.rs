@@ -7,6 +7,14 @@
 //! digests, the stage tags), so a re-run after any failure finishes the job
 //! without duplicates. The alias tag is created only after every asset is
 //! uploaded and verified.
+//!
+//! Releases are written draft first: created as a draft, every asset
+//! uploaded and verified, then published. That is the only order that works
+//! in a repository with immutable releases, where a published release's
+//! tag and assets are locked, and it is as correct without them. A draft an
+//! interrupted run left is found by listing releases (drafts are not served
+//! by tag) and completed. What a promotion delivered is kept in the release
+//! notes, the one part of an immutable release that stays editable.
 
 use http::Method;
 use serde::Deserialize;
@@ -26,6 +34,10 @@ const UPLOAD_BACKOFF_MS: u64 = 250;
 /// Marks the version record inside a release body.
 const RECORD_MARKER: &str = "<!-- modelgate:version ";
 
+/// Marks promotion N's deliveries inside a release body:
+/// `<!-- modelgate:deliveries-N {json} -->`.
+const DELIVERIES_MARKER: &str = "<!-- modelgate:deliveries-";
+
 /// A release, with the fields the registry reads (GitHub's "Release"
 /// object; see `repos/releases` in the REST description).
 #[derive(Debug, Clone, Deserialize)]
@@ -37,6 +49,9 @@ struct Release {
     /// Markdown; GitHub sends `null` for an empty body.
     body: Option<String>,
     html_url: Option<String>,
+    /// Not yet published: invisible to readers, and its assets still open.
+    #[serde(default)]
+    draft: bool,
 }
 
 /// A release asset ("Release Asset").
@@ -143,6 +158,65 @@ impl GitHubRegistry {
                 .gh
                 .status_error(&Method::GET, &path, &r, Permission::ContentsRead)),
         }
+    }
+
+    /// A draft of this version that an interrupted run left: drafts are not
+    /// served by tag, so the releases are listed. Another run's draft under
+    /// the same tag (other artifacts) is not ours to complete.
+    fn own_draft(&self, bundle: &Bundle) -> Result<Option<Release>> {
+        let digests: Vec<_> = bundle.artifacts.iter().map(|a| a.0.clone()).collect();
+        for page in 1.. {
+            let path = self
+                .gh
+                .repo_path(&format!("/releases?per_page=100&page={page}"));
+            let r = self
+                .gh
+                .expect(Method::GET, &path, None, Permission::ContentsRead)?;
+            let releases: Vec<Release> = r.json("releases")?;
+            let found = releases.iter().find(|rel| {
+                rel.draft
+                    && rel.tag_name == bundle.record.tag
+                    && Self::record_from_release(rel).is_some_and(|v| v.same_artifacts(&digests))
+            });
+            if let Some(rel) = found {
+                return Ok(Some(rel.clone()));
+            }
+            if releases.len() < 100 {
+                break;
+            }
+        }
+        Ok(None)
+    }
+
+    /// Publishes a draft whose assets are all verified. When another run
+    /// published this tag first, its release must be this version; our
+    /// draft, never published, is then deleted.
+    fn publish_draft(&self, draft: &Release, bundle: &Bundle) -> Result<Release> {
+        let path = self.gh.repo_path(&format!("/releases/{}", draft.id));
+        let body = json!({"draft": false, "make_latest": "false"});
+        self.write(&Method::PATCH, &path, Some(&body));
+        let r = self
+            .gh
+            .request(Method::PATCH, &path, Some(&body), Permission::ContentsWrite)?;
+        if r.ok() {
+            return r.json("release");
+        }
+        if !r.already_exists() {
+            return Err(self
+                .gh
+                .status_error(&Method::PATCH, &path, &r, Permission::ContentsWrite));
+        }
+        let published = self.release_by_tag(&bundle.record.tag)?.ok_or_else(|| {
+            self.err(format!(
+                "release {} exists but cannot be read",
+                bundle.record.tag
+            ))
+        })?;
+        self.same_version(&published, bundle)?;
+        self.write(&Method::DELETE, &path, None);
+        self.gh
+            .expect(Method::DELETE, &path, None, Permission::ContentsWrite)?;
+        Ok(published)
     }
 
     fn assets(&self, release_id: u64) -> Result<Vec<Asset>> {
@@ -275,6 +349,21 @@ impl GitHubRegistry {
         )))
     }
 
+    /// Where promotion `n`'s deliveries block sits in a release body.
+    fn deliveries_span(body: &str, n: u64) -> Option<(usize, usize)> {
+        let start = body.find(&format!("{DELIVERIES_MARKER}{n} "))?;
+        let end = body[start..].find(" -->")? + start + " -->".len();
+        Some((start, end))
+    }
+
+    /// Promotion `n`'s deliveries JSON in a release's notes.
+    fn deliveries_in(release: &Release, n: u64) -> Option<&str> {
+        let body = release.body.as_deref()?;
+        let (start, end) = Self::deliveries_span(body, n)?;
+        let json_start = start + format!("{DELIVERIES_MARKER}{n} ").len();
+        Some(&body[json_start..end - " -->".len()])
+    }
+
     fn record_from_release(release: &Release) -> Option<VersionRecord> {
         let body = release.body.as_deref()?;
         let start = body.find(RECORD_MARKER)? + RECORD_MARKER.len();
@@ -374,6 +463,10 @@ impl Registry for GitHubRegistry {
                 .expect(Method::GET, &path, None, Permission::ContentsRead)?;
             let releases: Vec<Release> = r.json("releases")?;
             for rel in &releases {
+                // A draft is a version being written, not yet a version.
+                if rel.draft {
+                    continue;
+                }
                 let Some(v) = rel.tag_name.strip_prefix(&prefix) else {
                     continue;
                 };
@@ -404,58 +497,65 @@ impl Registry for GitHubRegistry {
                 self.same_version(&rel, bundle)?;
                 rel
             }
-            None => {
-                self.ensure_tag(
-                    &record.tag,
-                    &commit,
-                    &format!("Registering {} version {}", record.model, record.version),
-                )?;
-                let path = self.gh.repo_path("/releases");
-                let body = json!({
-                    "tag_name": record.tag,
-                    "name": format!("{} {}", record.model, record.version),
-                    "body": Self::release_body(record)?,
-                    "draft": false,
-                    "prerelease": false,
-                    "make_latest": "false",
-                });
-                if !self.write(&Method::POST, &path, Some(&body)) {
-                    for (name, bytes) in &bundle.files {
-                        self.changes.push(format!(
-                            "would upload release asset {name} ({} bytes)",
-                            bytes.len()
-                        ));
+            None => match self.own_draft(bundle)? {
+                Some(draft) => draft,
+                None => {
+                    self.ensure_tag(
+                        &record.tag,
+                        &commit,
+                        &format!("Registering {} version {}", record.model, record.version),
+                    )?;
+                    let path = self.gh.repo_path("/releases");
+                    let body = json!({
+                        "tag_name": record.tag,
+                        "name": format!("{} {}", record.model, record.version),
+                        "body": Self::release_body(record)?,
+                        // Published only once every asset is verified.
+                        "draft": true,
+                        "prerelease": false,
+                        "make_latest": "false",
+                    });
+                    if !self.write(&Method::POST, &path, Some(&body)) {
+                        for (name, bytes) in &bundle.files {
+                            self.changes.push(format!(
+                                "would upload release asset {name} ({} bytes)",
+                                bytes.len()
+                            ));
+                        }
+                        for (a, _) in &bundle.artifacts {
+                            self.changes.push(format!(
+                                "would upload release asset {} ({} bytes, sha256 {})",
+                                a.name, a.size, a.sha256
+                            ));
+                        }
+                        return Ok(record.clone());
                     }
-                    for (a, _) in &bundle.artifacts {
-                        self.changes.push(format!(
-                            "would upload release asset {} ({} bytes, sha256 {})",
-                            a.name, a.size, a.sha256
-                        ));
-                    }
-                    return Ok(record.clone());
-                }
-                let r =
-                    self.gh
-                        .request(Method::POST, &path, Some(&body), Permission::ContentsWrite)?;
-                if r.ok() {
-                    r.json("release")?
-                } else if r.already_exists() {
-                    // Made since we looked: by an earlier attempt of ours,
-                    // or by another run, whose artifacts may differ.
-                    let rel = self.release_by_tag(&record.tag)?.ok_or_else(|| {
-                        self.err(format!("release {} exists but cannot be read", record.tag))
-                    })?;
-                    self.same_version(&rel, bundle)?;
-                    rel
-                } else {
-                    return Err(self.gh.status_error(
-                        &Method::POST,
+                    let r = self.gh.request(
+                        Method::POST,
                         &path,
-                        &r,
+                        Some(&body),
                         Permission::ContentsWrite,
-                    ));
+                    )?;
+                    if r.ok() {
+                        r.json("release")?
+                    } else if r.already_exists() {
+                        // Made since we looked: by an earlier attempt of ours,
+                        // or by another run, whose artifacts may differ.
+                        let rel = self.release_by_tag(&record.tag)?.ok_or_else(|| {
+                            self.err(format!("release {} exists but cannot be read", record.tag))
+                        })?;
+                        self.same_version(&rel, bundle)?;
+                        rel
+                    } else {
+                        return Err(self.gh.status_error(
+                            &Method::POST,
+                            &path,
+                            &r,
+                            Permission::ContentsWrite,
+                        ));
+                    }
                 }
-            }
+            },
         };
         if self.changes.dry_run {
             return Ok(Self::record_from_release(&release).unwrap_or_else(|| record.clone()));
@@ -492,6 +592,11 @@ impl Registry for GitHubRegistry {
                 return Err(self.err(format!("asset {name} is missing after upload")));
             }
         }
+        let release = if release.draft {
+            self.publish_draft(&release, bundle)?
+        } else {
+            release
+        };
         Ok(Self::record_from_release(&release).unwrap_or_else(|| record.clone()))
     }
 
@@ -612,10 +717,19 @@ impl Registry for GitHubRegistry {
     }
 
     fn deliveries(&self, version: &VersionRecord, p: &Promotion) -> Result<Option<Deliveries>> {
-        let name = format!("deliveries-{}.json", p.number);
         let Some(release) = self.release_by_tag(&version.tag)? else {
             return Ok(None);
         };
+        if let Some(d) = Self::deliveries_in(&release, p.number) {
+            return serde_json::from_str(d).map(Some).map_err(|e| {
+                self.err(format!(
+                    "the deliveries of promotion {} in {} are corrupt: {e}",
+                    p.number, version.tag
+                ))
+            });
+        }
+        // Before 0.2 they were an asset, which immutable releases forbid.
+        let name = format!("deliveries-{}.json", p.number);
         let Some(asset) = self.assets(release.id)?.into_iter().find(|a| a.is(&name)) else {
             return Ok(None);
         };
@@ -625,30 +739,44 @@ impl Registry for GitHubRegistry {
             .map_err(|e| self.err(format!("{name} of {} is corrupt: {e}", version.tag)))
     }
 
+    /// Kept in the release notes: the only part of an immutable release
+    /// that stays editable. Promotion N's block replaces an earlier one.
     fn record_deliveries(&self, version: &VersionRecord, d: &Deliveries) -> Result<()> {
         if self.changes.dry_run {
             return Ok(());
         }
-        let name = format!("deliveries-{}.json", d.promotion);
         let release = self
             .release_by_tag(&version.tag)?
             .ok_or_else(|| self.err(format!("release {} not found", version.tag)))?;
-        // A partial record from an earlier run is replaced.
-        if let Some(a) = self
-            .assets(release.id)?
-            .into_iter()
-            .find(|a| a.name == name)
-        {
-            let path = self.gh.repo_path(&format!("/releases/assets/{}", a.id));
-            self.gh
-                .expect(Method::DELETE, &path, None, Permission::ContentsWrite)?;
-        }
         let mut d = d.clone();
         d.schema = DELIVERIES_SCHEMA.into();
-        let bytes = serde_json::to_vec_pretty(&d).map_err(|source| Error::Json {
+        let json = serde_json::to_string(&d).map_err(|source| Error::Json {
             what: "the deliveries",
             source,
         })?;
-        self.upload(&release, &name, &bytes)
+        let block = format!(
+            "{DELIVERIES_MARKER}{} {} -->",
+            d.promotion,
+            json.replace("-->", "--\\u003e")
+        );
+        let mut body = release.body.clone().unwrap_or_default();
+        match Self::deliveries_span(&body, d.promotion) {
+            Some((start, end)) => body.replace_range(start..end, &block),
+            None => {
+                body.push('\n');
+                body.push_str(&block);
+                body.push('\n');
+            }
+        }
+        let path = self.gh.repo_path(&format!("/releases/{}", release.id));
+        let patch = json!({"body": body});
+        self.write(&Method::PATCH, &path, Some(&patch));
+        self.gh.expect(
+            Method::PATCH,
+            &path,
+            Some(&patch),
+            Permission::ContentsWrite,
+        )?;
+        Ok(())
     }
 }
