@@ -165,6 +165,16 @@ impl GitHubRegistry {
     /// the same tag (other artifacts) is not ours to complete.
     fn own_draft(&self, bundle: &Bundle) -> Result<Option<Release>> {
         let digests: Vec<_> = bundle.artifacts.iter().map(|a| a.0.clone()).collect();
+        Ok(self.releases()?.into_iter().find(|rel| {
+            rel.draft
+                && rel.tag_name == bundle.record.tag
+                && Self::record_from_release(rel).is_some_and(|v| v.same_artifacts(&digests))
+        }))
+    }
+
+    /// Every release of the repository, drafts included, page by page.
+    fn releases(&self) -> Result<Vec<Release>> {
+        let mut out = Vec::new();
         for page in 1.. {
             let path = self
                 .gh
@@ -173,19 +183,13 @@ impl GitHubRegistry {
                 .gh
                 .expect(Method::GET, &path, None, Permission::ContentsRead)?;
             let releases: Vec<Release> = r.json("releases")?;
-            let found = releases.iter().find(|rel| {
-                rel.draft
-                    && rel.tag_name == bundle.record.tag
-                    && Self::record_from_release(rel).is_some_and(|v| v.same_artifacts(&digests))
-            });
-            if let Some(rel) = found {
-                return Ok(Some(rel.clone()));
-            }
-            if releases.len() < 100 {
+            let last = releases.len() < 100;
+            out.extend(releases);
+            if last {
                 break;
             }
         }
-        Ok(None)
+        Ok(out)
     }
 
     /// Publishes a draft whose assets are all verified. When another run
@@ -454,30 +458,18 @@ impl Registry for GitHubRegistry {
     fn versions(&self, model: &str) -> Result<Vec<VersionRecord>> {
         let prefix = format!("{model}@");
         let mut out = Vec::new();
-        for page in 1.. {
-            let path = self
-                .gh
-                .repo_path(&format!("/releases?per_page=100&page={page}"));
-            let r = self
-                .gh
-                .expect(Method::GET, &path, None, Permission::ContentsRead)?;
-            let releases: Vec<Release> = r.json("releases")?;
-            for rel in &releases {
-                // A draft is a version being written, not yet a version.
-                if rel.draft {
-                    continue;
-                }
-                let Some(v) = rel.tag_name.strip_prefix(&prefix) else {
-                    continue;
-                };
-                if Version::parse(v).is_some()
-                    && let Some(rec) = Self::record_from_release(rel)
-                {
-                    out.push(rec);
-                }
+        for rel in self.releases()? {
+            // A draft is a version being written, not yet a version.
+            if rel.draft {
+                continue;
             }
-            if releases.len() < 100 {
-                break;
+            let Some(v) = rel.tag_name.strip_prefix(&prefix) else {
+                continue;
+            };
+            if Version::parse(v).is_some()
+                && let Some(rec) = Self::record_from_release(&rel)
+            {
+                out.push(rec);
             }
         }
         out.sort_by_key(VersionRecord::parsed_version);
