@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex};
 
 use hmac::{Hmac, KeyInit, Mac};
 use serde_json::{Value, json};
+use sha2::Digest;
 use tempfile::TempDir;
 
 use crate::fake_github::{FakeGitHub, Fault, REPO, TOKEN};
@@ -630,7 +631,6 @@ fn webhooks_are_signed_retried_and_not_repeated() {
     assert_eq!(payload["schema"], "modelgate.webhook/v1");
     assert_eq!(payload["version"], "v1.0.0");
     // The decision record's digest: what an auditor checks the evidence by.
-    use sha2::Digest;
     let decision = std::fs::read(
         w.path()
             .join("reg/fraud-detector/versions/v1.0.0/decision.json"),
@@ -880,4 +880,79 @@ fn a_version_published_concurrently_with_other_artifacts_is_not_adopted() {
     // The re-run takes the next free version.
     let out = w.ok(&["promote", "--config", "c.yaml"]);
     assert!(out.contains("PROMOTED fraud-detector v1.2.0"), "{out}");
+}
+
+/// Two promotions of the same candidate: the other run publishes this
+/// version and moves production to it just as this run creates its draft.
+/// This run's publish meets 422, checks the other release holds the same
+/// artifacts (record and bytes), deletes only its own unpublished draft,
+/// and ends as "already production": one release, no draft left, no third
+/// stage tag.
+#[test]
+fn two_promotions_of_the_same_candidate_end_consistent() {
+    let w = world(Backend::GitHub(FakeGitHub::start()), "");
+    w.ok(&["promote", "--config", "a.yaml"]);
+    let bytes = std::fs::read(w.path().join("models/c.linfa.json")).unwrap();
+    let sha = sha256_file(&w.path().join("models/c.linfa.json"));
+    let record = json!({
+        "schema": "modelgate.version/v1", "model": "fraud-detector", "version": "v1.1.0",
+        "tag": "fraud-detector@v1.1.0", "created_at": "2026-12-01T00:00:00Z", "creator": "another run",
+        "commit": COMMIT, "decision": "pass",
+        "artifacts": [{"name": "c.linfa.json", "sha256": sha, "size": bytes.len(), "format": "linfa"}],
+    });
+    let promotion = json!({
+        "schema": "modelgate.promotion/v1", "model": "fraud-detector", "number": 2,
+        "alias": "production", "version": "v1.1.0", "tag": "fraud-detector#production#2",
+        "previous": "v1.0.0", "at": "2026-12-01T00:00:00Z", "by": "another run",
+        "decision": "2 gates: 2 passed",
+    });
+    w.gh().before("POST", "/releases", move |st| {
+        st.add_release(
+            "fraud-detector@v1.1.0",
+            &format!("Another run's.\n\n<!-- modelgate:version {record} -->\n"),
+        );
+        for (i, name) in [
+            "c.linfa.json",
+            "lineage.json",
+            "evaluation.json",
+            "decision.json",
+            "report.md",
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let body = if i == 0 { bytes.clone() } else { b"{}".to_vec() };
+            let aid = 9000 + i as u64;
+            st.blobs.insert(aid, body.clone());
+            st.releases.last_mut().unwrap()["assets"]
+                .as_array_mut()
+                .unwrap()
+                .push(json!({"id": aid, "name": name, "state": "uploaded", "size": body.len(),
+                             "digest": format!("sha256:{}", hex::encode(sha2::Sha256::digest(&body)))}));
+        }
+        st.add_tag(
+            "fraud-detector#production#2",
+            &format!("Promoting fraud-detector v1.1.0 to production\n\n{promotion}\n"),
+            COMMIT,
+        );
+    });
+    let out = w.ok(&["promote", "--config", "c.yaml"]);
+    assert!(
+        out.contains("another run promoted these artifacts as fraud-detector v1.1.0"),
+        "{out}"
+    );
+    w.gh().with(|s| {
+        let tags: Vec<&str> = s
+            .releases
+            .iter()
+            .map(|r| r["tag_name"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            tags,
+            ["fraud-detector@v1.0.0", "fraud-detector@v1.1.0"],
+            "no draft left"
+        );
+        assert!(s.releases.iter().all(|r| r["draft"] == false));
+        assert!(!s.refs.contains_key("refs/tags/fraud-detector#production#3"));
+    });
 }

@@ -192,6 +192,38 @@ impl GitHubRegistry {
         Ok(out)
     }
 
+    /// Every asset of the bundle is on the release, uploaded, and each
+    /// artifact's bytes are the ones its record names: checked before
+    /// anything points at the version, and before adopting another run's.
+    fn verify_assets(&self, release: &Release, bundle: &Bundle) -> Result<()> {
+        let tag = &bundle.record.tag;
+        let assets = self.assets(release.id)?;
+        for (a, _) in &bundle.artifacts {
+            let asset = assets
+                .iter()
+                .find(|x| x.is(&a.name))
+                .ok_or_else(|| self.err(format!("asset {} of {tag} is missing", a.name)))?;
+            let digest = match asset.digest.as_deref() {
+                Some(d) => d.trim_start_matches("sha256:").to_string(),
+                None => super::sha256_hex(&self.download(asset)?),
+            };
+            if digest != a.sha256 {
+                // Never advise deleting it: a published asset may be what
+                // production runs.
+                return Err(self.err(format!(
+                    "asset {} of {tag} has sha256 {digest}, but its record says {}: the release holds other bytes than the version it names, so nothing points at it; register the candidate as a new version",
+                    a.name, a.sha256
+                )));
+            }
+        }
+        for (name, _) in &bundle.files {
+            if !assets.iter().any(|x| x.is(name)) {
+                return Err(self.err(format!("asset {name} of {tag} is missing")));
+            }
+        }
+        Ok(())
+    }
+
     /// Publishes a draft whose assets are all verified. When another run
     /// published this tag first, its release must be this version; our
     /// draft, never published, is then deleted.
@@ -217,6 +249,7 @@ impl GitHubRegistry {
             ))
         })?;
         self.same_version(&published, bundle)?;
+        self.verify_assets(&published, bundle)?;
         self.write(&Method::DELETE, &path, None);
         self.gh
             .expect(Method::DELETE, &path, None, Permission::ContentsWrite)?;
@@ -560,30 +593,7 @@ impl Registry for GitHubRegistry {
             self.upload(&release, &a.name, &bytes)?;
         }
         // Verify before anything points at this version.
-        let assets = self.assets(release.id)?;
-        for (a, _) in &bundle.artifacts {
-            let asset = assets
-                .iter()
-                .find(|x| x.is(&a.name))
-                .ok_or_else(|| self.err(format!("asset {} is missing after upload", a.name)))?;
-            let digest = match asset.digest.as_deref() {
-                Some(d) => d.trim_start_matches("sha256:").to_string(),
-                None => super::sha256_hex(&self.download(asset)?),
-            };
-            if digest != a.sha256 {
-                // Never advise deleting it: a published asset may be what
-                // production runs.
-                return Err(self.err(format!(
-                    "asset {} of {} has sha256 {digest}, but its record says {}: the release holds other bytes than the version it names, so nothing points at it; register the candidate as a new version",
-                    a.name, record.tag, a.sha256
-                )));
-            }
-        }
-        for (name, _) in &bundle.files {
-            if !assets.iter().any(|x| x.is(name)) {
-                return Err(self.err(format!("asset {name} is missing after upload")));
-            }
-        }
+        self.verify_assets(&release, bundle)?;
         let release = if release.draft {
             self.publish_draft(&release, bundle)?
         } else {
