@@ -28,6 +28,12 @@ const MAX_WAIT: Duration = Duration::from_secs(120);
 /// A GitHub repository client.
 pub struct GitHub {
     crab: Octocrab,
+    /// For absolute URLs (uploads, redirects to storage): octocrab joins
+    /// the API's base path to every request path, which sends GitHub
+    /// Enterprise's `/api/uploads/…` to `/api/v3/api/uploads/…`. This
+    /// client's base is the upload host's root, so a URL GitHub returns is
+    /// used as it is.
+    uploader: Octocrab,
     rt: tokio::runtime::Runtime,
     /// `owner/name`.
     pub repository: String,
@@ -197,10 +203,10 @@ impl GitHub {
             .enable_all()
             .build()
             .map_err(|e| Error::io("cannot start the HTTP runtime for", &api_url, e))?;
-        let crab = {
+        let client = |base: &str, token: Option<String>| -> Result<Octocrab> {
             let _guard = rt.enter();
             let mut b = Octocrab::builder()
-                .base_uri(api_url.as_str())
+                .base_uri(base)
                 .map_err(build_err)?
                 // Uploads go to the host the release's upload_url names; on
                 // GitHub Enterprise and in tests that is the API host itself.
@@ -212,10 +218,13 @@ impl GitHub {
             if let Some(t) = token {
                 b = b.personal_token(t);
             }
-            b.build().map_err(build_err)?
+            b.build().map_err(build_err)
         };
+        let crab = client(&api_url, token.clone())?;
+        let uploader = client(&upload_base(&api_url), token)?;
         Ok(GitHub {
             crab,
+            uploader,
             rt,
             repository: repository.to_string(),
             api_url,
@@ -330,6 +339,13 @@ impl GitHub {
             permission,
             attempts,
         } = call;
+        // An absolute URL (an upload URL, a redirect to storage) is used as
+        // it is; a path joins the API's base.
+        let crab = if path.starts_with("http://") || path.starts_with("https://") {
+            &self.uploader
+        } else {
+            &self.crab
+        };
         let mut attempt = 0;
         loop {
             attempt += 1;
@@ -355,7 +371,7 @@ impl GitHub {
                 source: None,
             })?;
             let result = self.rt.block_on(async {
-                let response = self.crab.execute(request).await?;
+                let response = crab.execute(request).await?;
                 let (parts, body) = response.into_parts();
                 let body = http_body_util::BodyExt::collect(body).await?.to_bytes();
                 Ok::<_, octocrab::Error>(Response {
@@ -404,12 +420,18 @@ impl GitHub {
 }
 
 /// `https://api.github.com` uploads to `https://uploads.github.com`; GitHub
-/// Enterprise (`https://host/api/v3`) and test servers upload to their own host.
+/// Enterprise (`https://host/api/v3`, uploads under `https://host/api/uploads`)
+/// and test servers upload to their own host: its root, with no path.
 fn upload_base(api_url: &str) -> String {
     if api_url == DEFAULT_API_URL {
-        "https://uploads.github.com".into()
-    } else {
-        api_url.to_string()
+        return "https://uploads.github.com".into();
+    }
+    match api_url.parse::<http::Uri>() {
+        Ok(uri) => match (uri.scheme_str(), uri.authority()) {
+            (Some(scheme), Some(authority)) => format!("{scheme}://{authority}"),
+            _ => api_url.to_string(),
+        },
+        Err(_) => api_url.to_string(),
     }
 }
 

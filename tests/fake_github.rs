@@ -83,6 +83,9 @@ pub struct State {
     /// assets can be neither uploaded, changed nor deleted, and its tag
     /// cannot be deleted. On unless a test turns it off.
     pub immutable: bool,
+    /// Serve as GitHub Enterprise Server does: the API under `/api/v3`,
+    /// uploads under `/api/uploads`; any other path is not found.
+    pub ghes: bool,
     next_id: u64,
 }
 
@@ -121,9 +124,29 @@ pub struct FakeGitHub {
 
 impl FakeGitHub {
     pub fn start() -> FakeGitHub {
+        Self::serving(false)
+    }
+
+    /// A fake on GitHub Enterprise Server's paths; its API is at
+    /// [`FakeGitHub::api_url`].
+    pub fn start_ghes() -> FakeGitHub {
+        Self::serving(true)
+    }
+
+    /// What `GITHUB_API_URL` is for this fake.
+    pub fn api_url(&self) -> String {
+        if self.state.lock().unwrap().ghes {
+            format!("{}/api/v3", self.url)
+        } else {
+            self.url.clone()
+        }
+    }
+
+    fn serving(ghes: bool) -> FakeGitHub {
         let state = Arc::new(Mutex::new(State {
             next_id: 100,
             immutable: true,
+            ghes,
             ..State::default()
         }));
         let s = state.clone();
@@ -188,6 +211,25 @@ fn sha_of(bytes: &[u8]) -> String {
 fn handle(req: &Request, state: &Mutex<State>, base: &str) -> Reply {
     let mut st = state.lock().unwrap();
     st.requests.push(req.clone());
+    // On GitHub Enterprise's paths, the routes below see GitHub.com's.
+    let mut local = req.clone();
+    if st.ghes && !req.path.starts_with("/download/") {
+        match ["/api/v3/", "/api/uploads/"]
+            .iter()
+            .find_map(|p| req.path.strip_prefix(p.trim_end_matches('/')))
+        {
+            Some(rest) if rest.starts_with('/') && !rest.starts_with("/api/") => {
+                local.path = rest.to_string();
+            }
+            _ => {
+                return reply(
+                    404,
+                    json!({"message": format!("not a GitHub Enterprise path: {}", req.path)}),
+                );
+            }
+        }
+    }
+    let req = &local;
     if let Some(i) = st
         .hooks
         .iter()
@@ -301,7 +343,10 @@ fn handle(req: &Request, state: &Mutex<State>, base: &str) -> Reply {
                 "draft": body["draft"].as_bool().unwrap_or(false),
                 "immutable": false,
                 "html_url": format!("https://github.com/{REPO}/releases/tag/{tag}"),
-                "upload_url": format!("{base}/repos/{REPO}/releases/{id}/assets{{?name,label}}"),
+                "upload_url": format!(
+                    "{base}{}/repos/{REPO}/releases/{id}/assets{{?name,label}}",
+                    if st.ghes { "/api/uploads" } else { "" }
+                ),
                 "assets": [],
             });
             st.releases.push(rel.clone());

@@ -38,7 +38,7 @@ impl World {
         let mut t = modelgate(self.path()).env("GITHUB_SHA", COMMIT);
         if let Backend::GitHub(gh) = &self.backend {
             t = t
-                .env("GITHUB_API_URL", &gh.url)
+                .env("GITHUB_API_URL", gh.api_url())
                 .env("GITHUB_TOKEN", TOKEN)
                 .env("GITHUB_REPOSITORY", REPO);
         }
@@ -955,4 +955,33 @@ fn two_promotions_of_the_same_candidate_end_consistent() {
         assert!(s.releases.iter().all(|r| r["draft"] == false));
         assert!(!s.refs.contains_key("refs/tags/fraud-detector#production#3"));
     });
+}
+
+/// GitHub Enterprise Server: the API under `/api/v3`, uploads under
+/// `/api/uploads`. Uploads go to the URL the release returns, not joined
+/// under the API's path, and downloads follow their redirect as given.
+#[test]
+fn github_enterprise_uploads_go_to_the_url_the_release_returns() {
+    let w = world(Backend::GitHub(FakeGitHub::start_ghes()), "");
+    w.ok(&["promote", "--config", "a.yaml"]);
+    // The second promotion downloads the first's artifact to compare.
+    let out = w.ok(&["promote", "--config", "c.yaml"]);
+    assert!(out.contains("PROMOTED fraud-detector v1.1.0"), "{out}");
+    let requests = w.gh().requests();
+    let uploads: Vec<&str> = requests
+        .iter()
+        .filter(|r| r.method == "POST" && r.path.ends_with("/assets"))
+        .map(|r| r.path.as_str())
+        .collect();
+    assert_eq!(uploads.len(), 10, "{uploads:?}");
+    assert!(
+        uploads.iter().all(|p| p.starts_with("/api/uploads/repos/")),
+        "{uploads:?}"
+    );
+    assert!(
+        requests.iter().all(|r| r.path.starts_with("/api/v3/")
+            || r.path.starts_with("/api/uploads/")
+            || r.path.starts_with("/download/")),
+        "every request on a GitHub Enterprise path"
+    );
 }
