@@ -35,7 +35,74 @@ pub struct Decision {
     pub summary: String,
     pub gates: Vec<GateResult>,
     pub evaluation: Evaluation,
+    /// What the decision was made from, by digest; each gate's component
+    /// digest is in its result.
+    pub inputs: Inputs,
     pub timings_ms: DecisionTimings,
+}
+
+/// The files and settings a decision was made from, so an auditor can
+/// check that what they hold is what was judged, and run it again.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Inputs {
+    /// The modelgate that decided.
+    pub modelgate: String,
+    pub config: Option<FileDigest>,
+    pub holdout: Option<FileDigest>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reference: Option<FileDigest>,
+    /// The candidate's model file, or the file its scores come from.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub candidate: Option<FileDigest>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub production: Option<FileDigest>,
+    /// The bootstrap's seed and resamples and the intervals' level: with
+    /// the files, everything a replay needs to give the same numbers.
+    pub seed: u64,
+    pub bootstrap: u32,
+    pub confidence: f64,
+}
+
+/// A file, as named in the config, and the sha256 of its bytes.
+#[derive(Debug, Clone, Serialize)]
+pub struct FileDigest {
+    pub path: String,
+    pub sha256: String,
+}
+
+impl Inputs {
+    /// Hashes the files the config names.
+    pub fn of(config: &Config) -> Result<Inputs> {
+        use crate::config::{ModelRef, ScoreSource};
+        let digest = |path: &std::path::Path| -> Result<FileDigest> {
+            Ok(FileDigest {
+                path: path.display().to_string(),
+                sha256: data::file_sha256(path)?,
+            })
+        };
+        let model = |m: &ModelRef| -> Result<Option<FileDigest>> {
+            match m {
+                ModelRef::Artifact(a) => digest(&a.path).map(Some),
+                ModelRef::Scores(ScoreSource::File { path, .. }) => digest(path).map(Some),
+                ModelRef::Scores(ScoreSource::Column(_)) | ModelRef::Registry { .. } => Ok(None),
+            }
+        };
+        Ok(Inputs {
+            modelgate: env!("CARGO_PKG_VERSION").to_string(),
+            config: digest(&config.file).ok(),
+            holdout: Some(digest(&config.holdout.path)?),
+            reference: config
+                .reference
+                .as_ref()
+                .map(|r| digest(&r.path))
+                .transpose()?,
+            candidate: model(&config.candidate)?,
+            production: config.production.as_ref().map(model).transpose()?.flatten(),
+            seed: config.stats.seed,
+            bootstrap: config.stats.resamples,
+            confidence: config.stats.confidence,
+        })
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -88,6 +155,7 @@ pub fn decide(
         summary,
         gates,
         evaluation,
+        inputs: Inputs::default(),
         timings_ms: timings,
     }
 }
@@ -135,7 +203,9 @@ pub fn run(config: &Config) -> Result<Decision> {
         Columns::All
     };
     crate::progress::step("scoring the holdout and computing metrics");
-    let evaluated = evaluation::run(config, which)?;
+    // The inputs are hashed while the holdout is scored.
+    let (evaluated, inputs) = rayon::join(|| evaluation::run(config, which), || Inputs::of(config));
+    let (evaluated, inputs) = (evaluated?, inputs?);
     let evaluate_ms = ms(t0);
     crate::progress::done(
         &format!("evaluated {} rows", evaluated.evaluation.rows),
@@ -214,7 +284,7 @@ pub fn run(config: &Config) -> Result<Decision> {
     let results = gates::run_all(&prepared, &run_data)?;
     let gates_ms = ms(t2);
     crate::progress::done(&format!("ran {} gates", results.len()), gates_ms);
-    Ok(decide(
+    let mut decision = decide(
         config.model.clone(),
         eval,
         results,
@@ -224,5 +294,7 @@ pub fn run(config: &Config) -> Result<Decision> {
             gates: gates_ms,
             total: ms(t0),
         },
-    ))
+    );
+    decision.inputs = inputs;
+    Ok(decision)
 }

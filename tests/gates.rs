@@ -1854,3 +1854,54 @@ fn the_fraud_team_policy_decides_with_segments_and_dollars_in_the_summary() {
         );
     }
 }
+
+/// The decision names what it was made from by sha256: the config, the
+/// holdout, the reference, the model files, and the seed and settings a
+/// replay needs; each gate's component digest is in its result.
+#[test]
+fn the_decision_records_the_digests_of_its_inputs() {
+    let t = TempDir::new().unwrap();
+    let p = t.path();
+    demo_datasets(p, 3000, &[]);
+    modelgate(p)
+        .args([
+            "train",
+            "--data",
+            "ref/holdout.parquet",
+            "--label",
+            "is_fraud",
+        ])
+        .args(["--features", "f01,f02,f03", "--out", "m.linfa.json"])
+        .run();
+    fs::write(
+        p.join("modelgate.yaml"),
+        "model: fraud-detector\nholdout: { path: holdout.parquet, label: is_fraud, id: transaction_id }\n\
+         candidate: { linfa: { path: m.linfa.json } }\nproduction: { scores: { column: score_production } }\n\
+         reference: { path: ref/holdout.parquet }\nstats: { bootstrap: 300, seed: 11 }\n\
+         gates:\n  - uses: builtin:missing-values\n",
+    )
+    .unwrap();
+    let d = run_json(p, 0);
+    let inputs = &d["inputs"];
+    for (key, file) in [
+        ("config", "modelgate.yaml"),
+        ("holdout", "holdout.parquet"),
+        ("reference", "ref/holdout.parquet"),
+        ("candidate", "m.linfa.json"),
+    ] {
+        assert_eq!(
+            inputs[key]["sha256"].as_str(),
+            Some(crate::util::sha256_file(&p.join(file)).as_str()),
+            "{key}: {inputs}"
+        );
+    }
+    // Production's scores are a column of the holdout, already hashed.
+    assert!(inputs.get("production").is_none(), "{inputs}");
+    assert_eq!(
+        (inputs["seed"].as_u64(), inputs["bootstrap"].as_u64()),
+        (Some(11), Some(300))
+    );
+    assert_eq!(inputs["modelgate"], env!("CARGO_PKG_VERSION"));
+    let gate_digest = d["gates"][0]["sha256"].as_str().unwrap();
+    assert_eq!(gate_digest.len(), 64);
+}
