@@ -407,6 +407,23 @@ pub fn insufficient_evidence() {
     host::set_verdict_reason(VerdictReason::InsufficientEvidence);
 }
 
+/// Why a gate comparing the candidate with production has nothing to
+/// compare: no production model, or the candidate is production (a re-run
+/// on main after a promotion scores production against itself, which is
+/// not a failure). `None` when there is something to compare.
+pub fn nothing_to_compare() -> Option<String> {
+    if metrics(ModelRole::Production).is_none() {
+        return Some("no production model to compare with".into());
+    }
+    let ctx = host::run_context();
+    (ctx.production.as_deref() == Some(ctx.candidate.as_str())).then(|| {
+        format!(
+            "candidate is production ({}): nothing to compare",
+            ctx.candidate
+        )
+    })
+}
+
 /// Holm's step-down adjusted p-values, in the input order: sorted
 /// ascending, the k-th smallest (from 0) becomes the running maximum of
 /// `(m - k) p`, capped at 1. A hypothesis is rejected at family-wise level

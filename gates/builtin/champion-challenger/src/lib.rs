@@ -118,26 +118,14 @@ impl Gate for ChampionChallenger {
             return Err("no metrics configured".into());
         }
         let cand = metrics(ModelRole::Candidate).ok_or("the host gave no evaluation")?;
-        let Some(prod) = metrics(ModelRole::Production) else {
+        if let Some(why) = nothing_to_compare() {
             return Ok(Outcome::new(
                 config.without_production.verdict(),
-                "no production model to compare with",
-                vec![],
-            ));
-        };
-        // Re-running on main after a promotion scores production against
-        // itself: there is nothing to compare, which is not a failure.
-        let ctx = host::run_context();
-        if ctx.production.as_deref() == Some(ctx.candidate.as_str()) {
-            return Ok(Outcome::new(
-                config.without_production.verdict(),
-                format!(
-                    "candidate is production ({}): nothing to compare",
-                    ctx.candidate
-                ),
+                why,
                 vec![],
             ));
         }
+        let prod = metrics(ModelRole::Production).ok_or("the host gave no evaluation")?;
         let tested = config.metrics.values().any(|r| {
             r.max_p_value.is_some() || r.improve_by.is_some() || r.no_worse_than.is_some()
         });

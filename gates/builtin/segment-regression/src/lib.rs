@@ -157,21 +157,10 @@ impl Gate for SegmentRegression {
                 }
             }
         }
-        if metrics(ModelRole::Production).is_none() {
+        if let Some(why) = nothing_to_compare() {
             return Ok(Outcome::new(
                 config.without_production.verdict(),
-                "no production model to compare segments with",
-                vec![],
-            ));
-        }
-        let ctx = host::run_context();
-        if ctx.production.as_deref() == Some(ctx.candidate.as_str()) {
-            return Ok(Outcome::new(
-                config.without_production.verdict(),
-                format!(
-                    "candidate is production ({}): nothing to compare",
-                    ctx.candidate
-                ),
+                why,
                 vec![],
             ));
         }
