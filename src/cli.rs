@@ -59,6 +59,10 @@ pub enum Commands {
     Show(ShowArgs),
     /// Show where a version came from: data (with missing values), code, parameters.
     Lineage(LineageArgs),
+    /// Check a registered version: its artifacts against the digests its
+    /// record names, and the decision's inputs against files you hold
+    /// (exit 1 on a mismatch).
+    Verify(VerifyArgs),
     /// List the promotions of a model to production.
     History(ShowArgs),
     /// Scaffold a commented modelgate.yaml and the GitHub workflows.
@@ -241,6 +245,18 @@ pub struct LineageArgs {
     pub config: PathBuf,
     #[arg(long, value_enum, default_value = "text")]
     pub format: FormatArg,
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// `<model>@<version>`, e.g. fraud-detector@v1.2.0, or `<model>@production`.
+    pub reference: String,
+    /// A file the decision was made from, as KEY=PATH (keys: config,
+    /// holdout, reference, candidate, production); repeatable.
+    #[arg(long = "input", value_name = "KEY=PATH")]
+    pub inputs: Vec<String>,
+    #[arg(long, short, default_value = "modelgate.yaml")]
+    pub config: PathBuf,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -495,29 +511,72 @@ impl ShowArgs {
     }
 }
 
+/// `<model>@<version>` or `<model>@production` (the version `None`).
+fn model_version(command: &str, reference: &str) -> Result<(String, Option<Version>)> {
+    let (model, version) = reference.split_once('@').ok_or_else(|| {
+        Error::Usage(format!(
+            "{command} {reference}: expected <model>@<version>, e.g. fraud-detector@v1.2.0"
+        ))
+    })?;
+    let version = if version == "production" {
+        None
+    } else {
+        Some(Version::parse(version).ok_or_else(|| {
+            Error::Usage(format!(
+                "{command} {reference}: `{version}` is not a version like v1.2.0 (or `production`)"
+            ))
+        })?)
+    };
+    Ok((model.to_string(), version))
+}
+
 impl LineageArgs {
     /// The query and the version (`None` for production).
     pub fn query(self) -> Result<(RegistryQuery, Option<Version>)> {
-        let (model, version) = self.reference.split_once('@').ok_or_else(|| {
-            Error::Usage(format!(
-                "lineage {}: expected <model>@<version>, e.g. fraud-detector@v1.2.0",
-                self.reference
-            ))
-        })?;
-        let version = if version == "production" {
-            None
-        } else {
-            Some(Version::parse(version).ok_or_else(|| {
-                Error::Usage(format!(
-                    "lineage {}: `{version}` is not a version like v1.2.0 (or `production`)",
-                    self.reference
-                ))
-            })?)
-        };
+        let (model, version) = model_version("lineage", &self.reference)?;
         Ok((
-            query(Some(model.to_string()), self.config.clone(), self.format),
+            query(Some(model), self.config.clone(), self.format),
             version,
         ))
+    }
+}
+
+/// What `verify` checks: a version (`None` for production) of the
+/// registry the query opens, and the inputs given as (key, path).
+pub struct VerifyQuery {
+    pub query: RegistryQuery,
+    pub version: Option<Version>,
+    pub inputs: Vec<(String, PathBuf)>,
+}
+
+impl VerifyArgs {
+    pub fn query(self) -> Result<VerifyQuery> {
+        let (model, version) = model_version("verify", &self.reference)?;
+        let inputs = self
+            .inputs
+            .iter()
+            .map(|i| {
+                let (key, path) = i.split_once('=').ok_or_else(|| {
+                    Error::Usage(format!(
+                        "verify --input {i}: expected KEY=PATH, e.g. holdout=data/holdout.parquet"
+                    ))
+                })?;
+                const KEYS: [&str; 5] =
+                    ["config", "holdout", "reference", "candidate", "production"];
+                if !KEYS.contains(&key) {
+                    return Err(Error::Usage(format!(
+                        "verify --input {i}: `{key}` is not an input; the keys are {}",
+                        KEYS.join(", ")
+                    )));
+                }
+                Ok((key.to_string(), PathBuf::from(path)))
+            })
+            .collect::<Result<_>>()?;
+        Ok(VerifyQuery {
+            query: query(Some(model), self.config, FormatArg::Text),
+            version,
+            inputs,
+        })
     }
 }
 

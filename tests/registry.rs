@@ -985,3 +985,61 @@ fn github_enterprise_uploads_go_to_the_url_the_release_returns() {
         "every request on a GitHub Enterprise path"
     );
 }
+
+/// `modelgate verify`: the artifacts against the version record, and the
+/// files an auditor holds against the decision's recorded inputs, on both
+/// backends; a changed byte is a mismatch (exit 1) naming the file.
+#[test]
+fn verify_checks_artifacts_and_the_decisions_inputs() {
+    for backend in [Backend::Local, Backend::GitHub(FakeGitHub::start())] {
+        let local = matches!(backend, Backend::Local);
+        let w = world(backend, "");
+        w.ok(&["promote", "--config", "a.yaml"]);
+        let verify = |extra: &[&str]| {
+            let mut args = vec!["verify", "fraud-detector@v1.0.0", "--config", "a.yaml"];
+            args.extend_from_slice(extra);
+            w.run(&args)
+        };
+        let (code, out, err) = verify(&[
+            "--input",
+            "holdout=holdout/holdout.parquet",
+            "--input",
+            "config=a.yaml",
+            "--input",
+            "candidate=models/a.linfa.json",
+        ]);
+        assert_eq!(code, 0, "{out}\n{err}");
+        assert!(out.starts_with("VERIFIED fraud-detector v1.0.0"), "{out}");
+        assert_eq!(
+            out.matches("\nok ").count(),
+            4,
+            "one artifact and three inputs: {out}"
+        );
+        // Another holdout than the one judged.
+        let (code, out, _) = verify(&["--input", "holdout=train-a/holdout.parquet"]);
+        assert_eq!(code, 1, "{out}");
+        assert!(
+            out.contains("MISMATCH  input holdout train-a/holdout.parquet"),
+            "{out}"
+        );
+        // An input the decision did not record, and a key that is none.
+        let (code, _, err) = verify(&["--input", "production=models/c.linfa.json"]);
+        assert_eq!(code, 2, "{err}");
+        assert!(err.contains("records no `production` file"), "{err}");
+        let (code, _, err) = verify(&["--input", "weights=x"]);
+        assert_eq!(code, 2, "{err}");
+        assert!(err.contains("`weights` is not an input"), "{err}");
+        if local {
+            // A tampered artifact in the registry.
+            let stored = w
+                .path()
+                .join("reg/fraud-detector/versions/v1.0.0/artifacts/a.linfa.json");
+            let mut bytes = std::fs::read(&stored).unwrap();
+            bytes.push(b' ');
+            std::fs::write(&stored, bytes).unwrap();
+            let (code, out, _) = verify(&[]);
+            assert_eq!(code, 1, "{out}");
+            assert!(out.contains("MISMATCH  artifact a.linfa.json"), "{out}");
+        }
+    }
+}

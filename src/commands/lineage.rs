@@ -4,7 +4,7 @@ use std::io::Write;
 
 use super::{ExitStatus, RegistryQuery, print};
 use crate::error::{Error, Result};
-use crate::registry::{self, Version};
+use crate::registry::Version;
 use crate::report;
 
 /// `version` `None` means the current production version.
@@ -14,17 +14,7 @@ pub fn lineage(
     stdout: &mut dyn Write,
 ) -> Result<ExitStatus> {
     let (reg, model) = q.open()?;
-    let record = match version {
-        Some(v) => registry::find_version(reg.as_ref(), &model, &v.to_string())?,
-        None => registry::production(reg.as_ref(), &model)?.map(|p| p.1),
-    }
-    .ok_or_else(|| Error::Registry {
-        location: reg.location(),
-        message: format!(
-            "{model}@{} not found; `modelgate show {model}` lists the versions",
-            version.map_or("production".to_string(), |v| v.to_string())
-        ),
-    })?;
+    let record = super::version_record(reg.as_ref(), &model, version)?;
     let bytes = reg.fetch(&record, "lineage.json")?;
     let lineage: crate::lineage::Lineage =
         serde_json::from_slice(&bytes).map_err(|e| Error::Registry {

@@ -19,6 +19,7 @@ mod schema;
 mod score;
 mod show;
 mod train;
+mod verify;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -38,6 +39,7 @@ pub use schema::schema;
 pub use score::{ScoreSpec, score};
 pub use show::show;
 pub use train::train;
+pub use verify::verify;
 
 use crate::config::Config;
 use crate::decision::Decision;
@@ -83,6 +85,26 @@ pub struct Sinks {
     pub junit: Option<PathBuf>,
     /// A sticky pull-request comment.
     pub comment: bool,
+}
+
+/// A version of `model`, or its production version when `version` is
+/// `None`; an error naming how to list them when there is none.
+fn version_record(
+    reg: &dyn registry::Registry,
+    model: &str,
+    version: Option<registry::Version>,
+) -> Result<registry::VersionRecord> {
+    match version {
+        Some(v) => registry::find_version(reg, model, &v.to_string())?,
+        None => registry::production(reg, model)?.map(|p| p.1),
+    }
+    .ok_or_else(|| Error::Registry {
+        location: reg.location(),
+        message: format!(
+            "{model}@{} not found; `modelgate show {model}` lists the versions",
+            version.map_or("production".to_string(), |v| v.to_string())
+        ),
+    })
 }
 
 /// The registry a query command (`show`, `history`, `lineage`) reads.
