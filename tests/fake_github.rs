@@ -103,6 +103,20 @@ impl State {
             .insert(format!("refs/tags/{name}"), (sha, "tag".into()));
     }
 
+    /// Another run's promotion `n` of `version` of fraud-detector, as
+    /// modelgate writes its stage tags (a promotion JSON in the message).
+    pub fn add_promotion(&mut self, n: u64, version: &str, previous: &str, commit: &str) {
+        let tag = format!("fraud-detector#production#{n}");
+        let promotion = json!({
+            "schema": "modelgate.promotion/v1", "model": "fraud-detector", "number": n,
+            "alias": "production", "version": version, "tag": tag,
+            "previous": previous, "at": "2026-12-01T00:00:00Z", "by": "another run",
+            "decision": "the other run's gates passed",
+        });
+        let message = format!("Promoting fraud-detector {version} to production\n\n{promotion}\n");
+        self.add_tag(&tag, &message, commit);
+    }
+
     /// Another run's published release.
     pub fn add_release(&mut self, tag: &str, body: &str) {
         self.next_id += 1;

@@ -798,18 +798,8 @@ fn production_that_moves_while_the_gates_run_is_not_promoted_over() {
     w.ok(&["promote", "--config", "a.yaml"]);
     // Just as this run creates its release (its gates have run against
     // v1.0.0), another run re-promotes v1.0.0 as promotion 2.
-    let moved = serde_json::json!({
-        "schema": "modelgate.promotion/v1", "model": "fraud-detector", "number": 2,
-        "alias": "production", "version": "v1.0.0", "tag": "fraud-detector#production#2",
-        "previous": "v1.0.0", "at": "2026-12-01T00:00:00Z", "by": "another run",
-        "decision": "6 gates: 6 passed",
-    });
-    w.gh().before("POST", "/releases", move |st| {
-        st.add_tag(
-            "fraud-detector#production#2",
-            &format!("Promoting fraud-detector v1.0.0 to production\n\n{moved}\n"),
-            COMMIT,
-        );
+    w.gh().before("POST", "/releases", |st| {
+        st.add_promotion(2, "v1.0.0", "v1.0.0", COMMIT);
     });
     let (code, out, err) = w.run(&["promote", "--config", "c.yaml"]);
     assert_eq!(code, 1, "{out}\n{err}");
@@ -900,12 +890,6 @@ fn two_promotions_of_the_same_candidate_end_consistent() {
         "commit": COMMIT, "decision": "pass",
         "artifacts": [{"name": "c.linfa.json", "sha256": sha, "size": bytes.len(), "format": "linfa"}],
     });
-    let promotion = json!({
-        "schema": "modelgate.promotion/v1", "model": "fraud-detector", "number": 2,
-        "alias": "production", "version": "v1.1.0", "tag": "fraud-detector#production#2",
-        "previous": "v1.0.0", "at": "2026-12-01T00:00:00Z", "by": "another run",
-        "decision": "2 gates: 2 passed",
-    });
     w.gh().before("POST", "/releases", move |st| {
         st.add_release(
             "fraud-detector@v1.1.0",
@@ -930,11 +914,7 @@ fn two_promotions_of_the_same_candidate_end_consistent() {
                 .push(json!({"id": aid, "name": name, "state": "uploaded", "size": body.len(),
                              "digest": format!("sha256:{}", hex::encode(sha2::Sha256::digest(&body)))}));
         }
-        st.add_tag(
-            "fraud-detector#production#2",
-            &format!("Promoting fraud-detector v1.1.0 to production\n\n{promotion}\n"),
-            COMMIT,
-        );
+        st.add_promotion(2, "v1.1.0", "v1.0.0", COMMIT);
     });
     let out = w.ok(&["promote", "--config", "c.yaml"]);
     assert!(
