@@ -24,6 +24,9 @@ fi
 if [ "$command" = promote ] && [ "${MODELGATE_DRY_RUN:-false}" = true ]; then
   args+=(--dry-run)
 fi
+if [ "$command" = promote ] && [ "${MODELGATE_ATTEST:-false}" = true ]; then
+  args+=(--attestation "$out/attestation")
+fi
 
 "$bin" "${args[@]}"
 code=$?

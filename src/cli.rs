@@ -7,6 +7,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::commands::verify::{AttestationCheck, Target, VerifySpec};
 use crate::commands::{DemoRun, RegistryQuery, ScoreSpec, Sinks, VersionRun};
 use crate::config::{ArtifactFormat, LabelValue};
 use crate::demo::{DemoData, DemoFormat};
@@ -222,6 +223,11 @@ pub struct PromoteArgs {
     /// Post the report as a sticky pull-request comment (GitHub Actions).
     #[arg(long)]
     pub comment: bool,
+    /// Once the version is production, write the attestation predicate
+    /// (https://modelgate.dev/decision/v1) and its subjects' checksums into
+    /// this directory, for `actions/attest`.
+    #[arg(long, value_name = "DIR")]
+    pub attestation: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -249,7 +255,9 @@ pub struct LineageArgs {
 
 #[derive(Debug, Args)]
 pub struct VerifyArgs {
-    /// `<model>@<version>`, e.g. fraud-detector@v1.2.0, or `<model>@production`.
+    /// `<model>@<version>` (e.g. fraud-detector@v1.2.0, or
+    /// `<model>@production`; `@v1.2.0` for the config's model), or with
+    /// `--replay` a decision.json file.
     pub reference: String,
     /// A file the decision was made from, as KEY=PATH (keys: config,
     /// holdout, reference, candidate, production); repeatable.
@@ -257,6 +265,25 @@ pub struct VerifyArgs {
     pub inputs: Vec<String>,
     #[arg(long, short, default_value = "modelgate.yaml")]
     pub config: PathBuf,
+    /// Run the recorded decision again from its inputs and compare every
+    /// verdict and number with the record.
+    #[arg(long)]
+    pub replay: bool,
+    /// How far a replayed number may be from the recorded one, relative to
+    /// its size (absolute below 1).
+    #[arg(long, default_value_t = crate::replay::DEFAULT_TOLERANCE, requires = "replay")]
+    pub tolerance: f64,
+    /// Check the signed attestation with `gh attestation verify`: `auto`
+    /// when the registry is on GitHub and `gh` is on PATH.
+    #[arg(long, value_enum, default_value = "auto")]
+    pub attestation: AttestationArg,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum AttestationArg {
+    Auto,
+    Require,
+    Skip,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -487,7 +514,7 @@ impl TrainArgs {
 
 impl PromoteArgs {
     pub fn run(self) -> Result<VersionRun> {
-        version_run(
+        let mut run = version_run(
             self.common,
             self.print_triggers,
             Sinks {
@@ -495,7 +522,9 @@ impl PromoteArgs {
                 junit: self.junit,
                 comment: self.comment,
             },
-        )
+        )?;
+        run.options.attestation = self.attestation;
+        Ok(run)
     }
 }
 
@@ -541,17 +570,8 @@ impl LineageArgs {
     }
 }
 
-/// What `verify` checks: a version (`None` for production) of the
-/// registry the query opens, and the inputs given as (key, path).
-pub struct VerifyQuery {
-    pub query: RegistryQuery,
-    pub version: Option<Version>,
-    pub inputs: Vec<(String, PathBuf)>,
-}
-
 impl VerifyArgs {
-    pub fn query(self) -> Result<VerifyQuery> {
-        let (model, version) = model_version("verify", &self.reference)?;
+    pub fn spec(self) -> Result<VerifySpec> {
         let inputs = self
             .inputs
             .iter()
@@ -561,21 +581,53 @@ impl VerifyArgs {
                         "verify --input {i}: expected KEY=PATH, e.g. holdout=data/holdout.parquet"
                     ))
                 })?;
-                const KEYS: [&str; 5] =
-                    ["config", "holdout", "reference", "candidate", "production"];
-                if !KEYS.contains(&key) {
+                let keys = crate::replay::INPUT_KEYS;
+                if !keys.contains(&key) {
                     return Err(Error::Usage(format!(
                         "verify --input {i}: `{key}` is not an input; the keys are {}",
-                        KEYS.join(", ")
+                        keys.join(", ")
                     )));
                 }
                 Ok((key.to_string(), PathBuf::from(path)))
             })
             .collect::<Result<_>>()?;
-        Ok(VerifyQuery {
-            query: query(Some(model), self.config, FormatArg::Text),
-            version,
+        if !(self.tolerance >= 0.0 && self.tolerance.is_finite()) {
+            return Err(Error::Usage(format!(
+                "verify --tolerance {}: expected a number >= 0",
+                self.tolerance
+            )));
+        }
+        let file = PathBuf::from(&self.reference);
+        let target = if !self.reference.contains('@') || file.is_file() {
+            if !self.replay {
+                return Err(Error::Usage(format!(
+                    "verify {}: a decision file is verified by running it again; add --replay (or name a version as <model>@<version>)",
+                    self.reference
+                )));
+            }
+            Target::DecisionFile(file)
+        } else {
+            let (model, version) = model_version("verify", &self.reference)?;
+            Target::Version {
+                // `@v1.2.0`: the config's model.
+                query: query(
+                    Some(model).filter(|m| !m.is_empty()),
+                    self.config,
+                    FormatArg::Text,
+                ),
+                version,
+            }
+        };
+        Ok(VerifySpec {
+            target,
             inputs,
+            replay: self.replay,
+            tolerance: self.tolerance,
+            attestation: match self.attestation {
+                AttestationArg::Auto => AttestationCheck::Auto,
+                AttestationArg::Require => AttestationCheck::Require,
+                AttestationArg::Skip => AttestationCheck::Skip,
+            },
         })
     }
 }
@@ -621,6 +673,7 @@ fn version_run(a: VersionArgs, print_triggers: bool, sinks: Sinks) -> Result<Ver
             },
             model_file: a.model_file,
             print_triggers,
+            attestation: None,
         },
         format: a.format.into(),
         sinks,

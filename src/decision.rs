@@ -6,7 +6,7 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::config::Config;
 use crate::data::{self, Columns, profile};
@@ -17,7 +17,7 @@ use crate::gates::{self, GateResult, Verdict};
 
 pub const SCHEMA: &str = "modelgate.decision/v1";
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Outcome {
     Pass,
@@ -43,7 +43,7 @@ pub struct Decision {
 
 /// The files and settings a decision was made from, so an auditor can
 /// check that what they hold is what was judged, and run it again.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Inputs {
     /// The modelgate that decided.
     pub modelgate: String,
@@ -64,7 +64,7 @@ pub struct Inputs {
 }
 
 /// A file, as named in the config, and the sha256 of its bytes.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FileDigest {
     pub path: String,
     pub sha256: String,
@@ -102,6 +102,46 @@ impl Inputs {
             bootstrap: config.stats.resamples,
             confidence: config.stats.confidence,
         })
+    }
+}
+
+/// `decision.json` read back, by `verify` and the attestation: the fields
+/// they check, typed; everything else is kept as JSON for the replay's
+/// comparison.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Recorded {
+    pub schema: String,
+    pub model: String,
+    pub decision: Outcome,
+    pub gates: Vec<RecordedGate>,
+    /// `None` in decisions made before modelgate recorded its inputs.
+    #[serde(default)]
+    pub inputs: Option<Inputs>,
+}
+
+/// One gate's result as recorded: which component decided what.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RecordedGate {
+    pub id: String,
+    pub uses: String,
+    pub verdict: Verdict,
+    pub sha256: String,
+}
+
+impl Recorded {
+    /// Reads a `modelgate.decision/v1` document; `what` names it in errors.
+    pub fn parse(bytes: &[u8], what: &str) -> Result<Recorded> {
+        let r: Recorded = serde_json::from_slice(bytes).map_err(|e| Error::Evidence {
+            what: what.to_string(),
+            message: format!("not a modelgate decision record: {e}"),
+        })?;
+        if r.schema != SCHEMA {
+            return Err(Error::Evidence {
+                what: what.to_string(),
+                message: format!("schema is `{}`, expected `{SCHEMA}`", r.schema),
+            });
+        }
+        Ok(r)
     }
 }
 

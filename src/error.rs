@@ -100,6 +100,11 @@ pub enum Error {
         source: Box<Error>,
     },
 
+    /// A decision record, predicate or attestation cannot be read as
+    /// the evidence it claims to be.
+    #[error("{what}: {message}")]
+    Evidence { what: String, message: String },
+
     /// A command-line argument is invalid in a way clap cannot see.
     #[error("{0}")]
     Usage(String),

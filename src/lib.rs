@@ -3,7 +3,8 @@
 //!
 //! Data flows one way: [`config`] → [`data`] → [`model`] → [`metrics`] →
 //! [`evaluation`] → [`gates`] → [`decision`] → [`report`], and for
-//! promotion → [`registry`] (with [`lineage`]) → [`deploy`]. [`train`] makes
+//! promotion → [`registry`] (with [`lineage`]) → [`deploy`] and [`attest`];
+//! [`replay`] runs a recorded decision again. [`train`] makes
 //! linfa models; [`github`] is the REST client; [`fs`] is the bottom floor.
 //!
 //! On top sits the command layer: [`cli`] (clap types and their validation)
@@ -12,6 +13,7 @@
 //! below the command layer imports `cli` or `commands`; a unit test in
 //! `commands` reads every `use` line to keep it so.
 
+pub mod attest;
 pub mod cache;
 pub mod cli;
 pub mod commands;
@@ -36,6 +38,7 @@ pub mod model;
 pub mod progress;
 pub mod promote;
 pub mod registry;
+pub mod replay;
 pub mod report;
 pub mod segments;
 pub mod sort;

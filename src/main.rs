@@ -72,10 +72,7 @@ fn dispatch(command: Commands, out: &mut dyn Write) -> modelgate::Result<ExitSta
             let (query, version) = a.query()?;
             commands::lineage(&query, version, out)
         }
-        Commands::Verify(a) => {
-            let v = a.query()?;
-            commands::verify(&v.query, v.version, &v.inputs, out)
-        }
+        Commands::Verify(a) => commands::verify(&a.spec()?, out),
         Commands::Init(a) => commands::init(a.spec(), out),
         Commands::Schema => commands::schema(out),
         Commands::Completions { shell } => commands::completions(shell, &mut Cli::command(), out),

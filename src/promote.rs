@@ -36,6 +36,9 @@ pub struct Options {
     pub model_file: Option<PathBuf>,
     /// Print deploy trigger payloads instead of sending them.
     pub print_triggers: bool,
+    /// Write the attestation predicate and subjects into this directory
+    /// once the version is production (for `actions/attest`).
+    pub attestation: Option<PathBuf>,
 }
 
 /// What a `promote` or `register` did, as the `modelgate.promotion-run/v1` document.
@@ -54,11 +57,21 @@ pub struct Report {
     pub pending_triggers: Vec<serde_json::Value>,
     pub changes: Vec<String>,
     pub notes: Vec<String>,
+    /// The predicate and subjects files written for `actions/attest`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attestation: Option<Attestation>,
     #[serde(skip)]
     pub decision: Option<Decision>,
     /// The lineage written with the version (in the registry, not repeated here).
     #[serde(skip)]
     pub lineage: Option<Lineage>,
+}
+
+/// The files `actions/attest` takes: `predicate-path` and `subject-checksums`.
+#[derive(Debug, Serialize)]
+pub struct Attestation {
+    pub predicate: PathBuf,
+    pub subjects: PathBuf,
 }
 
 /// How a `promote` or `register` ended.
@@ -281,6 +294,7 @@ fn report_base(config: &Config, reg: &dyn Registry, opts: &Options) -> Report {
         pending_triggers: Vec::new(),
         changes: Vec::new(),
         notes: Vec::new(),
+        attestation: None,
         decision: None,
         lineage: None,
     }
@@ -369,6 +383,7 @@ pub fn promote(mut config: Config, opts: &Options, evidence: Evidence) -> Result
         out.status = Status::AlreadyProduction;
         out.previous_production = p.previous.clone();
         fire_triggers(&config, reg.as_ref(), &p, &v, opts, &mut out)?;
+        attest(reg.as_ref(), &v, &p, opts, &mut out)?;
         out.version = Some(v);
         out.promotion = Some(p);
         out.changes = reg.changes().take();
@@ -455,10 +470,38 @@ pub fn promote(mut config: Config, opts: &Options, evidence: Evidence) -> Result
     out.status = Status::Promoted;
     out.decision = Some(d);
     fire_triggers(&config, reg.as_ref(), &promotion, &record, opts, &mut out)?;
+    attest(reg.as_ref(), &record, &promotion, opts, &mut out)?;
     out.version = Some(record);
     out.promotion = Some(promotion);
     out.changes = reg.changes().take();
     Ok(out)
+}
+
+/// Writes what `actions/attest` signs, when asked, from the registry's
+/// bytes. After the triggers: a failure there is an error the re-run
+/// repeats, and the re-run attests then.
+fn attest(
+    reg: &dyn Registry,
+    v: &VersionRecord,
+    p: &Promotion,
+    opts: &Options,
+    out: &mut Report,
+) -> Result<()> {
+    let Some(dir) = opts.attestation.as_deref().filter(|_| !opts.dry_run) else {
+        return Ok(());
+    };
+    let predicate = crate::attest::predicate(reg, v, Some(p))?;
+    let (predicate, subjects) = crate::attest::write(dir, &predicate)?;
+    out.notes.push(format!(
+        "attestation predicate ({}) written to {}",
+        crate::attest::PREDICATE_TYPE,
+        predicate.display()
+    ));
+    out.attestation = Some(Attestation {
+        predicate,
+        subjects,
+    });
+    Ok(())
 }
 
 /// Sends each configured trigger not yet delivered for this promotion and

@@ -318,3 +318,61 @@ fn pr_comment_is_created_once_then_updated_in_place() {
         "{stdout}"
     );
 }
+
+/// `attest: true` makes the promote step write the predicate and the
+/// subjects, and name them in the step outputs the `actions/attest` step
+/// reads; a blocked promotion writes none, so that step is skipped.
+#[test]
+fn run_script_hands_the_attestation_files_to_the_attest_step() {
+    let t = TempDir::new().unwrap();
+    demo_data(t.path(), "holdout", 20000, 1, &[]);
+    crate::util::modelgate(t.path())
+        .args([
+            "train",
+            "--data",
+            "holdout/holdout.parquet",
+            "--label",
+            "is_fraud",
+        ])
+        .args(["--features", "f01,f02", "--out", "model.linfa.json"])
+        .run();
+    let config = |min_auc: f64| {
+        std::fs::write(
+            t.path().join("modelgate.yaml"),
+            format!(
+                "model: fraud-detector\nholdout: {{ path: holdout/holdout.parquet, label: is_fraud }}\n\
+                 candidate: {{ linfa: {{ path: model.linfa.json }} }}\n\
+                 production: {{ registry: production }}\nregistry: {{ kind: local, path: reg }}\n\
+                 gates:\n  - uses: builtin:metric-threshold\n    with: {{ min: {{ roc_auc: {min_auc} }} }}\n"
+            ),
+        )
+        .unwrap();
+    };
+    config(0.999);
+    let attest = [("MODELGATE_ATTEST", "true".to_string())];
+    let (code, stdout) = run_action(t.path(), "promote", &attest);
+    assert_eq!(code, 1, "{stdout}");
+    let output = std::fs::read_to_string(t.path().join("output")).unwrap();
+    assert!(!output.contains("attestation-"), "{output}");
+
+    config(0.5);
+    let (code, stdout) = run_action(t.path(), "promote", &attest);
+    assert_eq!(code, 0, "{stdout}");
+    let output = std::fs::read_to_string(t.path().join("output")).unwrap();
+    let dir = t.path().join("runner-temp/modelgate/attestation");
+    let predicate = dir.join("modelgate-predicate.json");
+    let subjects = dir.join("modelgate-subjects.sha256");
+    assert!(
+        output.contains(&format!("attestation-predicate={}\n", predicate.display()))
+            && output.contains(&format!("attestation-subjects={}\n", subjects.display())),
+        "{output}"
+    );
+    let model = sha256(&std::fs::read(t.path().join("model.linfa.json")).unwrap());
+    assert_eq!(
+        std::fs::read_to_string(subjects).unwrap(),
+        format!("{model}  model.linfa.json\n")
+    );
+    let p: serde_json::Value = serde_json::from_slice(&std::fs::read(predicate).unwrap()).unwrap();
+    assert_eq!(p["version"], "v1.0.0");
+    assert_eq!(p["artifacts"][0]["sha256"], model.as_str());
+}

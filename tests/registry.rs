@@ -1023,3 +1023,311 @@ fn verify_checks_artifacts_and_the_decisions_inputs() {
         }
     }
 }
+
+/// A release asset's bytes in the fake GitHub, changed in place (as a
+/// compromised or hand-edited release would be).
+fn tamper_asset(gh: &FakeGitHub, tag: &str, name: &str, f: impl FnOnce(&mut Vec<u8>)) {
+    let mut s = gh.state.lock().unwrap();
+    let id = s
+        .releases
+        .iter()
+        .find(|r| r["tag_name"] == tag)
+        .and_then(|r| r["assets"].as_array()?.iter().find(|a| a["name"] == name))
+        .and_then(|a| a["id"].as_u64())
+        .unwrap_or_else(|| panic!("{tag} has no asset {name}"));
+    f(s.blobs.get_mut(&id).unwrap());
+}
+
+/// A decision's number, nudged beyond the replay's tolerance.
+fn nudge_auc(decision: &mut Vec<u8>) {
+    let mut d: Value = serde_json::from_slice(decision).unwrap();
+    let auc = &mut d["evaluation"]["models"]["candidate"]["metrics"]["roc_auc"];
+    *auc = json!(auc.as_f64().unwrap() - 1e-6);
+    *decision = serde_json::to_vec_pretty(&d).unwrap();
+}
+
+/// `verify --replay` runs a promotion's decision again from its inputs:
+/// the candidate and production artifacts are found in the registry by the
+/// digests the decision recorded, and every verdict and number comes out
+/// the same. A changed number, or another holdout, is named (exit 1).
+#[test]
+fn a_promotion_replays_from_its_release() {
+    for backend in [Backend::Local, Backend::GitHub(FakeGitHub::start())] {
+        let w = world(backend, "");
+        w.ok(&["promote", "--config", "a.yaml"]);
+        w.ok(&["promote", "--config", "c.yaml"]);
+        let replay = |target: &str, extra: &[&str]| {
+            let mut args = vec!["verify", target, "--config", "c.yaml", "--replay"];
+            args.extend_from_slice(extra);
+            w.run(&args)
+        };
+        let (code, out, err) = replay("fraud-detector@v1.1.0", &[]);
+        assert_eq!(code, 0, "{out}\n{err}");
+        assert!(out.starts_with("VERIFIED fraud-detector v1.1.0\n"), "{out}");
+        for input in [
+            "config c.yaml",
+            "holdout holdout/holdout.parquet",
+            "candidate ",
+            "production ",
+        ] {
+            assert!(
+                out.contains(&format!("\nok        input {input}")),
+                "{input}: {out}"
+            );
+        }
+        // Production was v1.0.0's artifact, found in the registry by digest.
+        assert!(
+            out.contains(&format!(
+                "sha256 {}",
+                sha256_file(&w.path().join("models/a.linfa.json"))
+            )),
+            "{out}"
+        );
+        assert!(
+            out.contains("ok        replay: the same decision (pass)"),
+            "{out}"
+        );
+
+        // A number in the record that the replay does not reproduce.
+        let decision = match &w.backend {
+            Backend::Local => {
+                let path = w
+                    .path()
+                    .join("reg/fraud-detector/versions/v1.1.0/decision.json");
+                let mut bytes = std::fs::read(&path).unwrap();
+                nudge_auc(&mut bytes);
+                std::fs::write(&path, &bytes).unwrap();
+                bytes
+            }
+            Backend::GitHub(gh) => {
+                let mut copy = Vec::new();
+                tamper_asset(gh, "fraud-detector@v1.1.0", "decision.json", |b| {
+                    nudge_auc(b);
+                    copy = b.clone();
+                });
+                copy
+            }
+        };
+        let (code, out, _) = replay("fraud-detector@v1.1.0", &[]);
+        assert_eq!(code, 1, "{out}");
+        assert!(
+            out.contains("MISMATCH  replay /evaluation/models/candidate/metrics/roc_auc: recorded"),
+            "{out}"
+        );
+        // The same record as a file an auditor downloaded, with a looser
+        // tolerance that covers the change.
+        std::fs::write(w.path().join("decision.json"), &decision).unwrap();
+        let (code, out, _) = replay("decision.json", &["--tolerance", "1e-5"]);
+        assert_eq!(code, 0, "{out}");
+        assert!(
+            out.starts_with("VERIFIED fraud-detector decision decision.json"),
+            "{out}"
+        );
+        // Another holdout: nothing is run.
+        let (code, out, _) = replay(
+            "decision.json",
+            &["--input", "holdout=train-a/holdout.parquet"],
+        );
+        assert_eq!(code, 1, "{out}");
+        assert!(
+            out.contains("MISMATCH  input holdout train-a/holdout.parquet"),
+            "{out}"
+        );
+        assert!(out.contains("replay: not run"), "{out}");
+        // A decision file is only verified by replaying it.
+        let (code, _, err) = w.run(&["verify", "decision.json"]);
+        assert_eq!(code, 2, "{err}");
+        assert!(err.contains("add --replay"), "{err}");
+    }
+}
+
+/// A fake `gh` that records its arguments and a copy of the file it was
+/// asked to verify, prints `statements` as `--format json` does and exits
+/// with `code`.
+fn fake_gh(w: &World, statements: &Value, code: i32) -> Vec<(String, String)> {
+    let bin = w.path().join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    std::fs::write(w.path().join("gh-out.json"), statements.to_string()).unwrap();
+    let script = bin.join("gh");
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\necho \"$@\" > \"$FAKE_GH/gh-args\"\ncp \"$3\" \"$FAKE_GH/gh-file\"\n\
+             [ \"$1 $2\" = \"attestation verify\" ] || exit 64\n\
+             [ {code} = 0 ] || {{ echo 'X Verification failed: no matching attestations' >&2; exit {code}; }}\n\
+             cat \"$FAKE_GH/gh-out.json\"\n"
+        ),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    vec![
+        ("PATH".into(), format!("{}:/usr/bin:/bin", bin.display())),
+        ("FAKE_GH".into(), w.path().display().to_string()),
+    ]
+}
+
+/// `promote --attestation DIR` writes what `actions/attest` signs: the
+/// predicate, from the registry's bytes, and the subjects in `sha256sum`'s
+/// format. `verify` hands the artifact to `gh attestation verify` and
+/// checks the signed statement's subjects and evidence digests against the
+/// release assets, so a tampered asset is caught even with a good signature.
+#[test]
+fn promotion_evidence_is_attested_and_verified_with_gh() {
+    let mut w = world(Backend::GitHub(FakeGitHub::start()), "");
+    w.ok(&["promote", "--config", "a.yaml", "--attestation", "att"]);
+    let predicate: Value = serde_json::from_slice(
+        &std::fs::read(w.path().join("att/modelgate-predicate.json")).unwrap(),
+    )
+    .unwrap();
+    let model_sha = sha256_file(&w.path().join("models/a.linfa.json"));
+    assert_eq!(predicate["model"], "fraud-detector");
+    assert_eq!(predicate["version"], "v1.0.0");
+    assert_eq!(predicate["decision"], "pass");
+    assert_eq!(predicate["promotion"]["number"], 1);
+    assert_eq!(predicate["artifacts"][0]["sha256"], model_sha.as_str());
+    assert_eq!(
+        predicate["inputs"]["holdout"]["sha256"],
+        sha256_file(&w.path().join("holdout/holdout.parquet")).as_str()
+    );
+    assert_eq!(predicate["gates"].as_array().unwrap().len(), 2);
+    let released = |name: &str| {
+        w.gh().with(|s| {
+            let rel = s
+                .releases
+                .iter()
+                .find(|r| r["tag_name"] == "fraud-detector@v1.0.0")
+                .unwrap();
+            let id = rel["assets"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|a| a["name"] == name)
+                .unwrap()["id"]
+                .as_u64()
+                .unwrap();
+            crate::util::sha256(&s.blobs[&id])
+        })
+    };
+    for name in [
+        "decision.json",
+        "evaluation.json",
+        "lineage.json",
+        "report.md",
+    ] {
+        assert_eq!(
+            predicate["evidence"][name],
+            released(name).as_str(),
+            "{name}"
+        );
+    }
+    // The subjects file is what `sha256sum -c` reads.
+    let check = std::process::Command::new("sha256sum")
+        .arg("-c")
+        .arg(w.path().join("att/modelgate-subjects.sha256"))
+        .current_dir(w.path().join("models"))
+        .output()
+        .unwrap();
+    assert!(
+        check.status.success(),
+        "{}",
+        String::from_utf8_lossy(&check.stdout)
+    );
+
+    let statement = |predicate: &Value| {
+        json!([{"verificationResult": {"statement": {
+            "_type": "https://in-toto.io/Statement/v1",
+            "subject": [{"name": "a.linfa.json", "digest": {"sha256": model_sha}}],
+            "predicateType": "https://modelgate.dev/decision/v1",
+            "predicate": predicate,
+        }}}])
+    };
+    // `@v1.0.0`: the config's model, as the example workflow names it.
+    let verify = |w: &World| {
+        w.run(&[
+            "verify",
+            "@v1.0.0",
+            "--config",
+            "a.yaml",
+            "--attestation",
+            "require",
+        ])
+    };
+
+    // No gh: `require` is an error, `auto` says it did not check.
+    let (code, _, err) = verify(&w);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("`gh` (the GitHub CLI) is not on PATH"),
+        "{err}"
+    );
+    let out = w.ok(&["verify", "fraud-detector@v1.0.0", "--config", "a.yaml"]);
+    assert!(out.contains("note      attestation not checked"), "{out}");
+
+    let base = w.extra_env.clone();
+    w.extra_env = [base.clone(), fake_gh(&w, &statement(&predicate), 0)].concat();
+    let (code, out, err) = verify(&w);
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(
+        out.contains("ok        attestation subject a.linfa.json"),
+        "{out}"
+    );
+    assert!(
+        out.contains("ok        attestation evidence decision.json"),
+        "{out}"
+    );
+    let args = std::fs::read_to_string(w.path().join("gh-args")).unwrap();
+    assert!(
+        args.contains(&format!(
+            "--repo {REPO} --predicate-type https://modelgate.dev/decision/v1 --format json"
+        )),
+        "{args}"
+    );
+    assert_eq!(
+        sha256_file(&w.path().join("gh-file")),
+        model_sha,
+        "gh was given the artifact"
+    );
+
+    // A good signature over other evidence than the release holds.
+    tamper_asset(w.gh(), "fraud-detector@v1.0.0", "decision.json", |b| {
+        b.push(b'\n')
+    });
+    let (code, out, _) = verify(&w);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("MISMATCH  attestation evidence decision.json: sha256"),
+        "{out}"
+    );
+
+    // gh finds no valid attestation.
+    w.extra_env = [base.clone(), fake_gh(&w, &json!([]), 1)].concat();
+    let (code, out, _) = verify(&w);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("no matching attestations"), "{out}");
+
+    // A statement for another version of these bytes proves nothing here.
+    let mut other = predicate.clone();
+    other["version"] = json!("v9.0.0");
+    w.extra_env = [base, fake_gh(&w, &statement(&other), 0)].concat();
+    let (code, out, _) = verify(&w);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("no signed https://modelgate.dev/decision/v1 statement names"),
+        "{out}"
+    );
+
+    // A local registry has no attestations to require.
+    let local = world(Backend::Local, "");
+    local.ok(&["promote", "--config", "a.yaml"]);
+    let (code, _, err) = local.run(&[
+        "verify",
+        "fraud-detector@v1.0.0",
+        "--config",
+        "a.yaml",
+        "--attestation",
+        "require",
+    ]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("local registry"), "{err}");
+}

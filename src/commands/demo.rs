@@ -195,6 +195,7 @@ pub fn demo(run: &DemoRun, stdout: &mut dyn Write) -> Result<ExitStatus> {
             bump: Bump::Minor,
             model_file: None,
             print_triggers: true,
+            attestation: None,
         };
         let report = promote::promote(Config::load(&config_path)?, &options, &evidence)?;
         if let Some(d) = &report.decision {

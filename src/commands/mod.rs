@@ -19,7 +19,7 @@ mod schema;
 mod score;
 mod show;
 mod train;
-mod verify;
+pub mod verify;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};

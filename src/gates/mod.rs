@@ -49,6 +49,22 @@ pub enum Verdict {
     Error,
 }
 
+/// Read back from `decision.json` and from `gate test` cases, with an
+/// error that lists the verdicts.
+impl<'de> serde::Deserialize<'de> for Verdict {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        match <String as serde::Deserialize>::deserialize(d)?.as_str() {
+            "pass" => Ok(Verdict::Pass),
+            "warn" => Ok(Verdict::Warn),
+            "fail" => Ok(Verdict::Fail),
+            "error" => Ok(Verdict::Error),
+            other => Err(serde::de::Error::custom(format!(
+                "`{other}` is not a verdict; expected pass, warn, fail or error"
+            ))),
+        }
+    }
+}
+
 /// Why a gate reached its verdict, when it says (`reason` in
 /// `modelgate.decision/v1`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

@@ -484,6 +484,10 @@ impl Registry for GitHubRegistry {
         format!("github:{}", self.gh.repository)
     }
 
+    fn github_repository(&self) -> Option<&str> {
+        Some(&self.gh.repository)
+    }
+
     fn changes(&self) -> &Changes {
         &self.changes
     }

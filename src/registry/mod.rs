@@ -238,6 +238,11 @@ impl Changes {
 pub trait Registry {
     /// Where it is, for messages.
     fn location(&self) -> String;
+    /// The `owner/repo` whose workflows attest its versions, for a GitHub
+    /// registry.
+    fn github_repository(&self) -> Option<&str> {
+        None
+    }
     fn changes(&self) -> &Changes;
     /// Every version of a model, oldest first.
     fn versions(&self, model: &str) -> Result<Vec<VersionRecord>>;

@@ -157,6 +157,16 @@ pub fn publish_promotion(r: &crate::promote::Report) -> Result<()> {
             promoted && !r.dry_run
         ),
     )?;
+    if let Some(a) = &r.attestation {
+        append(
+            Path::new(&path),
+            &format!(
+                "attestation-predicate={}\nattestation-subjects={}\n",
+                a.predicate.display(),
+                a.subjects.display()
+            ),
+        )?;
+    }
     let summary = std::env::var("MODELGATE_SUMMARY").as_deref() != Ok("false");
     if let Some(path) = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|p| summary && !p.is_empty())
     {

@@ -62,20 +62,6 @@ struct Data {
     path: Option<PathBuf>,
 }
 
-impl<'de> Deserialize<'de> for Verdict {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        match String::deserialize(d)?.as_str() {
-            "pass" => Ok(Verdict::Pass),
-            "warn" => Ok(Verdict::Warn),
-            "fail" => Ok(Verdict::Fail),
-            "error" => Ok(Verdict::Error),
-            other => Err(serde::de::Error::custom(format!(
-                "`{other}` is not a verdict; expected pass, warn, fail or error"
-            ))),
-        }
-    }
-}
-
 /// Materialises a dataset as a file and returns its path and format.
 fn materialise(
     cases_file: &Path,
