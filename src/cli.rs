@@ -346,14 +346,43 @@ pub enum GateCommands {
         #[arg(long)]
         cases: PathBuf,
     },
-    /// Scaffold a new gate crate from the SDK.
+    /// Scaffold a new gate from the SDK, in Rust or Python.
     New {
         /// Gate name (lowercase letters, digits and `-`).
         name: String,
         /// Directory to create; defaults to the name.
         #[arg(long)]
         dir: Option<PathBuf>,
+        /// The gate's language.
+        #[arg(long, value_enum, default_value = "rust")]
+        lang: LangArg,
     },
+    /// Build a gate into a component: componentize-py for a Python gate
+    /// (app.py), cargo for a Rust one (Cargo.toml).
+    Build {
+        /// The gate's directory.
+        #[arg(default_value = ".")]
+        dir: PathBuf,
+        /// Where to write the component; default `<dir>/<dir name>.wasm`
+        /// (Python) or cargo's target directory (Rust).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum LangArg {
+    Rust,
+    Python,
+}
+
+impl From<LangArg> for crate::gates::scaffold::Lang {
+    fn from(l: LangArg) -> Self {
+        match l {
+            LangArg::Rust => crate::gates::scaffold::Lang::Rust,
+            LangArg::Python => crate::gates::scaffold::Lang::Python,
+        }
+    }
 }
 
 #[derive(Debug, Args)]

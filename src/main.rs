@@ -46,10 +46,11 @@ fn dispatch(command: Commands, out: &mut dyn Write) -> modelgate::Result<ExitSta
             GateCommands::List => commands::gate_list(out),
             GateCommands::Inspect { uses } => commands::gate_inspect(&uses, out),
             GateCommands::Test { uses, cases } => commands::gate_test(&uses, &cases, out),
-            GateCommands::New { name, dir } => {
+            GateCommands::New { name, dir, lang } => {
                 let dir = cli::gate_new_target(&name, dir)?;
-                commands::gate_new(&name, &dir, out)
+                commands::gate_new(&name, &dir, lang.into(), out)
             }
+            GateCommands::Build { dir, out: to } => commands::gate_build(&dir, to.as_deref(), out),
         },
         Commands::Demo(DemoArgs {
             data: Some(DemoCommands::Data(a)),

@@ -366,31 +366,158 @@ fn scaffolded_gate_builds_and_passes_its_own_cases() {
         .fails_with_one_line()
         .run();
     let target = Path::new(env!("CARGO_TARGET_TMPDIR")).join("hostile-gates/target");
-    let status = Process::new(env!("CARGO"))
-        .args([
-            "build",
-            "--release",
-            "--target",
-            "wasm32-wasip2",
-            "--manifest-path",
-        ])
-        .arg(p.join("my-gate/Cargo.toml"))
+    // `gate build` runs cargo for a crate; the toolchain's variables pass
+    // through the test's clean environment.
+    let mut build = modelgate(p)
+        .args(["gate", "build", "my-gate", "--out", "my-gate.wasm"])
+        .env("CARGO", env!("CARGO"))
         .env("CARGO_TARGET_DIR", &target)
         // Share compiled dependencies with the hostile gates' profile.
         .env("CARGO_PROFILE_RELEASE_LTO", "false")
         .env("CARGO_PROFILE_RELEASE_OPT_LEVEL", "1")
         .env("CARGO_PROFILE_RELEASE_CODEGEN_UNITS", "16")
-        .env("CARGO_PROFILE_RELEASE_STRIP", "false")
-        .env_remove("RUSTFLAGS")
-        .env_remove("CARGO_ENCODED_RUSTFLAGS")
-        .status()
-        .expect("cargo runs");
-    assert!(status.success(), "the scaffolded gate does not build");
-    let wasm = target.join("wasm32-wasip2/release/my_gate.wasm");
+        .env("CARGO_PROFILE_RELEASE_STRIP", "false");
+    for var in [
+        "PATH",
+        "HOME",
+        "RUSTUP_HOME",
+        "CARGO_HOME",
+        "RUSTUP_TOOLCHAIN",
+    ] {
+        if let Some(v) = std::env::var_os(var) {
+            build = build.env(var, v);
+        }
+    }
+    build
+        .stdout_has("built my-gate.wasm (")
+        .stdout_has("test it: modelgate gate test my-gate.wasm --cases my-gate/cases.yaml")
+        .run();
+    let wasm = p.join("my-gate.wasm");
     modelgate(p)
         .args(["gate", "test"])
         .arg(&wasm)
         .args(["--cases", "my-gate/cases.yaml"])
         .stdout_has("2 passed, 0 failed")
         .run();
+}
+
+/// `gate new --lang python` writes a module that parses as Python and the
+/// cases; `gate build` spells componentize-py's command line once: WASI
+/// stubbed out, the `gate` world, and the WIT and SDK embedded in this
+/// binary (byte for byte the repository's). A stand-in componentize-py
+/// records its arguments and writes a real component, so the build's
+/// report and `gate test` run for real. Building with the real tool is
+/// `tests/python-gates/check.sh`, run by `.ci/run`.
+#[test]
+fn python_gates_scaffold_and_build_through_componentize_py() {
+    let t = TempDir::new().unwrap();
+    let p = t.path();
+    modelgate(p)
+        .args(["gate", "new", "my-check", "--lang", "python"])
+        .stdout_has("created Python gate `my-check` in my-check")
+        .stdout_has("pip install componentize-py==0.25.1")
+        .run();
+    let app = fs::read_to_string(p.join("my-check/app.py")).unwrap();
+    assert!(app.contains("class MyCheck(Gate):") && app.contains("WitWorld = export(MyCheck)"));
+    let parsed = Process::new("python3")
+        .args(["-c", "import ast, sys; ast.parse(open(sys.argv[1]).read())"])
+        .arg(p.join("my-check/app.py"))
+        .status()
+        .unwrap();
+    assert!(parsed.success(), "app.py is not valid Python:\n{app}");
+
+    // No componentize-py: a one-line error saying how to install it.
+    modelgate(p)
+        .args(["gate", "build", "my-check"])
+        .env("PATH", p.join("nowhere"))
+        .fails_with_one_line()
+        .stderr_has("`componentize-py` is not on PATH; install it with `pip install componentize-py==0.25.1`")
+        .run();
+    modelgate(p)
+        .args(["gate", "build", "."])
+        .fails_with_one_line()
+        .stderr_has("has neither app.py (a Python gate) nor Cargo.toml (a Rust gate)")
+        .run();
+
+    let tool = p.join("componentize-py");
+    write(
+        &tool,
+        format!(
+            "#!/bin/sh\nprintf '%s\\n' \"$@\" > \"{log}\"\n\
+             while [ $# -gt 0 ]; do\n  case \"$1\" in\n    -d) cp -r \"$2\" \"{dir}/wit-seen\" ;;\n    -p) [ -d \"$2/modelgate_gate\" ] && cp -r \"$2\" \"{dir}/sdk-seen\" ;;\n    -o) cp \"{component}\" \"$2\" ;;\n  esac\n  shift\ndone\n",
+            log = p.join("args").display(),
+            dir = p.display(),
+            component = repo().join("gates/dist/metric-threshold.wasm").display(),
+        ),
+    );
+    Process::new("chmod").arg("+x").arg(&tool).status().unwrap();
+    modelgate(p)
+        .args(["gate", "build", "my-check"])
+        .env("COMPONENTIZE_PY", &tool)
+        .stdout_has("built my-check/my-check.wasm (")
+        .stdout_has(
+            "test it: modelgate gate test my-check/my-check.wasm --cases my-check/cases.yaml",
+        )
+        .run();
+    let args = fs::read_to_string(p.join("args")).unwrap();
+    let args: Vec<&str> = args.lines().collect();
+    assert_eq!(
+        &args[2..7],
+        ["-w", "gate", "componentize", "--stub-wasi", "app"],
+        "{args:?}"
+    );
+    assert_eq!(args.last(), Some(&"my-check/my-check.wasm"), "{args:?}");
+    assert_eq!(
+        fs::read(p.join("wit-seen/gate.wit")).unwrap(),
+        fs::read(repo().join("gates/wit/gate.wit")).unwrap()
+    );
+    assert_eq!(
+        fs::read(p.join("sdk-seen/modelgate_gate/__init__.py")).unwrap(),
+        fs::read(repo().join("gates/python/modelgate_gate/__init__.py")).unwrap()
+    );
+}
+
+/// A compiled gate is cached by its digest: the first run compiles it, the
+/// second loads it (said with `-v`, so the hit is asserted, not timed).
+#[test]
+fn the_second_run_of_a_gate_loads_it_from_the_compile_cache() {
+    let t = TempDir::new().unwrap();
+    let p = t.path();
+    let cases = "cases:\n  - name: c\n    holdout: { columns: { is_fraud: [0, 1, 0, 1], score_candidate: [0.1, 0.9, 0.2, 0.8] } }\n    expect: pass\n";
+    write(&p.join("cases.yaml"), cases);
+    let run = || {
+        modelgate(p)
+            .args([
+                "gate",
+                "test",
+                "builtin:class-balance",
+                "--cases",
+                "cases.yaml",
+                "-v",
+            ])
+            .env("MODELGATE_CACHE_DIR", p.join("cache"))
+            .any_status()
+            .run()
+    };
+    let first = run();
+    assert!(
+        first
+            .stderr
+            .contains("compiling gate builtin:class-balance"),
+        "{}",
+        first.stderr
+    );
+    let second = run();
+    assert!(
+        !second.stderr.contains("compiling gate"),
+        "{}",
+        second.stderr
+    );
+    assert!(
+        second
+            .stderr
+            .contains("loaded gate builtin:class-balance from the compile cache"),
+        "{}",
+        second.stderr
+    );
 }

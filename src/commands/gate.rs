@@ -1,6 +1,7 @@
 //! `modelgate gate`: list the built-in gates, inspect a component, test one
-//! against table-driven cases, or scaffold a new gate crate.
+//! against table-driven cases, scaffold a new gate or build one.
 
+mod build;
 mod test;
 
 use std::io::Write;
@@ -12,6 +13,7 @@ use crate::error::{Error, Result};
 use crate::gates::host::RunData;
 use crate::gates::{self, GateEngine, Limits, LoadedGate, Metadata, builtin, scaffold};
 
+pub use build::gate_build;
 pub use test::gate_test;
 
 /// A gate's metadata outside a run, under the default limits, its errors
@@ -62,8 +64,23 @@ pub fn gate_inspect(uses: &str, stdout: &mut dyn Write) -> Result<ExitStatus> {
     Ok(ExitStatus::Success)
 }
 
-pub fn gate_new(name: &str, dir: &Path, stdout: &mut dyn Write) -> Result<ExitStatus> {
-    scaffold::create(name, dir)?;
+pub fn gate_new(
+    name: &str,
+    dir: &Path,
+    lang: scaffold::Lang,
+    stdout: &mut dyn Write,
+) -> Result<ExitStatus> {
+    scaffold::create(name, dir, lang)?;
+    if lang == scaffold::Lang::Python {
+        writeln!(
+            stdout,
+            "created Python gate `{name}` in {dir}\nbuild it:  modelgate gate build {dir}   (needs `pip install {}`)\ntest it:   modelgate gate test {dir}/{name}.wasm --cases {dir}/cases.yaml",
+            build::COMPONENTIZE_PY,
+            dir = dir.display(),
+        )
+        .map_err(out_err)?;
+        return Ok(ExitStatus::Success);
+    }
     writeln!(
         stdout,
         "created gate `{name}` in {}\nbuild it:  cd {} && cargo build --release --target wasm32-wasip2\ntest it:   modelgate gate test {}/target/wasm32-wasip2/release/{}.wasm --cases {}/cases.yaml",

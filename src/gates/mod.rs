@@ -204,7 +204,7 @@ impl GateEngine {
             return Err(GateError::NotComponent { label });
         }
         let sha256 = hex::encode(Sha256::digest(bytes));
-        let component = match cache::load_or_compile(&self.engine, &sha256, bytes) {
+        let component = match cache::load_or_compile(&self.engine, &label, &sha256, bytes) {
             Ok(c) => c,
             Err(e) => {
                 return Err(GateError::Compile {

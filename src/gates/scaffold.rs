@@ -1,13 +1,24 @@
-//! `modelgate gate new`: a self-contained gate crate. The SDK and the WIT are
-//! written into it from copies embedded in the binary, so the new crate
-//! builds offline and always matches the host it came from.
+//! `modelgate gate new`: a self-contained gate, in Rust (a crate) or in
+//! Python (a module for componentize-py). The SDK and the WIT are written
+//! from copies embedded in the binary, so the gate builds offline and always
+//! matches the host it came from; `modelgate gate build` writes the same
+//! copies for componentize-py.
 
 use std::path::Path;
 
 use crate::error::{Error, Result};
 
 const SDK_LIB: &str = include_str!("../../gates/sdk/src/lib.rs");
-const WIT: &str = include_str!("../../gates/wit/gate.wit");
+pub const WIT: &str = include_str!("../../gates/wit/gate.wit");
+/// The Python SDK package (`modelgate_gate`).
+pub const PYTHON_SDK: &str = include_str!("../../gates/python/modelgate_gate/__init__.py");
+
+/// The language a new gate is written in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lang {
+    Rust,
+    Python,
+}
 
 const SDK_CARGO: &str = r#"[package]
 name = "modelgate-gate-sdk"
@@ -48,16 +59,20 @@ panic = "abort"
     )
 }
 
-fn gate_lib(name: &str) -> String {
-    let ty: String = name
-        .split('-')
+/// `my-gate` → `MyGate`, for the Rust type and the Python class.
+fn type_name(name: &str) -> String {
+    name.split('-')
         .map(|w| {
             let mut c = w.chars();
             c.next()
                 .map(|f| f.to_ascii_uppercase().to_string() + c.as_str())
                 .unwrap_or_default()
         })
-        .collect();
+        .collect()
+}
+
+fn gate_lib(name: &str) -> String {
+    let ty = type_name(name);
     format!(
         r#"//! The `{name}` gate: the candidate's ROC AUC must reach `min_auc`.
 //! Replace the body of `evaluate` with your own check.
@@ -101,6 +116,38 @@ export_gate!({ty});
     )
 }
 
+fn python_app(name: &str) -> String {
+    let class = type_name(name);
+    format!(
+        r#""""The `{name}` gate: the candidate's ROC AUC must reach `min_auc`.
+Replace the body of `evaluate` with your own check; `modelgate gate build`
+makes the component and `modelgate gate test` runs cases.yaml against it."""
+
+from modelgate_gate import Comparison, Gate, ModelRole, check, export, metrics, outcome_from_checks
+
+
+class {class}(Gate):
+    name = "{name}"
+    version = "0.1.0"
+    description = "The candidate's ROC AUC must reach `min_auc`."
+    # The host checks `with:` against this before the gate runs.
+    config_schema = {{
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {{"min_auc": {{"type": "number", "default": 0.8}}}},
+    }}
+
+    def evaluate(self, config):
+        auc = metrics(ModelRole.CANDIDATE).require("roc_auc")
+        return outcome_from_checks([check("roc_auc", auc, Comparison.GE, config.get("min_auc", 0.8))])
+
+
+# componentize-py exports the class named WitWorld in this module.
+WitWorld = export({class})
+"#
+    )
+}
+
 const CASES: &str = r#"# modelgate gate test <component> --cases cases.yaml
 cases:
   - name: a good model passes
@@ -119,22 +166,46 @@ cases:
     expect: fail
 "#;
 
-/// Writes the crate; refuses to touch an existing directory.
-pub fn create(name: &str, dir: &Path) -> Result<()> {
+/// Writes the gate; refuses to touch an existing directory.
+pub fn create(name: &str, dir: &Path, lang: Lang) -> Result<()> {
     if dir.exists() {
         return Err(Error::Usage(format!(
             "gate new: {} already exists",
             dir.display()
         )));
     }
-    let files: [(&str, String); 6] = [
-        ("Cargo.toml", gate_cargo(name)),
-        ("src/lib.rs", gate_lib(name)),
-        ("cases.yaml", CASES.to_string()),
-        ("sdk/Cargo.toml", SDK_CARGO.to_string()),
-        ("sdk/src/lib.rs", SDK_LIB.to_string()),
-        ("wit/gate.wit", WIT.to_string()),
-    ];
+    let files: Vec<(&str, String)> = match lang {
+        Lang::Rust => vec![
+            ("Cargo.toml", gate_cargo(name)),
+            ("src/lib.rs", gate_lib(name)),
+            ("cases.yaml", CASES.to_string()),
+            ("sdk/Cargo.toml", SDK_CARGO.to_string()),
+            ("sdk/src/lib.rs", SDK_LIB.to_string()),
+            ("wit/gate.wit", WIT.to_string()),
+        ],
+        // The SDK and WIT come from `gate build`, so a gate never carries
+        // a stale copy of either.
+        Lang::Python => vec![
+            ("app.py", python_app(name)),
+            ("cases.yaml", CASES.to_string()),
+        ],
+    };
+    write_files(dir, files)
+}
+
+/// Writes the WIT and the Python SDK where componentize-py reads them:
+/// `dir/wit/gate.wit` and `dir/sdk/modelgate_gate/__init__.py`.
+pub fn python_build_inputs(dir: &Path) -> Result<()> {
+    write_files(
+        dir,
+        vec![
+            ("wit/gate.wit", WIT.to_string()),
+            ("sdk/modelgate_gate/__init__.py", PYTHON_SDK.to_string()),
+        ],
+    )
+}
+
+fn write_files(dir: &Path, files: Vec<(&str, String)>) -> Result<()> {
     for (rel, text) in files {
         let path = dir.join(rel);
         if let Some(parent) = path.parent() {
