@@ -32,6 +32,10 @@ pub struct Cli {
     /// Print each step with its timing on stderr.
     #[arg(long, short, global = true)]
     pub verbose: bool,
+    /// Download nothing: gates by URL come from the cache only (also
+    /// `MODELGATE_OFFLINE=1`).
+    #[arg(long, global = true)]
+    pub offline: bool,
 }
 
 #[derive(Debug, Subcommand)]

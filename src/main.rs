@@ -13,6 +13,7 @@ use modelgate::progress;
 fn main() -> ExitCode {
     let cli = Cli::parse();
     progress::set_level(cli.level());
+    modelgate::gates::fetch::set_offline(cli.offline);
     let stdout = std::io::stdout();
     let color = progress::color_enabled(stdout.is_terminal());
     let mut out = progress::LineWriter::new(stdout.lock(), color);

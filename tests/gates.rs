@@ -1905,3 +1905,94 @@ fn the_decision_records_the_digests_of_its_inputs() {
     let gate_digest = d["gates"][0]["sha256"].as_str().unwrap();
     assert_eq!(gate_digest.len(), 64);
 }
+
+/// A gate by URL: downloaded once into the cache under its pinned sha256,
+/// then read from there (also `--offline`). Other bytes are refused naming
+/// both digests and are not cached; a URL without a pin is a config error.
+#[test]
+fn a_gate_by_url_is_pinned_by_digest_and_cached() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+    let t = TempDir::new().unwrap();
+    let p = t.path();
+    demo_datasets(p, 5000, &[]);
+    let gate = fs::read(crate::util::repo().join("gates/dist/class-balance.wasm")).unwrap();
+    let pin = crate::util::sha256(&gate);
+    let (hits, tampered) = (
+        Arc::new(AtomicUsize::new(0)),
+        Arc::new(AtomicBool::new(false)),
+    );
+    let (h, tm) = (hits.clone(), tampered.clone());
+    let url = crate::http::serve(move |req| {
+        h.fetch_add(1, Ordering::SeqCst);
+        let mut body = gate.clone();
+        if tm.load(Ordering::SeqCst) {
+            body.push(0);
+        }
+        match req.path.as_str() {
+            "/gates/class-balance.wasm" => (200, Vec::new(), body),
+            _ => (404, Vec::new(), Vec::new()),
+        }
+    });
+    let config = |sha: &str| {
+        demo_config(
+            p,
+            &format!(
+                "  - uses: {url}/gates/class-balance.wasm\n{sha}    with: {{ min_positives: 1 }}\n"
+            ),
+        )
+    };
+    let run = |extra: &[&str], cache: &str| {
+        modelgate(p)
+            .args(["run", "--format", "json"])
+            .args(extra)
+            .env("MODELGATE_CACHE_DIR", p.join(cache))
+            .any_status()
+            .run()
+    };
+
+    config("");
+    let out = run(&[], "cache");
+    assert_eq!(out.status, 2, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("gates[0].sha256: a gate downloaded from"),
+        "{}",
+        out.stderr
+    );
+
+    config(&format!("    sha256: {pin}\n"));
+    // Tampered in transit, or republished: refused, not cached.
+    tampered.store(true, Ordering::SeqCst);
+    let out = run(&[], "cache");
+    assert_eq!(out.status, 2, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains(&format!("but the config pins {pin}; refusing it")),
+        "{}",
+        out.stderr
+    );
+    tampered.store(false, Ordering::SeqCst);
+    let before = hits.load(Ordering::SeqCst);
+    let first = run(&[], "cache");
+    assert_eq!(first.status, 0, "{}", first.stderr);
+    assert_eq!(first.json()["gates"][0]["sha256"], pin.as_str());
+    assert_eq!(first.json()["gates"][0]["verdict"], "pass");
+    // Cached: neither a second run nor an offline one downloads.
+    let second = run(&["--offline"], "cache");
+    assert_eq!(second.status, 0, "{}", second.stderr);
+    assert_eq!(
+        hits.load(Ordering::SeqCst),
+        before + 1,
+        "one download in all"
+    );
+    // Offline with an empty cache is an error that says why.
+    let out = run(&["--offline"], "empty-cache");
+    assert_eq!(out.status, 2, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("offline, and the gate with sha256"),
+        "{}",
+        out.stderr
+    );
+}

@@ -118,6 +118,9 @@ pub(super) struct RawReference {
 #[serde(deny_unknown_fields)]
 pub(super) struct RawGate {
     pub(super) uses: String,
+    /// The component's sha256 (64 hex digits); required when `uses` is an
+    /// `https://` URL: the download is accepted only with these bytes.
+    pub(super) sha256: Option<String>,
     pub(super) id: Option<String>,
     #[serde(default)]
     pub(super) severity: Severity,

@@ -124,11 +124,20 @@ pub enum GateSource {
     Builtin(String),
     /// A `.wasm` file, resolved against the config file's directory.
     File(PathBuf),
+    /// `https://…` (or `http://…`): downloaded once into the cache and
+    /// accepted only with the pinned sha256.
+    Url { url: String, sha256: Option<String> },
 }
 
 impl GateSource {
     /// Parses a `uses:` value; a relative path is taken from `dir`.
     pub fn parse(dir: &Path, uses: &str) -> GateSource {
+        if uses.starts_with("https://") || uses.starts_with("http://") {
+            return GateSource::Url {
+                url: uses.to_string(),
+                sha256: None,
+            };
+        }
         match uses.strip_prefix("builtin:") {
             Some(name) => GateSource::Builtin(name.to_string()),
             None => GateSource::File(dir.join(uses)),

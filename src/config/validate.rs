@@ -249,8 +249,40 @@ pub(super) fn validate(file: &Path, text: &str, raw: RawConfig) -> Result<Config
                 format!("gates[{i}].id: `{id}` must be non-empty without spaces"),
             ));
         }
+        let mut source = GateSource::parse(file.parent().unwrap_or(Path::new(".")), &g.uses);
+        match (&mut source, &g.sha256) {
+            (GateSource::Url { sha256, .. }, Some(pin)) => {
+                let pin = pin
+                    .strip_prefix("sha256:")
+                    .unwrap_or(pin)
+                    .to_ascii_lowercase();
+                if pin.len() != 64 || !pin.bytes().all(|b| b.is_ascii_hexdigit()) {
+                    return Err(config_error(
+                        file,
+                        format!("gates[{i}].sha256: `{pin}` is not a sha256 (64 hex digits)"),
+                    ));
+                }
+                *sha256 = Some(pin);
+            }
+            (GateSource::Url { .. }, None) => {
+                return Err(config_error(
+                    file,
+                    format!(
+                        "gates[{i}].sha256: a gate downloaded from {} needs its sha256 pinned beside it (`sha256sum gate.wasm`), so that other bytes are refused",
+                        g.uses
+                    ),
+                ));
+            }
+            (_, Some(_)) => {
+                return Err(config_error(
+                    file,
+                    format!("gates[{i}].sha256: only a gate downloaded by URL is pinned by digest"),
+                ));
+            }
+            (_, None) => {}
+        }
         gates.push(GateSpec {
-            source: GateSource::parse(file.parent().unwrap_or(Path::new(".")), &g.uses),
+            source,
             uses: g.uses,
             id: g.id,
             severity: g.severity,

@@ -39,6 +39,18 @@ pub enum GateError {
     #[error("{label} is not a WebAssembly component (bad magic number)")]
     NotComponent { label: String },
 
+    /// A gate by URL could not be downloaded, or not offline.
+    #[error("{url}: {message}")]
+    Fetch { url: String, message: String },
+
+    /// A gate by URL downloaded other bytes than the ones pinned.
+    #[error("{url}: the download has sha256 {got}, but the config pins {want}; refusing it")]
+    DigestMismatch {
+        url: String,
+        got: String,
+        want: String,
+    },
+
     /// The component does not validate or compile.
     #[error("{label} does not compile")]
     Compile {
@@ -153,6 +165,8 @@ impl GateError {
             | GateError::UnknownBuiltin { .. }
             | GateError::DuplicateId { .. } => ErrorKind::Setup,
             GateError::CoreModule { .. }
+            | GateError::Fetch { .. }
+            | GateError::DigestMismatch { .. }
             | GateError::NotComponent { .. }
             | GateError::Compile { .. }
             | GateError::MissingImport { .. }

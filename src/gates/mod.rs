@@ -6,6 +6,7 @@
 pub mod builtin;
 mod cache;
 mod error;
+pub mod fetch;
 pub mod host;
 pub mod scaffold;
 mod settings;
@@ -362,6 +363,18 @@ pub fn gate_bytes(source: &GateSource) -> Result<std::borrow::Cow<'static, [u8]>
         GateSource::File(path) => std::fs::read(path)
             .map(std::borrow::Cow::Owned)
             .map_err(|e| Error::io("cannot read gate", path, e)),
+        GateSource::Url { url, sha256 } => {
+            let sha256 = sha256.as_deref().ok_or_else(|| {
+                Error::Gate(GateError::Fetch {
+                    url: url.clone(),
+                    message: "no sha256 pinned; name it in a config with `sha256:` beside `uses:`"
+                        .into(),
+                })
+            })?;
+            fetch::fetch(url, sha256)
+                .map(std::borrow::Cow::Owned)
+                .map_err(Error::Gate)
+        }
     }
 }
 
@@ -416,8 +429,8 @@ pub fn prepare(specs: &[GateSpec]) -> Result<Vec<PreparedGate>> {
         let id = match (&spec.id, &spec.source, name) {
             (Some(id), _, _) => id.clone(),
             (None, GateSource::Builtin(name), _) => name.clone(),
-            (None, GateSource::File(_), Some(name)) => name,
-            (None, GateSource::File(_), None) => file_stem(&spec.uses),
+            (None, GateSource::File(_) | GateSource::Url { .. }, Some(name)) => name,
+            (None, GateSource::File(_) | GateSource::Url { .. }, None) => file_stem(&spec.uses),
         };
         prepared.push(PreparedGate {
             spec: spec.clone(),
