@@ -372,6 +372,20 @@ pub enum GateCommands {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+    /// Pin each `oci://` gate's tag to its manifest digest in the config
+    /// (`tag@sha256:…`) and fetch every remote gate into the cache.
+    Lock {
+        #[arg(long, short, default_value = "modelgate.yaml")]
+        config: PathBuf,
+    },
+    /// Publish a gate component to an OCI registry (as `wkg oci push` does)
+    /// and print the pinned reference to use.
+    Push {
+        /// The component (.wasm).
+        component: PathBuf,
+        /// `oci://registry/repository:tag`.
+        reference: String,
+    },
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]

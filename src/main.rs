@@ -52,6 +52,11 @@ fn dispatch(command: Commands, out: &mut dyn Write) -> modelgate::Result<ExitSta
                 commands::gate_new(&name, &dir, lang.into(), out)
             }
             GateCommands::Build { dir, out: to } => commands::gate_build(&dir, to.as_deref(), out),
+            GateCommands::Lock { config } => commands::gate_lock(&config, out),
+            GateCommands::Push {
+                component,
+                reference,
+            } => commands::gate_push(&component, &reference, out),
         },
         Commands::Demo(DemoArgs {
             data: Some(DemoCommands::Data(a)),

@@ -1996,3 +1996,38 @@ fn a_gate_by_url_is_pinned_by_digest_and_cached() {
         out.stderr
     );
 }
+
+/// An `oci://` gate runs only pinned by manifest digest: a tag alone is a
+/// config error that names `gate lock`, and a `sha256:` key beside it is
+/// refused (the pin lives in the reference). Pulls, lock and push against
+/// a real registry are `tests/oci/check.sh`, run by `.ci/run`.
+#[test]
+fn an_oci_gate_must_be_pinned_by_digest() {
+    let t = TempDir::new().unwrap();
+    let p = t.path();
+    demo_datasets(p, 2000, &[]);
+    demo_config(p, "  - uses: oci://ghcr.io/acme/gates/pii:1.0\n");
+    modelgate(p)
+        .args(["run"])
+        .fails_with_one_line()
+        .stderr_has("gates[0].uses: oci://ghcr.io/acme/gates/pii:1.0 is not pinned by digest; `modelgate gate lock`")
+        .run();
+    let digest = "sha256:".to_string() + &"ab".repeat(32);
+    demo_config(
+        p,
+        &format!(
+            "  - uses: oci://ghcr.io/acme/gates/pii:1.0@{digest}\n    sha256: {}\n",
+            "ab".repeat(32)
+        ),
+    );
+    modelgate(p)
+        .args(["run"])
+        .fails_with_one_line()
+        .stderr_has("gates[0].sha256: an oci:// gate is pinned in its reference")
+        .run();
+    modelgate(p)
+        .args(["gate", "push", "g.wasm", "ghcr.io/acme/gates/pii:1.0"])
+        .fails_with_one_line()
+        .stderr_has("expected oci://registry/repository:tag")
+        .run();
+}

@@ -2,6 +2,7 @@
 //! against table-driven cases, scaffold a new gate or build one.
 
 mod build;
+mod distribute;
 mod test;
 
 use std::io::Write;
@@ -14,6 +15,7 @@ use crate::gates::host::RunData;
 use crate::gates::{self, GateEngine, Limits, LoadedGate, Metadata, builtin, scaffold};
 
 pub use build::gate_build;
+pub use distribute::{gate_lock, gate_push};
 pub use test::gate_test;
 
 /// A gate's metadata outside a run, under the default limits, its errors

@@ -28,7 +28,7 @@ use std::process::ExitCode;
 pub use completions::completions;
 pub use demo::{DemoRun, demo, demo_data};
 pub use evaluate::evaluate;
-pub use gate::{gate_build, gate_inspect, gate_list, gate_new, gate_test};
+pub use gate::{gate_build, gate_inspect, gate_list, gate_lock, gate_new, gate_push, gate_test};
 pub use history::history;
 pub use init::init;
 pub use lineage::lineage;

@@ -127,11 +127,16 @@ pub enum GateSource {
     /// `https://…` (or `http://…`): downloaded once into the cache and
     /// accepted only with the pinned sha256.
     Url { url: String, sha256: Option<String> },
+    /// `oci://registry/repository@sha256:…`: pulled by manifest digest.
+    Oci(String),
 }
 
 impl GateSource {
     /// Parses a `uses:` value; a relative path is taken from `dir`.
     pub fn parse(dir: &Path, uses: &str) -> GateSource {
+        if uses.starts_with("oci://") {
+            return GateSource::Oci(uses.to_string());
+        }
         if uses.starts_with("https://") || uses.starts_with("http://") {
             return GateSource::Url {
                 url: uses.to_string(),

@@ -273,6 +273,22 @@ pub(super) fn validate(file: &Path, text: &str, raw: RawConfig) -> Result<Config
                     ),
                 ));
             }
+            (GateSource::Oci(uses), _) if !uses.contains("@sha256:") => {
+                return Err(config_error(
+                    file,
+                    format!(
+                        "gates[{i}].uses: {uses} is not pinned by digest; `modelgate gate lock` resolves its tag and writes the digest into this file"
+                    ),
+                ));
+            }
+            (GateSource::Oci(_), Some(_)) => {
+                return Err(config_error(
+                    file,
+                    format!(
+                        "gates[{i}].sha256: an oci:// gate is pinned in its reference (`@sha256:…`)"
+                    ),
+                ));
+            }
             (_, Some(_)) => {
                 return Err(config_error(
                     file,

@@ -26,7 +26,7 @@ pub fn set_offline(offline: bool) {
     OFFLINE.store(offline, Ordering::Relaxed);
 }
 
-fn offline() -> bool {
+pub(super) fn offline() -> bool {
     OFFLINE.load(Ordering::Relaxed)
         || std::env::var("MODELGATE_OFFLINE").is_ok_and(|v| !v.is_empty() && v != "0")
 }
@@ -39,18 +39,31 @@ fn digest(bytes: &[u8]) -> String {
     crate::registry::sha256_hex(bytes)
 }
 
+/// The cached component with this sha256; a cache file that no longer
+/// hashes right counts as absent.
+pub(super) fn cached(sha256: &str) -> Option<Vec<u8>> {
+    let bytes = std::fs::read(cache_path(sha256)?).ok()?;
+    (digest(&bytes) == sha256).then_some(bytes)
+}
+
+/// Caches checked bytes under their sha256; a cache that cannot be written
+/// is only a lost speed-up.
+pub(super) fn store(sha256: &str, bytes: &[u8]) {
+    if let Some(path) = cache_path(sha256) {
+        let _ = path
+            .parent()
+            .map(std::fs::create_dir_all)
+            .map(|_| crate::fs::write_atomic(&path, bytes));
+    }
+}
+
 /// The component at `url` whose sha256 is `sha256`: from the cache, else
 /// downloaded, checked and cached.
 pub fn fetch(url: &str, sha256: &str) -> Result<Vec<u8>, GateError> {
-    let cached = cache_path(sha256);
-    if let Some(path) = &cached
-        && let Ok(bytes) = std::fs::read(path)
-    {
-        // A cache file that no longer hashes right is fetched again.
-        if digest(&bytes) == sha256 {
-            return Ok(bytes);
-        }
+    if let Some(bytes) = cached(sha256) {
+        return Ok(bytes);
     }
+    let cached = cache_path(sha256);
     if offline() {
         return Err(GateError::Fetch {
             url: url.to_string(),
@@ -70,13 +83,7 @@ pub fn fetch(url: &str, sha256: &str) -> Result<Vec<u8>, GateError> {
             want: sha256.to_string(),
         });
     }
-    if let Some(path) = &cached {
-        // A cache that cannot be written is only a lost speed-up.
-        let _ = path
-            .parent()
-            .map(std::fs::create_dir_all)
-            .map(|_| crate::fs::write_atomic(path, &bytes));
-    }
+    store(sha256, &bytes);
     Ok(bytes)
 }
 

@@ -8,6 +8,7 @@ mod cache;
 mod error;
 pub mod fetch;
 pub mod host;
+pub mod oci;
 pub mod scaffold;
 mod settings;
 pub mod wit;
@@ -375,6 +376,9 @@ pub fn gate_bytes(source: &GateSource) -> Result<std::borrow::Cow<'static, [u8]>
                 .map(std::borrow::Cow::Owned)
                 .map_err(Error::Gate)
         }
+        GateSource::Oci(uses) => oci::pull(uses)
+            .map(std::borrow::Cow::Owned)
+            .map_err(Error::Gate),
     }
 }
 
@@ -429,8 +433,8 @@ pub fn prepare(specs: &[GateSpec]) -> Result<Vec<PreparedGate>> {
         let id = match (&spec.id, &spec.source, name) {
             (Some(id), _, _) => id.clone(),
             (None, GateSource::Builtin(name), _) => name.clone(),
-            (None, GateSource::File(_) | GateSource::Url { .. }, Some(name)) => name,
-            (None, GateSource::File(_) | GateSource::Url { .. }, None) => file_stem(&spec.uses),
+            (None, _, Some(name)) => name,
+            (None, _, None) => file_stem(&spec.uses),
         };
         prepared.push(PreparedGate {
             spec: spec.clone(),
