@@ -350,7 +350,7 @@ pub enum GateCommands {
         #[arg(long)]
         cases: PathBuf,
     },
-    /// Scaffold a new gate from the SDK, in Rust or Python.
+    /// Scaffold a new gate from the SDK, in Rust, Python or JavaScript.
     New {
         /// Gate name (lowercase letters, digits and `-`).
         name: String,
@@ -362,7 +362,8 @@ pub enum GateCommands {
         lang: LangArg,
     },
     /// Build a gate into a component: componentize-py for a Python gate
-    /// (app.py), cargo for a Rust one (Cargo.toml).
+    /// (app.py), ComponentizeJS for a JavaScript one (app.js), cargo for a
+    /// Rust one (Cargo.toml).
     Build {
         /// The gate's directory.
         #[arg(default_value = ".")]
@@ -392,6 +393,7 @@ pub enum GateCommands {
 pub enum LangArg {
     Rust,
     Python,
+    Js,
 }
 
 impl From<LangArg> for crate::gates::scaffold::Lang {
@@ -399,6 +401,7 @@ impl From<LangArg> for crate::gates::scaffold::Lang {
         match l {
             LangArg::Rust => crate::gates::scaffold::Lang::Rust,
             LangArg::Python => crate::gates::scaffold::Lang::Python,
+            LangArg::Js => crate::gates::scaffold::Lang::Js,
         }
     }
 }

@@ -407,7 +407,7 @@ fn scaffolded_gate_builds_and_passes_its_own_cases() {
 /// binary (byte for byte the repository's). A stand-in componentize-py
 /// records its arguments and writes a real component, so the build's
 /// report and `gate test` run for real. Building with the real tool is
-/// `tests/python-gates/check.sh`, run by `.ci/run`.
+/// `tests/gate-languages/check.sh`, run by `.ci/run`.
 #[test]
 fn python_gates_scaffold_and_build_through_componentize_py() {
     let t = TempDir::new().unwrap();
@@ -436,7 +436,7 @@ fn python_gates_scaffold_and_build_through_componentize_py() {
     modelgate(p)
         .args(["gate", "build", "."])
         .fails_with_one_line()
-        .stderr_has("has neither app.py (a Python gate) nor Cargo.toml (a Rust gate)")
+        .stderr_has("has neither app.py (a Python gate), app.js (a JavaScript gate) nor Cargo.toml (a Rust gate)")
         .run();
 
     let tool = p.join("componentize-py");
@@ -475,6 +475,37 @@ fn python_gates_scaffold_and_build_through_componentize_py() {
         fs::read(p.join("sdk-seen/modelgate_gate/__init__.py")).unwrap(),
         fs::read(repo().join("gates/python/modelgate_gate/__init__.py")).unwrap()
     );
+}
+
+/// `gate new --lang js` writes app.js importing the SDK the build puts
+/// beside it, and `gate build` says how to install ComponentizeJS when it
+/// finds none. Building and running JavaScript gates for real is
+/// `tests/gate-languages/check.sh`, run by `.ci/run`.
+#[test]
+fn javascript_gates_scaffold_and_name_what_the_build_needs() {
+    let t = TempDir::new().unwrap();
+    let p = t.path();
+    modelgate(p)
+        .args(["gate", "new", "my-js", "--lang", "js"])
+        .stdout_has("created JavaScript gate `my-js` in my-js")
+        .run();
+    let app = fs::read_to_string(p.join("my-js/app.js")).unwrap();
+    assert!(
+        app.contains("from \"./modelgate-gate.js\"")
+            && app.contains("export const { metadata, evaluate } = gate({"),
+        "{app}"
+    );
+    modelgate(p)
+        .args(["gate", "build", "my-js"])
+        .fails_with_one_line()
+        .stderr_has("run `npm install @bytecodealliance/componentize-js@0.23.0` there")
+        .run();
+    modelgate(p)
+        .args(["gate", "build", "my-js"])
+        .env("COMPONENTIZE_JS_MODULES", p)
+        .fails_with_one_line()
+        .stderr_has("holds no @bytecodealliance/componentize-js")
+        .run();
 }
 
 /// A compiled gate is cached by its digest: the first run compiles it, the

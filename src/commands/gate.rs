@@ -73,11 +73,21 @@ pub fn gate_new(
     stdout: &mut dyn Write,
 ) -> Result<ExitStatus> {
     scaffold::create(name, dir, lang)?;
-    if lang == scaffold::Lang::Python {
+    let interpreted = match lang {
+        scaffold::Lang::Rust => None,
+        scaffold::Lang::Python => Some((
+            "Python",
+            format!("`pip install {}`", build::COMPONENTIZE_PY),
+        )),
+        scaffold::Lang::Js => Some((
+            "JavaScript",
+            format!("node and `npm install {}`", build::COMPONENTIZE_JS),
+        )),
+    };
+    if let Some((language, needs)) = interpreted {
         writeln!(
             stdout,
-            "created Python gate `{name}` in {dir}\nbuild it:  modelgate gate build {dir}   (needs `pip install {}`)\ntest it:   modelgate gate test {dir}/{name}.wasm --cases {dir}/cases.yaml",
-            build::COMPONENTIZE_PY,
+            "created {language} gate `{name}` in {dir}\nbuild it:  modelgate gate build {dir}   (needs {needs})\ntest it:   modelgate gate test {dir}/{name}.wasm --cases {dir}/cases.yaml",
             dir = dir.display(),
         )
         .map_err(out_err)?;

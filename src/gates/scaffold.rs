@@ -12,12 +12,16 @@ const SDK_LIB: &str = include_str!("../../gates/sdk/src/lib.rs");
 pub const WIT: &str = include_str!("../../gates/wit/gate.wit");
 /// The Python SDK package (`modelgate_gate`).
 pub const PYTHON_SDK: &str = include_str!("../../gates/python/modelgate_gate/__init__.py");
+/// The JavaScript SDK module and the ComponentizeJS build script.
+pub const JS_SDK: &str = include_str!("../../gates/js/modelgate-gate.js");
+const JS_BUILD: &str = include_str!("../../gates/js/build.mjs");
 
 /// The language a new gate is written in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Lang {
     Rust,
     Python,
+    Js,
 }
 
 const SDK_CARGO: &str = r#"[package]
@@ -148,6 +152,33 @@ WitWorld = export({class})
     )
 }
 
+fn js_app(name: &str) -> String {
+    format!(
+        r#"// The `{name}` gate: the candidate's ROC AUC must reach `min_auc`.
+// Replace the body of `evaluate` with your own check; `modelgate gate build`
+// makes the component and `modelgate gate test` runs cases.yaml against it.
+
+import {{ check, gate, metrics, outcomeFromChecks }} from "./modelgate-gate.js";
+
+export const {{ metadata, evaluate }} = gate({{
+  name: "{name}",
+  version: "0.1.0",
+  description: "The candidate's ROC AUC must reach `min_auc`.",
+  // The host checks `with:` against this before the gate runs.
+  configSchema: {{
+    type: "object",
+    additionalProperties: false,
+    properties: {{ min_auc: {{ type: "number", default: 0.8 }} }},
+  }},
+  evaluate(config) {{
+    const auc = metrics("candidate").require("roc_auc");
+    return outcomeFromChecks([check("roc_auc", auc, "ge", config.min_auc ?? 0.8)]);
+  }},
+}});
+"#
+    )
+}
+
 const CASES: &str = r#"# modelgate gate test <component> --cases cases.yaml
 cases:
   - name: a good model passes
@@ -189,6 +220,7 @@ pub fn create(name: &str, dir: &Path, lang: Lang) -> Result<()> {
             ("app.py", python_app(name)),
             ("cases.yaml", CASES.to_string()),
         ],
+        Lang::Js => vec![("app.js", js_app(name)), ("cases.yaml", CASES.to_string())],
     };
     write_files(dir, files)
 }
@@ -201,6 +233,19 @@ pub fn python_build_inputs(dir: &Path) -> Result<()> {
         vec![
             ("wit/gate.wit", WIT.to_string()),
             ("sdk/modelgate_gate/__init__.py", PYTHON_SDK.to_string()),
+        ],
+    )
+}
+
+/// Writes what the ComponentizeJS build reads beside the gate's own files:
+/// `dir/wit/gate.wit`, `dir/modelgate-gate.js` and `dir/build.mjs`.
+pub fn js_build_inputs(dir: &Path) -> Result<()> {
+    write_files(
+        dir,
+        vec![
+            ("wit/gate.wit", WIT.to_string()),
+            ("modelgate-gate.js", JS_SDK.to_string()),
+            ("build.mjs", JS_BUILD.to_string()),
         ],
     )
 }

@@ -15,15 +15,19 @@ use crate::gates::scaffold;
 
 /// The componentize-py release the SDK and the docs are tested with.
 pub const COMPONENTIZE_PY: &str = "componentize-py==0.25.1";
+/// The ComponentizeJS release the JavaScript SDK is tested with.
+pub const COMPONENTIZE_JS: &str = "@bytecodealliance/componentize-js@0.23.0";
 
 pub fn gate_build(dir: &Path, out: Option<&Path>, stdout: &mut dyn Write) -> Result<ExitStatus> {
     let built = if dir.join("app.py").is_file() {
         build_python(dir, out)?
+    } else if dir.join("app.js").is_file() {
+        build_js(dir, out)?
     } else if dir.join("Cargo.toml").is_file() {
         build_rust(dir, out)?
     } else {
         return Err(Error::Usage(format!(
-            "gate build: {} has neither app.py (a Python gate) nor Cargo.toml (a Rust gate); `modelgate gate new NAME --lang python` makes one",
+            "gate build: {} has neither app.py (a Python gate), app.js (a JavaScript gate) nor Cargo.toml (a Rust gate); `modelgate gate new NAME --lang python` makes one",
             dir.display()
         )));
     };
@@ -76,6 +80,81 @@ fn build_python(dir: &Path, out: Option<&Path>) -> Result<PathBuf> {
         ),
     )?;
     Ok(out)
+}
+
+fn build_js(dir: &Path, out: Option<&Path>) -> Result<PathBuf> {
+    let out = out.map_or_else(|| default_out(dir), Path::to_path_buf);
+    let out = std::path::absolute(&out).map_err(|e| Error::io("cannot resolve", &out, e))?;
+    let modules = componentize_js(dir)?;
+    // A scratch copy: the gate's .js files beside the SDK, the WIT and the
+    // build script, and node_modules linked to the user's install.
+    let tmp = tempfile::tempdir()
+        .map_err(|e| Error::io("cannot create a temp dir in", std::env::temp_dir(), e))?;
+    for entry in std::fs::read_dir(dir).map_err(|e| Error::io("cannot read", dir, e))? {
+        let path = entry.map_err(|e| Error::io("cannot read", dir, e))?.path();
+        if path
+            .extension()
+            .is_some_and(|x| x == "js" || x == "mjs" || x == "json")
+            && let Some(name) = path.file_name()
+        {
+            std::fs::copy(&path, tmp.path().join(name))
+                .map_err(|e| Error::io("cannot copy", &path, e))?;
+        }
+    }
+    scaffold::js_build_inputs(tmp.path())?;
+    link(&modules, &tmp.path().join("node_modules"))?;
+    let node = std::env::var_os("NODE")
+        .filter(|t| !t.is_empty())
+        .unwrap_or_else(|| "node".into());
+    let mut cmd = Command::new(&node);
+    cmd.arg("build.mjs").arg(&out).current_dir(tmp.path());
+    crate::progress::step(&format!("building {} with ComponentizeJS", dir.display()));
+    run(
+        cmd,
+        &node.to_string_lossy(),
+        "install Node.js 20 or later, or set NODE to its path",
+    )?;
+    Ok(out)
+}
+
+/// The `node_modules` directory holding ComponentizeJS: `$COMPONENTIZE_JS_MODULES`,
+/// else the nearest one at or above the gate.
+fn componentize_js(dir: &Path) -> Result<PathBuf> {
+    let has = |m: &Path| {
+        m.join("@bytecodealliance/componentize-js/package.json")
+            .is_file()
+    };
+    if let Some(m) = std::env::var_os("COMPONENTIZE_JS_MODULES").filter(|m| !m.is_empty()) {
+        let m = PathBuf::from(m);
+        if has(&m) {
+            return Ok(m);
+        }
+        return Err(Error::Usage(format!(
+            "gate build: COMPONENTIZE_JS_MODULES={} holds no @bytecodealliance/componentize-js",
+            m.display()
+        )));
+    }
+    let start = std::path::absolute(dir).map_err(|e| Error::io("cannot resolve", dir, e))?;
+    start
+        .ancestors()
+        .map(|d| d.join("node_modules"))
+        .find(|m| has(m))
+        .ok_or_else(|| {
+            Error::Usage(format!(
+                "gate build: ComponentizeJS is not installed for {}; run `npm install {COMPONENTIZE_JS}` there (or set COMPONENTIZE_JS_MODULES to a node_modules that has it)",
+                dir.display()
+            ))
+        })
+}
+
+#[cfg(unix)]
+fn link(target: &Path, at: &Path) -> Result<()> {
+    std::os::unix::fs::symlink(target, at).map_err(|e| Error::io("cannot link", at, e))
+}
+
+#[cfg(not(unix))]
+fn link(target: &Path, at: &Path) -> Result<()> {
+    std::os::windows::fs::symlink_dir(target, at).map_err(|e| Error::io("cannot link", at, e))
 }
 
 fn build_rust(dir: &Path, out: Option<&Path>) -> Result<PathBuf> {

@@ -1,25 +1,29 @@
 #!/usr/bin/env bash
-# Python gates end to end, run by .ci/run once componentize-py is installed
-# (tests/python-gates/requirements.txt). The cargo tests cannot assume
-# componentize-py, so this script checks, with the real binary:
-# - the two SDK examples and a scaffolded gate build with `gate build` and
-#   pass their `gate test` cases;
-# - the hostile gate's attacks are each stopped or find nothing (its cases);
-# - one run with every attack at once blocks (exit 1), reports each attack
-#   as an error and still runs its other gate;
+# Python and JavaScript gates end to end, run by .ci/run once componentize-py
+# (requirements.txt here) and ComponentizeJS (npm) are installed. The cargo
+# tests cannot assume either, so this script checks, with the real binary:
+# - the SDK examples and a scaffolded gate in each language build with
+#   `gate build` and pass their `gate test` cases;
+# - each hostile gate's attacks are stopped or find nothing (its cases);
+# - one run with every Python attack at once blocks (exit 1), reports each
+#   attack as an error and still runs its other gate;
 # - the first run says it is compiling and the second loads from the cache.
-# Usage: tests/python-gates/check.sh path/to/modelgate
+# Usage: tests/gate-languages/check.sh path/to/modelgate
+# (COMPONENTIZE_JS_MODULES names the node_modules holding ComponentizeJS.)
 set -euo pipefail
 bin="$(realpath "$1")"
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 export MODELGATE_CACHE_DIR="$work/cache"
-fail() { echo "python gates: $*" >&2; exit 1; }
+fail() { echo "gate languages: $*" >&2; exit 1; }
 
 "$bin" gate new my-check --lang python --dir "$work/my-check" >/dev/null
+"$bin" gate new my-js-check --lang js --dir "$work/my-js-check" >/dev/null
 for dir in gates/examples/python/missing-by-category gates/examples/python/recall-at-fpr \
-  gates/examples/python/column-stats tests/python-gates/hostile "$work/my-check"; do
+  gates/examples/python/column-stats tests/gate-languages/hostile-python "$work/my-check" \
+  gates/examples/js/score-range gates/examples/js/column-stats tests/gate-languages/hostile-js \
+  "$work/my-js-check"; do
   case "$dir" in /*) ;; *) dir="$root/$dir" ;; esac
   name="$(basename "$dir")"
   "$bin" gate build "$dir" --out "$work/$name.wasm" >"$work/$name.build" 2>&1 \
@@ -42,12 +46,12 @@ model: fraud-detector
 holdout: { path: data/holdout.parquet, label: is_fraud }
 candidate: { scores: { column: score_candidate } }
 gates:
-  - { uses: ./hostile.wasm, id: loop, timeout: 2s, with: { attack: loop } }
-  - { uses: ./hostile.wasm, id: allocate, memory: 256MiB, with: { attack: allocate } }
-  - { uses: ./hostile.wasm, id: open, with: { attack: open } }
-  - { uses: ./hostile.wasm, id: socket, with: { attack: socket } }
-  - { uses: ./hostile.wasm, id: clock, with: { attack: clock } }
-  - { uses: ./hostile.wasm, id: environ, with: { attack: environ } }
+  - { uses: ./hostile-python.wasm, id: loop, timeout: 2s, with: { attack: loop } }
+  - { uses: ./hostile-python.wasm, id: allocate, memory: 256MiB, with: { attack: allocate } }
+  - { uses: ./hostile-python.wasm, id: open, with: { attack: open } }
+  - { uses: ./hostile-python.wasm, id: socket, with: { attack: socket } }
+  - { uses: ./hostile-python.wasm, id: clock, with: { attack: clock } }
+  - { uses: ./hostile-python.wasm, id: environ, with: { attack: environ } }
   - uses: builtin:class-balance
 YAML
 set +e
