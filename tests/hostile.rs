@@ -498,7 +498,7 @@ fn javascript_gates_scaffold_and_name_what_the_build_needs() {
     modelgate(p)
         .args(["gate", "build", "my-js"])
         .fails_with_one_line()
-        .stderr_has("run `npm install @bytecodealliance/componentize-js@0.23.0` there")
+        .stderr_has("run `npm install @bytecodealliance/componentize-js@0.23.0 @bytecodealliance/preview2-shim@0.25.0` there")
         .run();
     modelgate(p)
         .args(["gate", "build", "my-js"])

@@ -109,19 +109,21 @@ pub fn verify(spec: &VerifySpec, stdout: &mut dyn Write) -> Result<ExitStatus> {
                 bytes.push(b);
             }
             attestation(reg.as_ref(), &record, &bytes, spec.attestation, &mut lines)?;
-            let decision = reg.fetch(&record, "decision.json")?;
-            let what = format!("{} decision.json", record.tag);
-            if spec.replay {
-                let r = replay::replay(
-                    &decision,
-                    &what,
-                    &spec.inputs,
-                    Some(reg.as_ref()),
-                    spec.tolerance,
-                )?;
-                replay_lines(&r, &mut lines);
-            } else if !spec.inputs.is_empty() {
-                inputs(&decision, &what, &spec.inputs, &mut lines)?;
+            if spec.replay || !spec.inputs.is_empty() {
+                let decision = reg.fetch(&record, "decision.json")?;
+                let what = format!("{} decision.json", record.tag);
+                if spec.replay {
+                    let r = replay::replay(
+                        &decision,
+                        &what,
+                        &spec.inputs,
+                        Some(reg.as_ref()),
+                        spec.tolerance,
+                    )?;
+                    replay_lines(&r, &mut lines);
+                } else {
+                    inputs(&decision, &what, &spec.inputs, &mut lines)?;
+                }
             }
             format!("{} {}", record.model, record.version)
         }

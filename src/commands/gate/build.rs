@@ -15,8 +15,11 @@ use crate::gates::scaffold;
 
 /// The componentize-py release the SDK and the docs are tested with.
 pub const COMPONENTIZE_PY: &str = "componentize-py==0.25.1";
-/// The ComponentizeJS release the JavaScript SDK is tested with.
-pub const COMPONENTIZE_JS: &str = "@bytecodealliance/componentize-js@0.23.0";
+/// The ComponentizeJS release the JavaScript SDK is tested with, and the
+/// WASI shim it imports without declaring it (with jco 1.35 it is no longer
+/// installed as a dependency of a dependency).
+pub const COMPONENTIZE_JS: &str =
+    "@bytecodealliance/componentize-js@0.23.0 @bytecodealliance/preview2-shim@0.25.0";
 
 pub fn gate_build(dir: &Path, out: Option<&Path>, stdout: &mut dyn Write) -> Result<ExitStatus> {
     let built = if dir.join("app.py").is_file() {
