@@ -65,19 +65,17 @@ pub fn predicate(
     record: &VersionRecord,
     promotion: Option<&Promotion>,
 ) -> Result<Predicate> {
+    let decision_bytes = reg.fetch(record, "decision.json")?;
+    let decision = Recorded::parse(&decision_bytes, &format!("{} decision.json", record.tag))?;
     let mut evidence = BTreeMap::new();
-    let mut decision = None;
     for name in EVIDENCE_FILES {
-        let bytes = reg.fetch(record, name)?;
-        if name == "decision.json" {
-            decision = Some(Recorded::parse(&bytes, &format!("{} {name}", record.tag))?);
-        }
-        evidence.insert(name.to_string(), registry::sha256_hex(&bytes));
+        let sha256 = if name == "decision.json" {
+            registry::sha256_hex(&decision_bytes)
+        } else {
+            registry::sha256_hex(&reg.fetch(record, name)?)
+        };
+        evidence.insert(name.to_string(), sha256);
     }
-    let decision = decision.ok_or_else(|| Error::Registry {
-        location: reg.location(),
-        message: format!("{} has no decision.json", record.tag),
-    })?;
     Ok(Predicate {
         model: record.model.clone(),
         version: record.version.clone(),
