@@ -5,7 +5,8 @@
 
 use std::time::Instant;
 
-use modelgate::config::{Config, MetricsSpec, StatsSpec};
+use modelgate::config::{Config, DataFormat, MetricsSpec, StatsSpec};
+use modelgate::data::Table;
 use modelgate::demo::DemoData;
 use modelgate::integrity;
 use modelgate::metrics::{self, Sweep};
@@ -189,15 +190,11 @@ fn main() {
         );
 
         // The integrity facts `builtin:integrity` reads: every value of both
-        // datasets hashed, and one sort per numeric feature of the holdout.
-        let read_all = |p: &std::path::Path| {
-            LazyFrame::scan_parquet(PlRefPath::try_from_path(p).unwrap(), Default::default())
-                .unwrap()
-                .collect()
-                .unwrap()
-        };
-        let holdout = read_all(&path);
-        let reference = read_all(&dir.path().join("reference").join("holdout.parquet"));
+        // datasets hashed, and one sort per numeric feature of the holdout,
+        // the columns read from the files as a run reads them.
+        let open = |p: &std::path::Path| Table::open(p, DataFormat::Parquet).unwrap();
+        let holdout = open(&path);
+        let reference = open(&dir.path().join("reference").join("holdout.parquet"));
         let scores = [
             "score_candidate".to_string(),
             "score_production".to_string(),
@@ -209,7 +206,7 @@ fn main() {
             weight: None,
         };
         let (integrity_s, facts) = best_of(1, || {
-            integrity::compute(&holdout, &labels, roles, Some(&reference))
+            integrity::compute(&holdout, &labels, roles, Some(&reference)).unwrap()
         });
         println!(
             "integrity facts:                {:>8.1} ms  ({} columns hashed on each side, {} feature AUCs; {} duplicate rows, {} shared)",

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use modelgate::config::{DEFAULT_GATE_MEMORY, GateSource, GateSpec, Severity};
+use modelgate::data::Table;
 use modelgate::gates::host::{DatasetView, ModelView, RunData};
 use modelgate::gates::{self, GateEngine, builtin};
 use polars::prelude::*;
@@ -77,12 +78,13 @@ fn run_data(rows: usize) -> Arc<RunData> {
         candidate: model,
         production: None,
         labels: Arc::new(Vec::new()),
-        holdout: DatasetView::new(frame, Vec::new()),
+        holdout: DatasetView::new(Table::from_frame(frame), Vec::new()),
         reference: None,
         delta_tests: Default::default(),
         segments: Vec::new(),
         weight_column: None,
         confidence: 0.95,
+        ks: Default::default(),
         integrity: Default::default(),
     })
 }
@@ -148,7 +150,7 @@ fn main() {
 
         let column: Vec<f64> = data
             .holdout
-            .frame
+            .table
             .column("x")
             .unwrap()
             .as_materialized_series()

@@ -3,8 +3,11 @@
 //! gate `error`, whatever its severity: a gate that could not decide fails
 //! closed.
 
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
+
+use polars::prelude::DataFrame;
 
 use serde::{Deserialize, Serialize};
 
@@ -237,14 +240,14 @@ pub fn run(config: &Config) -> Result<Decision> {
     gates::check_settings(&prepared).map_err(|bad| settings_error(config, bad))?;
 
     let t0 = Instant::now();
-    let which = if config.gates.is_empty() {
-        Columns::Named
-    } else {
-        Columns::All
-    };
     crate::progress::step("scoring the holdout and computing metrics");
-    // The inputs are hashed while the holdout is scored.
-    let (evaluated, inputs) = rayon::join(|| evaluation::run(config, which), || Inputs::of(config));
+    // The inputs are hashed while the holdout is scored. Evaluation reads
+    // only the columns it needs; the gates' columns are read one at a time
+    // below, so the whole holdout is never in memory.
+    let (evaluated, inputs) = rayon::join(
+        || evaluation::run(config, Columns::Named),
+        || Inputs::of(config),
+    );
     let (evaluated, inputs) = (evaluated?, inputs?);
     let evaluate_ms = ms(t0);
     crate::progress::done(
@@ -252,19 +255,38 @@ pub fn run(config: &Config) -> Result<Decision> {
         evaluate_ms,
     );
 
+    // Only the labels and scores go on to the gates: the frame evaluation
+    // read is dropped before the profiles read their columns.
+    let labels = Arc::new(evaluated.holdout.labels);
+    drop(evaluated.holdout.frame);
+    drop(evaluated.holdout.row_names);
+    drop(evaluated.holdout.amounts);
+    drop(evaluated.holdout.weights);
+
     let t1 = Instant::now();
     if !config.gates.is_empty() {
         crate::progress::step("profiling the holdout and reference data");
     }
+    // Without gates nothing reads the data again (a CSV would be parsed
+    // whole for nothing).
+    let open = |path: &Path, format| {
+        if config.gates.is_empty() {
+            Ok(data::Table::from_frame(DataFrame::empty()))
+        } else {
+            data::Table::open(path, format)
+        }
+    };
+    let holdout_table = open(&config.holdout.path, config.holdout.format)?;
     let reference = config
         .reference
         .as_ref()
-        .map(|r| data::read_columns(&r.path, r.format, &[], Columns::All))
+        .map(|r| open(&r.path, r.format))
         .transpose()?;
-    let (holdout_profiles, reference_profiles) = if config.gates.is_empty() {
-        (Vec::new(), None)
+    let profiles = if config.gates.is_empty() {
+        profile::Profiles::default()
     } else {
-        profile::profile(&evaluated.holdout.frame, reference.as_ref())
+        let with_ks = prepared.iter().any(|g| g.calls("test-distribution"));
+        profile::profile(&holdout_table, reference.as_ref(), with_ks)?
     };
     let profile_ms = ms(t1);
     crate::progress::done("profiled the data", profile_ms);
@@ -297,14 +319,13 @@ pub fn run(config: &Config) -> Result<Decision> {
             .as_ref()
             .zip(evaluated.production_scores)
             .map(|(m, s)| model_view(m, s)),
-        labels: Arc::new(evaluated.holdout.labels),
-        holdout: DatasetView::new(evaluated.holdout.frame, holdout_profiles),
-        reference: reference
-            .zip(reference_profiles)
-            .map(|(f, p)| DatasetView::new(f, p)),
+        labels,
+        holdout: DatasetView::new(holdout_table, profiles.holdout),
+        reference: reference.map(|t| DatasetView::new(t, profiles.reference.unwrap_or_default())),
         delta_tests: eval.delta_tests.clone(),
         segments: eval.segments.clone(),
         confidence: eval.stats.confidence,
+        ks: profiles.ks,
         integrity: Default::default(),
     });
     // Before the gates, so the hashing and the per-feature AUCs are not
@@ -313,7 +334,7 @@ pub fn run(config: &Config) -> Result<Decision> {
     if prepared.iter().any(|g| g.calls("integrity")) {
         let t = Instant::now();
         crate::progress::step("hashing rows and scoring each feature alone (integrity)");
-        run_data.integrity();
+        run_data.compute_integrity()?;
         let took = ms(t);
         crate::progress::done("computed the integrity facts", took);
         profile_ms += took;

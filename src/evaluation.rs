@@ -148,6 +148,9 @@ pub struct Evaluated {
     pub production_scores: Option<Vec<f64>>,
 }
 
+/// Rows above which the models' metrics are computed one model at a time.
+const SEQUENTIAL_ROWS: usize = 20_000_000;
+
 /// Runs the evaluation described by a validated config.
 pub fn evaluate(config: &Config) -> Result<Evaluation> {
     Ok(run(config, Columns::Named)?.evaluation)
@@ -175,7 +178,11 @@ pub fn run(config: &Config, which: Columns) -> Result<Evaluated> {
     if let Some(t) = timestamp {
         extra.push(("metrics.alert_budget.timestamp", t));
     }
-    let holdout = data::load_holdout(&config.holdout, &columns, &extra, which)?;
+    let joins = candidate.joins_on_id() || production.as_ref().is_some_and(Scorer::joins_on_id);
+    if let Some(id) = config.holdout.id.as_deref().filter(|_| joins) {
+        extra.push(("holdout.id", id));
+    }
+    let mut holdout = data::load_holdout(&config.holdout, &columns, &extra, which)?;
     let days = timestamp
         .map(|t| data::days(&holdout.path, &holdout.frame, t))
         .transpose()?;
@@ -187,6 +194,18 @@ pub fn run(config: &Config, which: Columns) -> Result<Evaluated> {
         .map(|p| p.score(&holdout, &config.holdout))
         .transpose()?;
     let score_ms = ms(t1);
+    // The scores live on as vectors: the score, feature and id columns
+    // leave the frame unless a segment or the alert budget reads them (at
+    // 100M rows each is 800 MB). Row ids only named rows in the errors of
+    // loading and scoring, which are behind us.
+    if which == Columns::Named {
+        holdout.row_names = data::RowNames::Index;
+        for name in columns.iter().chain(config.holdout.id.as_ref()) {
+            if !extra.iter().any(|(_, e)| e == name) {
+                let _ = holdout.frame.drop_in_place(name);
+            }
+        }
+    }
 
     let t2 = Instant::now();
     let metric_error = |role: &str, e: Error| match e {
@@ -208,10 +227,15 @@ pub fn run(config: &Config, which: Columns) -> Result<Evaluated> {
         }
         Ok(m)
     };
-    let (cand_metrics, prod_metrics) = rayon::join(
-        || assess(&candidate.scores),
-        || production.as_ref().map(|p| assess(&p.scores)).transpose(),
-    );
+    // Both models at once while their sort buffers are small; one after
+    // the other on a large holdout, where each model's sorts already use
+    // every core and two sets of buffers would double the peak memory.
+    let assess_production = || production.as_ref().map(|p| assess(&p.scores)).transpose();
+    let (cand_metrics, prod_metrics) = if holdout.rows() <= SEQUENTIAL_ROWS {
+        rayon::join(|| assess(&candidate.scores), assess_production)
+    } else {
+        (assess(&candidate.scores), assess_production())
+    };
     let mut cand_metrics = cand_metrics.map_err(|e| metric_error("candidate", e))?;
     let mut prod_metrics = prod_metrics.map_err(|e| metric_error("production", e))?;
     // Each model's cost where production draws the line.

@@ -80,7 +80,11 @@ fn holdout(bytes: &[u8], name: &str, format: DataFormat) -> bool {
         }
         Err(_) => (all, false),
     };
-    let _ = profile::profile(&frame, Some(&frame));
+    let _ = profile::profile(
+        &data::Table::from_frame(frame.clone()),
+        Some(&data::Table::from_frame(frame)),
+        true,
+    );
     accepted
 }
 

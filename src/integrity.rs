@@ -16,10 +16,12 @@
 use polars::prelude::*;
 use rayon::prelude::*;
 
+use crate::data::{Table, bounded_map};
+use crate::error::Result;
 use crate::sort::order_key;
 
 /// What [`compute`] finds; mirrored by the WIT's `integrity-facts`.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct Integrity {
     pub rows: u64,
     /// The columns compared for duplicate rows: every column but the id.
@@ -75,95 +77,107 @@ impl Roles<'_> {
     }
 }
 
+/// The facts about `holdout` (and its overlap with `reference`), reading
+/// the tables a group of columns at a time.
 pub fn compute(
-    holdout: &DataFrame,
+    holdout: &Table,
     labels: &[bool],
     roles: Roles<'_>,
-    reference: Option<&DataFrame>,
-) -> Integrity {
-    let features: Vec<String> = names(holdout).filter(|n| roles.is_feature(n)).collect();
-    let others: Vec<String> = names(holdout)
+    reference: Option<&Table>,
+) -> Result<Integrity> {
+    let names = holdout.names();
+    let features: Vec<String> = names
+        .iter()
+        .filter(|n| roles.is_feature(n))
+        .cloned()
+        .collect();
+    let others: Vec<String> = names
+        .iter()
         .filter(|n| !roles.is_feature(n) && Some(n.as_str()) != roles.id)
+        .cloned()
         .collect();
     // Features first: their hash is shared with the overlap check.
     let row_columns: Vec<String> = features.iter().chain(&others).cloned().collect();
-    let shared: Option<Vec<String>> = reference.map(|r| {
-        features
-            .iter()
-            .filter(|n| r.column(n).is_ok())
-            .cloned()
-            .collect()
-    });
-    let id_column = roles.id.filter(|id| holdout.column(id).is_ok());
-    let n = holdout.height();
-    let ((duplicate_rows, overlap), (duplicate_ids, feature_aucs)) = rayon::join(
-        || {
-            let lanes = Lanes::new(n).fold(holdout, shared.as_deref().unwrap_or(&features));
+    let shared: Option<Vec<String>> =
+        reference.map(|r| features.iter().filter(|n| r.has(n)).cloned().collect());
+    let id_column = roles.id.filter(|id| holdout.has(id));
+    let n = holdout.rows();
+    let (rows_and_overlap, ids_and_aucs) = rayon::join(
+        || -> Result<_> {
+            let lanes = Lanes::new(n).fold(holdout, shared.as_deref().unwrap_or(&features))?;
             let overlap = reference
                 .zip(shared.as_ref())
-                .map(|(r, cols)| overlap(holdout, &lanes, r, cols, roles));
+                .map(|(r, cols)| overlap(holdout, &lanes, r, cols, roles))
+                .transpose()?;
             // When the reference has every feature, the row hash continues
             // the feature hash instead of starting over.
             let rows = if shared.as_ref().is_none_or(|s| s.len() == features.len()) {
-                lanes.fold(holdout, &others)
+                lanes.fold(holdout, &others)?
             } else {
-                Lanes::new(n).fold(holdout, &row_columns)
+                Lanes::new(n).fold(holdout, &row_columns)?
             };
-            (duplicates(rows.hashes()), overlap)
+            Ok((duplicates(rows.hashes()), overlap))
         },
-        || {
-            rayon::join(
-                || id_column.map(|id| duplicates(row_hashes(holdout, &[id.to_string()]))),
+        || -> Result<_> {
+            let (ids, aucs) = rayon::join(
+                || {
+                    id_column
+                        .map(|id| row_hashes(holdout, &[id.to_string()]).map(duplicates))
+                        .transpose()
+                },
                 || feature_aucs(holdout, labels, roles),
-            )
+            );
+            Ok((ids?, aucs?))
         },
     );
-    Integrity {
+    let ((duplicate_rows, overlap), (duplicate_ids, feature_aucs)) =
+        (rows_and_overlap?, ids_and_aucs?);
+    Ok(Integrity {
         rows: n as u64,
         row_columns,
         duplicate_rows,
         duplicate_ids,
         overlap,
         feature_aucs,
-    }
-}
-
-fn names(frame: &DataFrame) -> impl Iterator<Item = String> + '_ {
-    frame.get_column_names().into_iter().map(|n| n.to_string())
+    })
 }
 
 /// `lanes` holds the holdout's lanes over `columns`.
 fn overlap(
-    holdout: &DataFrame,
+    holdout: &Table,
     lanes: &Lanes,
-    reference: &DataFrame,
+    reference: &Table,
     columns: &[String],
     roles: Roles<'_>,
-) -> Overlap {
+) -> Result<Overlap> {
     let (shared_rows, shared_ids) = rayon::join(
-        || {
+        || -> Result<u64> {
             if columns.is_empty() {
-                0
+                Ok(0)
             } else {
-                shared(lanes.hashes(), row_hashes(reference, columns))
+                Ok(shared(lanes.hashes(), row_hashes(reference, columns)?))
             }
         },
-        || {
+        || -> Result<Option<u64>> {
             roles
                 .id
-                .filter(|id| holdout.column(id).is_ok() && reference.column(id).is_ok())
+                .filter(|id| holdout.has(id) && reference.has(id))
                 .map(|id| {
                     let id = [id.to_string()];
-                    shared(row_hashes(holdout, &id), row_hashes(reference, &id))
+                    Ok(shared(
+                        row_hashes(holdout, &id)?,
+                        row_hashes(reference, &id)?,
+                    ))
                 })
+                .transpose()
         },
     );
-    Overlap {
-        reference_rows: reference.height() as u64,
+    Ok(Overlap {
+        reference_rows: reference.rows() as u64,
         columns: columns.to_vec(),
-        shared_rows,
-        shared_ids,
-    }
+        shared_rows: shared_rows?,
+        shared_ids: shared_ids?,
+    })
 }
 
 /// Sorts row hashes: they are uniform, so one pass scatters them by their
@@ -229,29 +243,39 @@ fn shared(holdout: Vec<u128>, reference: Vec<u128>) -> u64 {
     n
 }
 
-fn feature_aucs(holdout: &DataFrame, labels: &[bool], roles: Roles<'_>) -> Vec<FeatureAuc> {
-    let columns: Vec<&Column> = holdout
-        .columns()
-        .iter()
-        .filter(|c| roles.is_feature(c.name()) && (c.dtype().is_numeric() || c.dtype().is_bool()))
+fn feature_aucs(holdout: &Table, labels: &[bool], roles: Roles<'_>) -> Result<Vec<FeatureAuc>> {
+    let columns: Vec<String> = holdout
+        .names()
+        .into_iter()
+        .filter(|n| {
+            roles.is_feature(n)
+                && holdout
+                    .dtype(n)
+                    .is_some_and(|dt| dt.is_numeric() || dt.is_bool())
+        })
         .collect();
-    columns
-        .par_iter()
-        .filter_map(|c| {
+    // One column per core in memory at a time (see `bounded_map`).
+    let aucs = bounded_map(
+        &columns,
+        rayon::current_num_threads(),
+        |name| -> Result<Option<FeatureAuc>> {
+            let c = holdout.column(name)?;
             let s = c.as_materialized_series();
-            let (auc, rows) = if s.dtype() == &DataType::Float32 {
-                auc_alone(s.f32().ok()?, labels, f64::from)?
+            let found = if s.dtype() == &DataType::Float32 {
+                s.f32().ok().and_then(|ca| auc_alone(ca, labels, f64::from))
             } else {
-                let values = s.cast(&DataType::Float64).ok()?;
-                auc_alone(values.f64().ok()?, labels, |v| v)?
+                s.cast(&DataType::Float64)
+                    .ok()
+                    .and_then(|v| v.f64().ok().and_then(|ca| auc_alone(ca, labels, |v| v)))
             };
-            Some(FeatureAuc {
-                column: c.name().to_string(),
+            Ok(found.map(|(auc, rows)| FeatureAuc {
+                column: name.clone(),
                 auc,
                 rows,
-            })
-        })
-        .collect()
+            }))
+        },
+    )?;
+    Ok(aucs.into_iter().flatten().collect())
 }
 
 /// Calls `f(value, label)` for each finite value, in row order.
@@ -527,6 +551,9 @@ const HASH_CHUNK: usize = 1 << 16;
 
 /// The two 64-bit lanes of every row's hash, folded over `columns` in that
 /// order: parallel over chunks of rows.
+/// Bytes of columns read at once for the row hash.
+const GROUP_BYTES: usize = 1 << 30;
+
 #[derive(Clone)]
 struct Lanes {
     a: Vec<u64>,
@@ -544,21 +571,26 @@ impl Lanes {
     /// Chunks of rows outside, columns inside: a chunk's lanes stay in
     /// cache while every column folds into them, and a column that needs a
     /// cast is cast one chunk at a time (slices are views, not copies).
-    fn fold(mut self, frame: &DataFrame, columns: &[String]) -> Lanes {
-        let columns: Vec<&Column> = columns
-            .iter()
-            .filter_map(|name| frame.column(name).ok())
-            .collect();
-        self.a
-            .par_chunks_mut(HASH_CHUNK)
-            .zip(self.b.par_chunks_mut(HASH_CHUNK))
-            .enumerate()
-            .for_each(|(k, (a, b))| {
-                for c in &columns {
-                    Values::of(&c.slice((k * HASH_CHUNK) as i64, a.len())).fold(a, b);
-                }
-            });
-        self
+    /// The columns are read from the table in groups of at most
+    /// [`GROUP_BYTES`], so a 100M-row table is hashed a column at a time.
+    fn fold(mut self, table: &Table, columns: &[String]) -> Result<Lanes> {
+        let per_column = table.rows().max(1).saturating_mul(8);
+        let group = (GROUP_BYTES / per_column).max(1);
+        let present: Vec<String> = columns.iter().filter(|n| table.has(n)).cloned().collect();
+        for names in present.chunks(group) {
+            let frame = table.frame(names)?;
+            let columns = frame.columns();
+            self.a
+                .par_chunks_mut(HASH_CHUNK)
+                .zip(self.b.par_chunks_mut(HASH_CHUNK))
+                .enumerate()
+                .for_each(|(k, (a, b))| {
+                    for c in columns {
+                        Values::of(&c.slice((k * HASH_CHUNK) as i64, a.len())).fold(a, b);
+                    }
+                });
+        }
+        Ok(self)
     }
 
     fn hashes(&self) -> Vec<u128> {
@@ -571,13 +603,17 @@ impl Lanes {
 }
 
 /// One 128-bit hash per row over `columns`, in that order.
-fn row_hashes(frame: &DataFrame, columns: &[String]) -> Vec<u128> {
-    Lanes::new(frame.height()).fold(frame, columns).hashes()
+fn row_hashes(table: &Table, columns: &[String]) -> Result<Vec<u128>> {
+    Ok(Lanes::new(table.rows()).fold(table, columns)?.hashes())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn row_hashes(frame: &DataFrame, columns: &[String]) -> Vec<u128> {
+        super::row_hashes(&Table::from_frame(frame.clone()), columns).unwrap()
+    }
 
     fn roles(id: Option<&'static str>) -> Roles<'static> {
         Roles {
@@ -598,12 +634,18 @@ mod tests {
         )
         .unwrap();
         let labels = [true, false, true, true, false, false];
-        let i = compute(&df, &labels, roles(Some("id")), None);
+        let i = compute(
+            &Table::from_frame(df.clone()),
+            &labels,
+            roles(Some("id")),
+            None,
+        )
+        .unwrap();
         // Rows 0, 2, 3 are equal but for the id, and 1, 4 too.
         assert_eq!(i.duplicate_rows, 3);
         assert_eq!(i.duplicate_ids, Some(1));
         assert_eq!(i.row_columns, ["a", "t", "y"]);
-        let i = compute(&df, &labels, roles(None), None);
+        let i = compute(&Table::from_frame(df.clone()), &labels, roles(None), None).unwrap();
         assert_eq!(i.duplicate_rows, 1, "with the id, only rows 2 and 3 repeat");
         assert_eq!(i.duplicate_ids, None);
     }
@@ -668,7 +710,13 @@ mod tests {
             scores: &scores,
             weight: None,
         };
-        let i = compute(&holdout, &[true, false, false, true], r, Some(&reference));
+        let i = compute(
+            &Table::from_frame(holdout),
+            &[true, false, false, true],
+            r,
+            Some(&Table::from_frame(reference)),
+        )
+        .unwrap();
         let o = i.overlap.unwrap();
         assert_eq!(o.columns, ["a"]);
         assert_eq!(
@@ -748,7 +796,7 @@ mod tests {
         )
         .unwrap();
         let labels = [true, true, false, false, false];
-        let i = compute(&df, &labels, roles(None), None);
+        let i = compute(&Table::from_frame(df.clone()), &labels, roles(None), None).unwrap();
         let get = |c: &str| i.feature_aucs.iter().find(|f| f.column == c).unwrap();
         assert_eq!((get("leak").auc, get("leak").rows), (1.0, 4));
         assert_eq!(get("noise").auc, 0.5);

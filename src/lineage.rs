@@ -8,7 +8,7 @@ use std::process::Command;
 use serde::{Deserialize, Serialize};
 
 use crate::config::{Config, LineageParams, ModelRef, ReferenceSpec};
-use crate::data::{self, Columns, profile::ColumnProfile};
+use crate::data::{self, profile::ColumnProfile};
 use crate::error::{Error, Result};
 use crate::model::linear::LinearModel;
 
@@ -101,12 +101,12 @@ pub fn training_data(config: &Config) -> Option<ReferenceSpec> {
 
 /// Hashes and profiles a dataset.
 pub fn dataset(spec: &ReferenceSpec) -> Result<DatasetLineage> {
-    let frame = data::read_columns(&spec.path, spec.format, &[], Columns::All)?;
-    let (columns, _) = data::profile::profile(&frame, None);
+    let table = data::Table::open(&spec.path, spec.format)?;
+    let columns = data::profile::profile(&table, None, false)?.holdout;
     Ok(DatasetLineage {
         path: spec.path.display().to_string(),
         sha256: data::file_sha256(&spec.path)?,
-        rows: frame.height() as u64,
+        rows: table.rows() as u64,
         columns,
     })
 }

@@ -630,27 +630,87 @@ pub fn dollar_curve(
     if total <= 0.0 || scores.is_empty() {
         return Vec::new();
     }
+    // Frauds and the rest are sorted apart, as the sweep does: the rest as
+    // bare keys (with weights only when there are weights), the frauds
+    // with their amounts. A sort of row indices by their scores missed the
+    // cache on every comparison and was most of this curve's time.
+    let mut frauds: Vec<(u64, f64, f64)> = Vec::new();
+    for (i, (s, l)) in scores.iter().zip(labels).enumerate() {
+        if *l {
+            frauds.push((order_key(*s), w(i), w(i) * amounts[i]));
+        }
+    }
+    frauds.par_sort_unstable_by_key(|r| std::cmp::Reverse(r.0));
+    let negatives = labels.iter().map(|l| !l);
+    let points = match weights {
+        None => {
+            let mut rest: Vec<u64> = scores
+                .iter()
+                .zip(negatives)
+                .filter(|(_, neg)| *neg)
+                .map(|(s, _)| order_key(*s))
+                .collect();
+            rest.par_sort_unstable_by_key(|k| std::cmp::Reverse(*k));
+            curve_points(&frauds, &rest, |k| *k, |_| 1.0, (n, total))
+        }
+        Some(ws) => {
+            let mut rest: Vec<(u64, f64)> = scores
+                .iter()
+                .zip(ws)
+                .zip(negatives)
+                .filter(|(_, neg)| *neg)
+                .map(|((s, w), _)| (order_key(*s), *w))
+                .collect();
+            rest.par_sort_unstable_by_key(|r| std::cmp::Reverse(r.0));
+            curve_points(&frauds, &rest, |r| r.0, |r| r.1, (n, total))
+        }
+    };
+    downsample(&points, CURVE_POINTS)
+}
+
+/// The dollar curve's points from the frauds `(key, weight, amount)` and
+/// the other rows, both sorted by descending order key.
+fn curve_points<R>(
+    frauds: &[(u64, f64, f64)],
+    rest: &[R],
+    key: impl Fn(&R) -> u64,
+    weight: impl Fn(&R) -> f64,
+    (n, total): (f64, f64),
+) -> Vec<CurvePoint> {
     let mut points = vec![CurvePoint {
         x: 0.0,
         y: 0.0,
         threshold: f64::INFINITY,
     }];
     let (mut caught, mut flagged) = (Sum::default(), Sum::default());
-    descending_groups(scores, |rows, threshold| {
-        for &row in rows {
-            let row = row as usize;
-            if labels[row] {
-                caught.add(w(row) * amounts[row]);
-            }
-            flagged.add(w(row));
+    let (mut i, mut j) = (0usize, 0usize);
+    while i < frauds.len() || j < rest.len() {
+        let k = match (frauds.get(i), rest.get(j)) {
+            (Some(a), Some(b)) => a.0.max(key(b)),
+            (Some(a), None) => a.0,
+            (None, Some(b)) => key(b),
+            (None, None) => break,
+        };
+        while let Some(&(fk, w, dollars)) = frauds.get(i)
+            && fk == k
+        {
+            caught.add(dollars);
+            flagged.add(w);
+            i += 1;
+        }
+        while let Some(r) = rest.get(j)
+            && key(r) == k
+        {
+            flagged.add(weight(r));
+            j += 1;
         }
         points.push(CurvePoint {
             x: (flagged.value() / n).min(1.0),
             y: (caught.value() / total).min(1.0),
-            threshold,
+            threshold: from_order_key(k),
         });
-    });
-    downsample(&points, CURVE_POINTS)
+    }
+    points
 }
 
 /// One day's alerts under the alert budget (the whole holdout is one "day"

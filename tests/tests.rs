@@ -18,4 +18,5 @@ mod metrics_reference;
 mod models;
 mod models_reference;
 mod registry;
+mod scale;
 mod stats_reference;

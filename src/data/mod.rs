@@ -14,6 +14,9 @@ use crate::error::{Error, Result};
 
 mod locate;
 pub mod profile;
+mod table;
+
+pub use table::{Table, bounded_map};
 
 /// How many example row ids an error message shows.
 const EXAMPLES: usize = 5;
@@ -132,6 +135,13 @@ fn abbreviate(items: &[String], max: usize) -> String {
 pub enum RowNames {
     Index,
     Column(Series),
+    /// The id column of a file, read only when an error names rows: a
+    /// 100M-row id column is 800 MB that no passing run looks at.
+    File {
+        path: PathBuf,
+        format: DataFormat,
+        column: String,
+    },
 }
 
 impl RowNames {
@@ -143,6 +153,17 @@ impl RowNames {
                 let list: Vec<String> = shown.iter().map(|r| r.to_string()).collect();
                 format!("rows {} (0-based)", list.join(", "))
             }
+            RowNames::File {
+                path,
+                format,
+                column,
+            } => match read_columns(path, *format, &[("holdout.id", column)], Columns::Named) {
+                Ok(frame) => match frame.column(column) {
+                    Ok(c) => RowNames::Column(c.as_materialized_series().clone()).describe(rows),
+                    Err(_) => RowNames::Index.describe(rows),
+                },
+                Err(_) => RowNames::Index.describe(rows),
+            },
             RowNames::Column(s) => {
                 let list: Vec<String> = shown
                     .iter()
@@ -200,7 +221,12 @@ pub fn load_holdout(
     which: Columns,
 ) -> Result<Holdout> {
     let mut wanted: Vec<(&str, &str)> = vec![("holdout.label", spec.label.as_str())];
-    if let Some(id) = &spec.id {
+    // The id is read with the rest only when something reads it (a scores
+    // file joined on it, a segment); errors read it from the file.
+    let id_needed = spec.id.as_ref().is_some_and(|id| {
+        which == Columns::All || columns.contains(id) || extra.iter().any(|(_, e)| e == id)
+    });
+    if let Some(id) = spec.id.as_ref().filter(|_| id_needed) {
         wanted.push(("holdout.id", id));
     }
     if let Some(amount) = &spec.amount {
@@ -213,12 +239,21 @@ pub fn load_holdout(
         wanted.push(("a model input", c));
     }
     wanted.extend_from_slice(extra);
-    let frame = read_columns(&spec.path, spec.format, &wanted, which)?;
+    if let Some(id) = spec.id.as_ref().filter(|_| !id_needed)
+        && !scan(&spec.path, spec.format)?
+            .collect_schema()
+            .map_err(|e| read_error("cannot read the schema of", &spec.path, e))?
+            .contains(id)
+    {
+        // Checked up front as before, though the column is read only on demand.
+        wanted.push(("holdout.id", id));
+    }
+    let mut frame = read_columns(&spec.path, spec.format, &wanted, which)?;
     if frame.height() == 0 {
         return Err(Error::data(&spec.path, "the holdout has no rows"));
     }
     let row_names = match &spec.id {
-        Some(id) => {
+        Some(id) if id_needed => {
             let s = frame
                 .column(id)
                 .map_err(|e| read_error("cannot read", &spec.path, e))?
@@ -226,20 +261,42 @@ pub fn load_holdout(
                 .clone();
             RowNames::Column(s)
         }
+        Some(id) => RowNames::File {
+            path: spec.path.clone(),
+            format: spec.format,
+            column: id.clone(),
+        },
         None => RowNames::Index,
+    };
+    // The label, amount and weight columns live on as validated vectors;
+    // each leaves the frame as soon as it is converted (at 100M rows each
+    // is 800 MB), unless scoring or a segment reads it too.
+    let keep: Vec<String> = columns
+        .iter()
+        .cloned()
+        .chain(extra.iter().map(|(_, name)| name.to_string()))
+        .chain(spec.id.clone().filter(|_| id_needed))
+        .collect();
+    let release = |frame: &mut DataFrame, name: &str| {
+        if which == Columns::Named && !keep.iter().any(|k| k == name) {
+            let _ = frame.drop_in_place(name);
+        }
     };
     let label = frame
         .column(&spec.label)
         .map_err(|e| read_error("cannot read", &spec.path, e))?
         .as_materialized_series();
     let labels = labels(&spec.path, label, spec.positive.as_ref(), &row_names)?;
+    release(&mut frame, &spec.label);
     let amounts = match &spec.amount {
         Some(column) => {
             let s = frame
                 .column(column)
                 .map_err(|e| read_error("cannot read", &spec.path, e))?
                 .as_materialized_series();
-            Some(amounts(&spec.path, s, &row_names)?)
+            let a = amounts(&spec.path, s, &row_names)?;
+            release(&mut frame, column);
+            Some(a)
         }
         None => None,
     };
@@ -249,7 +306,9 @@ pub fn load_holdout(
                 .column(column)
                 .map_err(|e| read_error("cannot read", &spec.path, e))?
                 .as_materialized_series();
-            Some(weights(&spec.path, s, &labels, &row_names)?)
+            let w = weights(&spec.path, s, &labels, &row_names)?;
+            release(&mut frame, column);
+            Some(w)
         }
         None => None,
     };

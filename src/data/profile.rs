@@ -6,9 +6,12 @@ use std::collections::HashMap;
 
 use polars::prelude::*;
 
-use crate::sort::order_key;
-use rayon::prelude::*;
 use serde::Serialize;
+
+use super::{Table, bounded_map};
+use crate::error::Result;
+use crate::sort::{Buckets, Counts};
+use crate::stats::ks::KsTest;
 
 /// Quantiles every numeric profile reports.
 pub const QUANTILES: [f64; 7] = [0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99];
@@ -52,67 +55,139 @@ impl ColumnProfile {
     }
 }
 
-/// Non-missing values of a numeric column as f64, and the missing count.
-fn numeric_values(s: &Series) -> Option<(Vec<f64>, u64)> {
+/// Rows cast to f64 at a time: a slice is a view, so a column is never
+/// copied whole as f64 beside its non-missing values.
+const CAST_ROWS: usize = 1 << 20;
+
+/// A numeric column's non-missing values as f64, and what the pass that
+/// gathers them also gives.
+struct Values {
+    values: Vec<f64>,
+    missing: u64,
+    lo: f64,
+    hi: f64,
+    /// Summed in row order.
+    sum: f64,
+}
+
+/// The non-missing values of a numeric column, their range and sum.
+fn numeric_values(s: &Series) -> Option<Values> {
     if !s.dtype().is_numeric() {
         return None;
     }
-    let cast = s.cast(&DataType::Float64).ok()?;
-    let ca = cast.f64().ok()?;
-    let mut values = Vec::with_capacity(ca.len());
-    let mut missing = 0u64;
-    for v in ca.iter() {
-        match v {
-            Some(x) if !x.is_nan() => values.push(x),
-            _ => missing += 1,
+    let mut v = Values {
+        values: Vec::with_capacity(s.len() - s.null_count()),
+        missing: 0,
+        lo: f64::INFINITY,
+        hi: f64::NEG_INFINITY,
+        sum: 0.0,
+    };
+    let keep = |x: f64, v: &mut Values| {
+        if x.is_nan() {
+            v.missing += 1;
+        } else {
+            v.values.push(x);
+            v.sum += x;
+            v.lo = v.lo.min(x);
+            v.hi = v.hi.max(x);
+        }
+    };
+    for start in (0..s.len()).step_by(CAST_ROWS) {
+        let cast = s
+            .slice(start as i64, CAST_ROWS)
+            .cast(&DataType::Float64)
+            .ok()?;
+        for arr in cast.f64().ok()?.downcast_iter() {
+            if arr.validity().is_none_or(|m| m.unset_bits() == 0) {
+                // The common case: a plain slice, no validity to consult.
+                for x in arr.values().iter() {
+                    keep(*x, &mut v);
+                }
+            } else {
+                for x in arr.iter() {
+                    match x {
+                        Some(x) => keep(*x, &mut v),
+                        None => v.missing += 1,
+                    }
+                }
+            }
         }
     }
-    Some((values, missing))
+    Some(v)
 }
 
-/// Bits of the order key that pick a bucket in [`values_at`].
-const BUCKET_BITS: u32 = 20;
-
 /// The values at several ranks of `v` (as if sorted), exactly, in two passes:
-/// count values per bucket of the top bits of their order key, then gather
-/// only the buckets that hold a wanted rank and sort those. On 10M values
-/// this is several times faster than repeated selection.
-fn values_at(v: &[f64], ranks: &[usize]) -> HashMap<usize, f64> {
-    let shift = 64 - BUCKET_BITS;
-    let bucket = |x: f64| (order_key(x) >> shift) as usize;
-    let mut counts = vec![0u32; 1 << BUCKET_BITS];
-    for x in v {
-        counts[bucket(*x)] += 1;
-    }
+/// count values per bucket (equal slices of the values' range, see
+/// [`Buckets`]), then gather only the buckets that hold a wanted rank and
+/// sort those. On 10M values a bucket holds about 150 values, so almost
+/// nothing is sorted.
+fn values_at(v: &[f64], ranks: &[usize], buckets: Buckets, counts: &Counts) -> HashMap<usize, f64> {
     // For each rank: its bucket and its rank within the bucket.
     let mut wanted: Vec<(usize, usize, usize)> = Vec::with_capacity(ranks.len());
     let mut sorted_ranks = ranks.to_vec();
     sorted_ranks.sort_unstable();
     let (mut b, mut start) = (0usize, 0usize);
     for r in sorted_ranks {
-        while start + counts[b] as usize <= r {
-            start += counts[b] as usize;
+        while b + 1 < counts.n.len() && start + counts.n[b] as usize <= r {
+            start += counts.n[b] as usize;
             b += 1;
         }
         wanted.push((r, b, r - start));
     }
-    let mut gathered: HashMap<usize, Vec<f64>> = wanted.iter().map(|w| (w.1, Vec::new())).collect();
-    for x in v {
-        if let Some(g) = gathered.get_mut(&bucket(*x)) {
-            g.push(*x);
+    // A bucket of one value answers its ranks without a pass.
+    let (single, wanted): (Vec<_>, Vec<_>) = wanted
+        .into_iter()
+        .partition(|(_, b, _)| counts.single(*b).is_some());
+    // Each wanted bucket's slot in `gathered`; a lookup per value, no hash.
+    let mut slot = vec![u32::MAX; Buckets::COUNT];
+    let mut gathered: Vec<Vec<f64>> = Vec::new();
+    for (_, b, _) in &wanted {
+        if slot[*b] == u32::MAX {
+            slot[*b] = gathered.len() as u32;
+            gathered.push(Vec::new());
         }
     }
-    for g in gathered.values_mut() {
+    for x in v {
+        let s = slot[buckets.of(*x)];
+        if s != u32::MAX {
+            gathered[s as usize].push(*x);
+        }
+    }
+    for g in &mut gathered {
         g.sort_unstable_by(f64::total_cmp);
     }
-    wanted
+    let mut at: HashMap<usize, f64> = wanted
         .into_iter()
-        .map(|(r, b, i)| (r, gathered[&b][i]))
-        .collect()
+        .map(|(r, b, i)| (r, gathered[slot[b] as usize][i]))
+        .collect();
+    for (r, b, _) in single {
+        at.insert(r, counts.first[b]);
+    }
+    at
+}
+
+/// The range of `v`.
+fn range(v: &[f64]) -> (f64, f64) {
+    v.iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), x| {
+            (lo.min(*x), hi.max(*x))
+        })
+}
+
+/// Values per bucket.
+fn bucket_counts(v: &[f64], buckets: Buckets) -> Counts {
+    Counts::of(v.iter().copied(), buckets)
 }
 
 /// Quantiles with linear interpolation (numpy's default).
 pub fn quantiles(v: &[f64], qs: &[f64]) -> Vec<f64> {
+    let (lo, hi) = range(v);
+    let buckets = Buckets::over(lo, hi);
+    quantiles_counted(v, qs, buckets, &bucket_counts(v, buckets))
+}
+
+/// [`quantiles`] of values already counted per bucket.
+fn quantiles_counted(v: &[f64], qs: &[f64], buckets: Buckets, counts: &Counts) -> Vec<f64> {
     if v.is_empty() {
         return Vec::new();
     }
@@ -128,7 +203,7 @@ pub fn quantiles(v: &[f64], qs: &[f64]) -> Vec<f64> {
             [lo, hi]
         })
         .collect();
-    let at = values_at(v, &ranks);
+    let at = values_at(v, &ranks, buckets, counts);
     qs.iter()
         .map(|q| {
             let (h, lo, hi) = bounds(q);
@@ -173,34 +248,35 @@ fn base_profile(s: &Series) -> ColumnProfile {
     }
 }
 
-/// A numeric profile without its histogram, plus the deciles of the values
-/// (taken in the same selection pass), which may become histogram edges.
-fn numeric_profile(
-    s: &Series,
-    values: Vec<f64>,
-    missing: u64,
-) -> (ColumnProfile, Vec<f64>, Vec<f64>) {
-    let mut p = base_profile(s);
-    p.nulls = missing;
-    if values.is_empty() {
-        return (p, Vec::new(), values);
+/// A numeric profile without its histogram, with the values and their
+/// deciles (taken in the same selection pass), which may become histogram
+/// edges. `counts` are the values per bucket of `buckets`.
+fn numeric_profile(mut p: ColumnProfile, v: Values, buckets: Buckets, counts: &Counts) -> Partial {
+    p.nulls = v.missing;
+    if v.values.is_empty() {
+        return Partial {
+            profile: p,
+            numeric: Some((v.values, Vec::new())),
+        };
     }
-    let n = values.len() as f64;
-    let (mut sum, mut lo, mut hi) = (0.0, f64::INFINITY, f64::NEG_INFINITY);
-    for x in &values {
-        sum += x;
-        lo = lo.min(*x);
-        hi = hi.max(*x);
-    }
-    let mean = sum / n;
-    let var = values.iter().map(|x| (x - mean) * (x - mean)).sum::<f64>() / n;
-    (p.min, p.max, p.mean, p.std) = (Some(lo), Some(hi), Some(mean), Some(var.sqrt()));
+    let n = v.values.len() as f64;
+    let mean = v.sum / n;
+    let var = v
+        .values
+        .iter()
+        .map(|x| (x - mean) * (x - mean))
+        .sum::<f64>()
+        / n;
+    (p.min, p.max, p.mean, p.std) = (Some(v.lo), Some(v.hi), Some(mean), Some(var.sqrt()));
     let mut qs = QUANTILES.to_vec();
     qs.extend(deciles());
-    let mut at = quantiles(&values, &qs);
+    let mut at = quantiles_counted(&v.values, &qs, buckets, counts);
     let dec = at.split_off(QUANTILES.len());
     p.quantiles = QUANTILES.iter().copied().zip(at).collect();
-    (p, dec, values)
+    Partial {
+        profile: p,
+        numeric: Some((v.values, dec)),
+    }
 }
 
 fn categorical_profile(s: &Series) -> ColumnProfile {
@@ -254,19 +330,63 @@ struct Partial {
     numeric: Option<(Vec<f64>, Vec<f64>)>,
 }
 
-fn partial(s: &Series) -> Partial {
+/// A column as read: numeric values, or a finished text/time profile.
+enum Read {
+    Numeric(ColumnProfile, Values),
+    Other(ColumnProfile),
+}
+
+fn read_series(s: &Series) -> Read {
     match numeric_values(s) {
-        Some((values, missing)) => {
-            let (profile, dec, values) = numeric_profile(s, values, missing);
-            Partial {
-                profile,
-                numeric: Some((values, dec)),
-            }
+        Some(v) => Read::Numeric(base_profile(s), v),
+        None => Read::Other(categorical_profile(s)),
+    }
+}
+
+/// The partial profile of a column without a twin: buckets over its own
+/// range.
+fn alone(read: Read) -> Partial {
+    match read {
+        Read::Numeric(p, v) => {
+            let buckets = Buckets::over(v.lo, v.hi);
+            let counts = bucket_counts(&v.values, buckets);
+            numeric_profile(p, v, buckets, &counts)
         }
-        None => Partial {
-            profile: categorical_profile(s),
+        Read::Other(profile) => Partial {
+            profile,
             numeric: None,
         },
+    }
+}
+
+/// The partial profiles of a holdout column and its reference twin, and
+/// their KS test when asked for. Both numeric: one count per side over
+/// buckets spanning both serves the quantiles of each and the test.
+fn twins(h: Read, r: Read, with_ks: bool) -> (Partial, Partial, Option<KsTest>) {
+    match (h, r) {
+        (Read::Numeric(hp, hv), Read::Numeric(rp, rv)) => {
+            let buckets = Buckets::over(hv.lo.min(rv.lo), hv.hi.max(rv.hi));
+            let (ch, cr) = rayon::join(
+                || bucket_counts(&hv.values, buckets),
+                || bucket_counts(&rv.values, buckets),
+            );
+            let ks = with_ks
+                .then(|| {
+                    crate::stats::ks::two_sample_counted(
+                        &rv.values,
+                        &hv.values,
+                        buckets,
+                        (&cr, &ch),
+                    )
+                })
+                .flatten();
+            let (h, r) = rayon::join(
+                || numeric_profile(hp, hv, buckets, &ch),
+                || numeric_profile(rp, rv, buckets, &cr),
+            );
+            (h, r, ks)
+        }
+        (h, r) => (alone(h), alone(r), None),
     }
 }
 
@@ -312,57 +432,91 @@ fn shared_edges(h: &Partial, r: Option<&Partial>) -> (Option<Vec<f64>>, Option<V
     }
 }
 
-/// Profiles every column of the holdout and, when given, of the reference.
-/// Each column is cast once, and a column's values are dropped as soon as its
-/// histogram is counted, so memory stays near one column per thread.
-pub fn profile(
-    holdout: &DataFrame,
-    reference: Option<&DataFrame>,
-) -> (Vec<ColumnProfile>, Option<Vec<ColumnProfile>>) {
-    let series = |df: &DataFrame| -> Vec<Series> {
-        df.columns()
-            .iter()
-            .map(|c| c.as_materialized_series().clone())
-            .collect()
-    };
-    let h_cols = series(holdout);
-    let r_cols = reference.map(series).unwrap_or_default();
-    let twin = |name: &str| r_cols.iter().find(|r| r.name().as_str() == name);
+/// The profiles of a run: every column of the holdout and of the
+/// reference, and the exact KS test of each numeric column both have (when
+/// asked for: the values are at hand while the column is profiled).
+#[derive(Debug, Default)]
+pub struct Profiles {
+    pub holdout: Vec<ColumnProfile>,
+    pub reference: Option<Vec<ColumnProfile>>,
+    pub ks: HashMap<String, KsTest>,
+}
 
-    let pairs: Vec<(ColumnProfile, Option<ColumnProfile>)> = h_cols
-        .par_iter()
-        .map(|hs| {
-            let hp = partial(hs);
-            let rp = twin(hs.name()).map(partial);
-            let (he, re) = shared_edges(&hp, rp.as_ref());
-            (
-                with_histogram(hp, he.as_ref()),
-                rp.map(|rp| with_histogram(rp, re.as_ref())),
-            )
-        })
-        .collect();
-    let reference_profiles = reference.map(|_| {
-        r_cols
-            .par_iter()
-            .map(|rs| {
-                let done = pairs
-                    .iter()
-                    .find(|(h, r)| h.name == rs.name().as_str() && r.is_some());
-                match done {
-                    Some((_, Some(r))) => r.clone(),
-                    _ => {
-                        let rp = partial(rs);
-                        let (e, _) = shared_edges(&rp, None);
-                        with_histogram(rp, e.as_ref())
-                    }
-                }
-            })
+/// Bytes a column pair may hold while it is profiled (its values as f64
+/// and the column as read), which sets how many columns are profiled at
+/// once: all cores on 10M rows, one column at a time on 100M.
+const PROFILE_MEMORY: usize = 3 << 30;
+
+/// Workers for a profile pass over columns of `rows` values in all.
+fn workers(rows: usize) -> usize {
+    let per_column = rows.max(1).saturating_mul(16);
+    (PROFILE_MEMORY / per_column).clamp(1, rayon::current_num_threads())
+}
+
+fn read(table: &Table, name: &str) -> Result<Read> {
+    let c = table.column(name)?;
+    Ok(read_series(c.as_materialized_series()))
+}
+
+/// Profiles every column of the holdout and, when given, of the reference,
+/// one column (of both) per worker: a column is read, profiled, tested for
+/// drift and dropped before the next, so memory is a few columns whatever
+/// the number of columns.
+pub fn profile(holdout: &Table, reference: Option<&Table>, with_ks: bool) -> Result<Profiles> {
+    let h_names = holdout.names();
+    let r_names = reference.map(Table::names).unwrap_or_default();
+    let rows = holdout.rows() + reference.map_or(0, Table::rows);
+    type Pair = (ColumnProfile, Option<ColumnProfile>, Option<KsTest>);
+    let workers = workers(rows);
+    let pairs = bounded_map(&h_names, workers, |name| -> Result<Pair> {
+        let h = read(holdout, name)?;
+        let (hp, rp, ks) = match reference {
+            Some(r) if r.has(name) => {
+                let (hp, rp, ks) = twins(h, read(r, name)?, with_ks);
+                (hp, Some(rp), ks)
+            }
+            _ => (alone(h), None, None),
+        };
+        let (he, re) = shared_edges(&hp, rp.as_ref());
+        Ok((
+            with_histogram(hp, he.as_ref()),
+            rp.map(|rp| with_histogram(rp, re.as_ref())),
+            ks,
+        ))
+    })?;
+    // Reference columns the holdout lacks.
+    let lone = match reference {
+        Some(r) => {
+            let names: Vec<&String> = r_names.iter().filter(|n| !holdout.has(n)).collect();
+            bounded_map(&names, workers, |name| -> Result<ColumnProfile> {
+                let rp = alone(read(r, name)?);
+                let (e, _) = shared_edges(&rp, None);
+                Ok(with_histogram(rp, e.as_ref()))
+            })?
+        }
+        None => Vec::new(),
+    };
+    let mut out = Profiles::default();
+    let mut reference_profiles: HashMap<String, ColumnProfile> = HashMap::new();
+    for (h, r, ks) in pairs {
+        if let Some(t) = ks {
+            out.ks.insert(h.name.clone(), t);
+        }
+        if let Some(r) = r {
+            reference_profiles.insert(r.name.clone(), r);
+        }
+        out.holdout.push(h);
+    }
+    for r in lone {
+        reference_profiles.insert(r.name.clone(), r);
+    }
+    out.reference = reference.map(|_| {
+        r_names
+            .iter()
+            .filter_map(|n| reference_profiles.remove(n))
             .collect()
     });
-    (
-        pairs.into_iter().map(|(h, _)| h).collect(),
-        reference_profiles,
-    )
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -406,6 +560,121 @@ mod tests {
     }
 
     #[test]
+    fn profiles_streamed_from_parquet_equal_profiles_in_memory() {
+        // Two demo files (drift on one): every column read one at a time
+        // from the file must profile exactly as the whole frame does, and
+        // each KS test must be the one of the full columns.
+        let dir = tempfile::tempdir().unwrap();
+        let h = crate::demo::DemoData::new(70_000, 3)
+            .write(&dir.path().join("h"))
+            .unwrap();
+        let mut drifted = crate::demo::DemoData::new(40_000, 4);
+        drifted.drift = 0.3;
+        let r = drifted.write(&dir.path().join("r")).unwrap();
+        let (ht, rt) = (
+            Table::open(&h, crate::config::DataFormat::Parquet).unwrap(),
+            Table::open(&r, crate::config::DataFormat::Parquet).unwrap(),
+        );
+        assert!(ht.streams() && rt.streams());
+        let all = |t: &Table| Table::from_frame(t.frame(&t.names()).unwrap());
+        let streamed = profile(&ht, Some(&rt), true).unwrap();
+        let in_memory = profile(&all(&ht), Some(&all(&rt)), true).unwrap();
+        assert_eq!(streamed.holdout, in_memory.holdout);
+        assert_eq!(streamed.reference, in_memory.reference);
+        assert_eq!(streamed.ks, in_memory.ks);
+        let f = |t: &Table| {
+            let c = t.column("f01").unwrap().cast(&DataType::Float64).unwrap();
+            c.f64()
+                .unwrap()
+                .iter()
+                .map(|x| x.unwrap_or(f64::NAN))
+                .collect::<Vec<_>>()
+        };
+        let want = crate::stats::ks::two_sample(&f(&rt), &f(&ht)).unwrap();
+        assert_eq!(streamed.ks["f01"], want);
+        assert!(want.statistic > 0.05, "the drift shows: {want:?}");
+        assert_eq!(streamed.holdout.len(), ht.names().len());
+    }
+
+    #[test]
+    fn twins_counted_together_equal_each_computed_alone() {
+        // Shared buckets over both ranges must give each side's quantiles
+        // and histogram as its own computation does, and the KS test of
+        // the plain two-sample function: different ranges, different
+        // buckets, the same exact answers. Ties, negatives, NaN, an outlier.
+        let mut x = 11u64;
+        let mut next = move || {
+            x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+            (x >> 11) as f64 / (1u64 << 53) as f64
+        };
+        let h: Vec<f64> = (0..150_000)
+            .map(|i| match i % 50 {
+                0 => f64::NAN,
+                1 => 1e6,
+                _ => ((next() - 0.5) * 40.0).round() / 4.0,
+            })
+            .collect();
+        let r: Vec<f64> = (0..90_000).map(|_| (next() - 0.45) * 7.0).collect();
+        let (hs, rs) = (Series::new("x".into(), &h), Series::new("x".into(), &r));
+        let (hp, rp, ks) = twins(read_series(&hs), read_series(&rs), true);
+        let finite = |v: &[f64]| {
+            v.iter()
+                .copied()
+                .filter(|x| !x.is_nan())
+                .collect::<Vec<_>>()
+        };
+        let (hf, rf) = (finite(&h), finite(&r));
+        for (p, v) in [(&hp, &hf), (&rp, &rf)] {
+            let want = quantiles(v, &QUANTILES);
+            let got: Vec<f64> = p.profile.quantiles.iter().map(|q| q.1).collect();
+            assert_eq!(got, want);
+            assert_eq!(p.numeric.as_ref().unwrap().1, quantiles(v, &deciles()));
+        }
+        assert_eq!(ks, crate::stats::ks::two_sample(&r, &h));
+        assert!(ks.unwrap().statistic > 0.0);
+        let (he, re) = shared_edges(&hp, Some(&rp));
+        let edges = he.clone().unwrap();
+        assert_eq!(
+            with_histogram(hp, he.as_ref()).histogram.unwrap().counts,
+            bin_counts(&hf, &edges)
+        );
+        assert_eq!(
+            with_histogram(rp, re.as_ref()).histogram.unwrap().counts,
+            bin_counts(&rf, &edges)
+        );
+        assert_eq!(hp_nulls(&hs), 150_000 / 50);
+    }
+
+    fn hp_nulls(s: &Series) -> u64 {
+        alone(read_series(s)).profile.nulls
+    }
+
+    #[test]
+    fn one_column_at_a_time_on_a_hundred_million_rows() {
+        assert_eq!(workers(200_000_000), 1);
+        assert_eq!(workers(20_000_000), 2.min(rayon::current_num_threads()));
+    }
+
+    #[test]
+    fn a_flag_column_needs_no_sorting_and_keeps_its_quantiles() {
+        // 99.5% zeros: every wanted rank but the top one sits in a bucket
+        // of one value, answered from the counts.
+        let v: Vec<f64> = (0..20_000).map(|i| f64::from(i % 200 == 0)).collect();
+        let q = quantiles(&v, &[0.0, 0.5, 0.99, 0.995, 1.0]);
+        let mut sorted = v.clone();
+        sorted.sort_by(f64::total_cmp);
+        let n = sorted.len();
+        for (q, got) in [0.0, 0.5, 0.99, 0.995, 1.0].iter().zip(q) {
+            let h = q * (n - 1) as f64;
+            let (lo, hi) = (h.floor() as usize, h.ceil() as usize);
+            assert_eq!(
+                got,
+                sorted[lo] + (h - lo as f64) * (sorted[hi] - sorted[lo])
+            );
+        }
+    }
+
+    #[test]
     fn bins_cover_ends() {
         let edges = [0.0, 1.0, 2.0, 3.0];
         assert_eq!(
@@ -420,8 +689,10 @@ mod tests {
             df!("x" => [Some(1.0), None, Some(3.0), Some(f64::NAN)], "c" => ["a", "b", "a", "a"])
                 .unwrap();
         let r = df!("x" => [0.0, 2.0, 4.0, 6.0], "c" => ["a", "a", "a", "z"]).unwrap();
-        let (hp, rp) = profile(&h, Some(&r));
-        let rp = rp.unwrap();
+        let p = profile(&Table::from_frame(h), Some(&Table::from_frame(r)), true).unwrap();
+        let (hp, rp) = (p.holdout, p.reference.unwrap());
+        assert_eq!(p.ks["x"].holdout_rows, 2);
+        assert!(!p.ks.contains_key("c"));
         assert_eq!(hp[0].nulls, 2);
         assert_eq!(
             hp[0].histogram.as_ref().unwrap().edges,

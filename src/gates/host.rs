@@ -2,7 +2,7 @@
 //! shared data, and a WASI context that grants nothing. One [`GateState`]
 //! lives in each gate's store.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -16,8 +16,10 @@ use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::p2::{DynPollable, Pollable};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
+use crate::data::Table;
 use crate::data::profile::ColumnProfile;
 use crate::metrics::CurvePoint;
+use crate::stats::ks::KsTest;
 
 use super::wit::latest::modelgate;
 pub use super::wit::latest::{Gate, GatePre};
@@ -50,64 +52,76 @@ const TABLE_ELEMENT_BYTES: usize = 16;
 
 pub use crate::text::cut;
 
-/// One dataset as gates see it.
+/// Columns a dataset keeps after a gate read them: a gate that reads a
+/// column in windows, or two columns side by side, reads each from the
+/// file once, and memory stays a couple of columns.
+const RECENT_COLUMNS: usize = 2;
+
+/// One dataset as gates see it: its profiles, and its columns read on
+/// demand from the [`Table`] (one at a time from a Parquet file).
 #[derive(Debug)]
 pub struct DatasetView {
-    pub frame: DataFrame,
+    pub table: Table,
     pub profiles: Vec<ColumnProfile>,
-    numeric: Mutex<HashMap<String, Arc<Vec<f64>>>>,
+    recent: Mutex<VecDeque<(String, Column)>>,
 }
 
 impl DatasetView {
-    pub fn new(frame: DataFrame, profiles: Vec<ColumnProfile>) -> Self {
+    pub fn new(table: Table, profiles: Vec<ColumnProfile>) -> Self {
         DatasetView {
-            frame,
+            table,
             profiles,
-            numeric: Mutex::new(HashMap::new()),
+            recent: Mutex::new(VecDeque::new()),
         }
     }
 
-    /// The column as f64 with missing values as NaN, cast once and shared.
-    fn numeric(&self, column: &str) -> Result<Arc<Vec<f64>>, ReadError> {
-        let mut cache = self.numeric.lock().map_err(|_| ReadError::Poisoned)?;
-        if let Some(v) = cache.get(column) {
-            return Ok(v.clone());
+    fn column(&self, name: &str) -> Result<Column, ReadError> {
+        if !self.table.has(name) {
+            return Err(ReadError::NoColumn(name.to_string()));
         }
-        let v: Vec<f64> = self
-            .float64(column)?
-            .iter()
-            .map(|x| x.unwrap_or(f64::NAN))
-            .collect();
-        let v = Arc::new(v);
-        cache.insert(column.to_string(), v.clone());
-        Ok(v)
+        let mut recent = self.recent.lock().map_err(|_| ReadError::Poisoned)?;
+        if let Some((_, c)) = recent.iter().find(|(n, _)| n == name) {
+            return Ok(c.clone());
+        }
+        let c = self
+            .table
+            .column(name)
+            .map_err(|e| ReadError::Read(e.to_string()))?;
+        recent.push_front((name.to_string(), c.clone()));
+        recent.truncate(RECENT_COLUMNS);
+        Ok(c)
     }
 
-    /// The column cast to f64 by polars (no copy when it is f64 already),
-    /// for a pass that needs no cache.
-    fn float64(&self, column: &str) -> Result<Float64Chunked, ReadError> {
-        let s = self
-            .frame
-            .column(column)
-            .map_err(|_| ReadError::NoColumn(column.to_string()))?
-            .as_materialized_series();
-        if !(s.dtype().is_numeric() || s.dtype().is_bool()) {
+    fn numeric_column(&self, name: &str) -> Result<Column, ReadError> {
+        let c = self.column(name)?;
+        if !(c.dtype().is_numeric() || c.dtype().is_bool()) {
             return Err(ReadError::NotNumeric {
-                column: column.to_string(),
-                dtype: s.dtype().to_string(),
+                column: name.to_string(),
+                dtype: c.dtype().to_string(),
             });
         }
-        Ok(s.cast(&DataType::Float64)?.f64()?.clone())
+        Ok(c)
+    }
+
+    /// A window of a column as f64, missing values as NaN; only the window
+    /// is cast.
+    fn numeric(&self, column: &str, offset: u64, len: u32) -> Result<Vec<f64>, ReadError> {
+        let c = self.numeric_column(column)?;
+        let (start, n) = window(c.len(), offset, len);
+        let cast = c.slice(start as i64, n).cast(&DataType::Float64)?;
+        Ok(cast.f64()?.iter().map(|x| x.unwrap_or(f64::NAN)).collect())
+    }
+
+    /// The column cast to f64 by polars (no copy when it is f64 already).
+    fn float64(&self, column: &str) -> Result<Float64Chunked, ReadError> {
+        let c = self.numeric_column(column)?;
+        Ok(c.cast(&DataType::Float64)?.f64()?.clone())
     }
 
     fn text(&self, column: &str, offset: u64, len: u32) -> Result<Vec<Option<String>>, ReadError> {
-        let s = self
-            .frame
-            .column(column)
-            .map_err(|_| ReadError::NoColumn(column.to_string()))?
-            .as_materialized_series();
-        let (start, n) = window(s.len(), offset, len);
-        let slice = s.slice(start as i64, n).cast(&DataType::String)?;
+        let c = self.column(column)?;
+        let (start, n) = window(c.len(), offset, len);
+        let slice = c.slice(start as i64, n).cast(&DataType::String)?;
         Ok(slice.str()?.iter().map(|v| v.map(str::to_string)).collect())
     }
 }
@@ -122,6 +136,8 @@ enum ReadError {
     NotNumeric { column: String, dtype: String },
     #[error("{0}")]
     Polars(#[from] PolarsError),
+    #[error("{0}")]
+    Read(String),
     #[error("internal error: cache poisoned")]
     Poisoned,
 }
@@ -169,8 +185,11 @@ pub struct RunData {
     pub segments: Vec<crate::segments::SegmentTable>,
     /// The confidence level of the tests' intervals.
     pub confidence: f64,
-    /// Computed on first use; [`crate::decision`] asks before the gates
-    /// run when one of them imports `integrity`.
+    /// The KS test of each numeric column both datasets have, taken while
+    /// the profiles were computed; other columns are tested on demand.
+    pub ks: HashMap<String, KsTest>,
+    /// Set by [`RunData::compute_integrity`], which [`crate::decision`]
+    /// calls before the gates run when one of them imports `integrity`.
     pub integrity: std::sync::OnceLock<crate::integrity::Integrity>,
 }
 
@@ -194,20 +213,21 @@ impl RunData {
             candidate: model,
             production: None,
             labels: Arc::new(Vec::new()),
-            holdout: DatasetView::new(DataFrame::empty(), Vec::new()),
+            holdout: DatasetView::new(Table::from_frame(DataFrame::empty()), Vec::new()),
             reference: None,
             delta_tests: Default::default(),
             segments: Vec::new(),
             confidence: crate::config::StatsSpec::default().confidence,
+            ks: HashMap::new(),
             integrity: Default::default(),
         })
     }
 
-    /// The holdout's integrity facts, computed once.
-    pub fn integrity(&self) -> &crate::integrity::Integrity {
-        self.integrity.get_or_init(|| {
-            crate::integrity::compute(
-                &self.holdout.frame,
+    /// Computes the holdout's integrity facts, once.
+    pub fn compute_integrity(&self) -> crate::error::Result<()> {
+        if self.integrity.get().is_none() {
+            let facts = crate::integrity::compute(
+                &self.holdout.table,
                 &self.labels,
                 crate::integrity::Roles {
                     label: &self.label_column,
@@ -215,9 +235,11 @@ impl RunData {
                     scores: &self.score_columns,
                     weight: self.weight_column.as_deref(),
                 },
-                self.reference.as_ref().map(|r| &r.frame),
-            )
-        })
+                self.reference.as_ref().map(|r| &r.table),
+            )?;
+            let _ = self.integrity.set(facts);
+        }
+        Ok(())
     }
 }
 
@@ -596,14 +618,19 @@ impl modelgate::gate::host::Host for GateState {
     }
 
     fn test_distribution(&mut self, column: String) -> Option<types::DistributionTest> {
-        // Straight from the frames: caching every numeric column of both
-        // datasets as f64 for one pass would double the memory of a run.
-        let reference = self.run.reference.as_ref()?.float64(&column).ok()?;
-        let holdout = self.run.holdout.float64(&column).ok()?;
-        let t = crate::stats::ks::two_sample_by(
-            || reference.iter().map(|x| x.unwrap_or(f64::NAN)),
-            || holdout.iter().map(|x| x.unwrap_or(f64::NAN)),
-        )?;
+        let t = match self.run.ks.get(&column) {
+            Some(t) => t.clone(),
+            None => {
+                // A column the profile pass did not test (booleans): read
+                // straight from the tables, without a cached f64 copy.
+                let reference = self.run.reference.as_ref()?.float64(&column).ok()?;
+                let holdout = self.run.holdout.float64(&column).ok()?;
+                crate::stats::ks::two_sample_by(
+                    || reference.iter().map(|x| x.unwrap_or(f64::NAN)),
+                    || holdout.iter().map(|x| x.unwrap_or(f64::NAN)),
+                )?
+            }
+        };
         Some(types::DistributionTest {
             column,
             statistic: t.statistic,
@@ -614,7 +641,11 @@ impl modelgate::gate::host::Host for GateState {
     }
 
     fn integrity(&mut self) -> types::IntegrityFacts {
-        let i = self.run.integrity();
+        // Computed before any gate that imports `integrity` runs; a gate
+        // only sees empty facts when the run failed before it (never here),
+        // and zero rows is insufficient evidence, never a pass.
+        let empty = crate::integrity::Integrity::default();
+        let i = self.run.integrity.get().unwrap_or(&empty);
         types::IntegrityFacts {
             rows: i.rows,
             row_columns: i.row_columns.clone(),
@@ -639,7 +670,7 @@ impl modelgate::gate::host::Host for GateState {
     }
 
     fn row_count(&mut self, data: types::Dataset) -> Option<u64> {
-        self.dataset(data).map(|d| d.frame.height() as u64)
+        self.dataset(data).map(|d| d.table.rows() as u64)
     }
 
     fn profiles(&mut self, data: types::Dataset) -> Option<Vec<types::ColumnProfile>> {
@@ -657,8 +688,7 @@ impl modelgate::gate::host::Host for GateState {
         let d = self
             .dataset(data)
             .ok_or("the reference dataset is not configured")?;
-        let v = d.numeric(&column).map_err(|e| e.to_string())?;
-        Ok(slice_of(&v, offset, len))
+        d.numeric(&column, offset, len).map_err(|e| e.to_string())
     }
 
     fn read_text(

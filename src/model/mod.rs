@@ -212,6 +212,11 @@ impl Scorer {
     }
 
     /// The holdout columns this model reads.
+    /// Whether scoring joins a scores file on the holdout's id column.
+    pub fn joins_on_id(&self) -> bool {
+        matches!(self, Scorer::Scores(ScoreSource::File { .. }))
+    }
+
     pub fn holdout_columns(&self) -> Vec<String> {
         match self {
             Scorer::Scores(ScoreSource::Column(c)) => vec![c.clone()],
