@@ -12,7 +12,7 @@ use polars::prelude::DataFrame;
 use serde::{Deserialize, Serialize};
 
 use crate::config::Config;
-use crate::data::{self, Columns, profile};
+use crate::data::{self, profile};
 use crate::error::{Error, Result};
 use crate::evaluation::{self, Evaluation};
 use crate::gates::host::{DatasetView, ModelView, RunData};
@@ -244,10 +244,7 @@ pub fn run(config: &Config) -> Result<Decision> {
     // The inputs are hashed while the holdout is scored. Evaluation reads
     // only the columns it needs; the gates' columns are read one at a time
     // below, so the whole holdout is never in memory.
-    let (evaluated, inputs) = rayon::join(
-        || evaluation::run(config, Columns::Named),
-        || Inputs::of(config),
-    );
+    let (evaluated, inputs) = rayon::join(|| evaluation::run(config), || Inputs::of(config));
     let (evaluated, inputs) = (evaluated?, inputs?);
     let evaluate_ms = ms(t0);
     crate::progress::done(

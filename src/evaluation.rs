@@ -153,12 +153,11 @@ const SEQUENTIAL_ROWS: usize = 20_000_000;
 
 /// Runs the evaluation described by a validated config.
 pub fn evaluate(config: &Config) -> Result<Evaluation> {
-    Ok(run(config, Columns::Named)?.evaluation)
+    Ok(run(config)?.evaluation)
 }
 
-/// Runs the evaluation, reading either only the needed holdout columns or
-/// all of them (when data gates will profile the holdout).
-pub fn run(config: &Config, which: Columns) -> Result<Evaluated> {
+/// Runs the evaluation, reading only the holdout columns it needs.
+pub fn run(config: &Config) -> Result<Evaluated> {
     let t0 = Instant::now();
     let candidate = Scorer::open(&config.candidate)?;
     let production = config.production.as_ref().map(Scorer::open).transpose()?;
@@ -182,7 +181,7 @@ pub fn run(config: &Config, which: Columns) -> Result<Evaluated> {
     if let Some(id) = config.holdout.id.as_deref().filter(|_| joins) {
         extra.push(("holdout.id", id));
     }
-    let mut holdout = data::load_holdout(&config.holdout, &columns, &extra, which)?;
+    let mut holdout = data::load_holdout(&config.holdout, &columns, &extra, Columns::Named)?;
     let days = timestamp
         .map(|t| data::days(&holdout.path, &holdout.frame, t))
         .transpose()?;
@@ -198,12 +197,10 @@ pub fn run(config: &Config, which: Columns) -> Result<Evaluated> {
     // leave the frame unless a segment or the alert budget reads them (at
     // 100M rows each is 800 MB). Row ids only named rows in the errors of
     // loading and scoring, which are behind us.
-    if which == Columns::Named {
-        holdout.row_names = data::RowNames::Index;
-        for name in columns.iter().chain(config.holdout.id.as_ref()) {
-            if !extra.iter().any(|(_, e)| e == name) {
-                let _ = holdout.frame.drop_in_place(name);
-            }
+    holdout.row_names = data::RowNames::Index;
+    for name in columns.iter().chain(config.holdout.id.as_ref()) {
+        if !extra.iter().any(|(_, e)| e == name) {
+            let _ = holdout.frame.drop_in_place(name);
         }
     }
 

@@ -101,20 +101,25 @@ pub fn read_columns(
     let lf = match columns {
         Columns::Named => lf.select(names.iter().map(|n| col(*n)).collect::<Vec<Expr>>()),
         Columns::All => {
-            // Every column is profiled for the gates: refuse, once and by
-            // name, a type that is neither a number, text nor a time.
-            if let Some((name, dt)) = schema.iter().find(|(_, dt)| !is_readable(dt)) {
-                return Err(Error::data(
-                    path,
-                    format!(
-                        "column `{name}` has type {dt}, which modelgate reads neither as numbers nor as text; drop or convert it"
-                    ),
-                ));
-            }
+            refuse_unreadable(path, &schema)?;
             lf
         }
     };
     lf.collect().map_err(|e| read_error("cannot read", path, e))
+}
+
+/// Every column is profiled for the gates: refuses, once and by name, a
+/// type that is neither a number, text nor a time.
+fn refuse_unreadable(path: &Path, schema: &Schema) -> Result<()> {
+    match schema.iter().find(|(_, dt)| !is_readable(dt)) {
+        Some((name, dt)) => Err(Error::data(
+            path,
+            format!(
+                "column `{name}` has type {dt}, which modelgate reads neither as numbers nor as text; drop or convert it"
+            ),
+        )),
+        None => Ok(()),
+    }
 }
 
 fn abbreviate(items: &[String], max: usize) -> String {

@@ -42,14 +42,7 @@ impl Table {
         let schema = lf
             .collect_schema()
             .map_err(|e| read_error("cannot read the schema of", path, e))?;
-        if let Some((name, dt)) = schema.iter().find(|(_, dt)| !super::is_readable(dt)) {
-            return Err(Error::data(
-                path,
-                format!(
-                    "column `{name}` has type {dt}, which modelgate reads neither as numbers nor as text; drop or convert it"
-                ),
-            ));
-        }
+        super::refuse_unreadable(path, &schema)?;
         let schema = (*schema).clone();
         if format != DataFormat::Parquet {
             let frame = lf
