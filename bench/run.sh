@@ -32,7 +32,7 @@ if [ ! -x "$venv/bin/python" ] || ! cmp -s bench/requirements.txt "$venv/require
 fi
 py=$venv/bin/python
 
-# measure NAME CMD...: runs CMD under GNU time; sets wall, cpu and rss (MB).
+# measure NAME CMD...: runs CMD under GNU time; sets wall, cpu and rss (MiB; GNU time reports KiB).
 measure() {
   local out=$1; shift
   /usr/bin/time -f '%e %U %S %M' -o "$out.time" "$@" >"$out.stdout" 2>"$out.stderr" || {
@@ -71,14 +71,14 @@ for n in "${sizes[@]}"; do
     echo "$n rows: Python job" >&2
     measure "$dir/python" "$py" bench/python_job.py "$dir/holdout/holdout.parquet" "$dir/reference/holdout.parquet" "$dir/python.json"
     pw=$wall pc=$cpu pr=$rss
-    python_cell="$pw s / $pc s / $pr MB"
+    python_cell="$pw s / $pc s / $pr MiB"
     ratio=$(printf '%.1f× / %.1f× / %.1f×' "$(echo "$pw / $mw" | bc -l)" "$(echo "$pc / $mc" | bc -l)" "$(echo "$pr / $mr" | bc -l)")
   else
     python_cell="not run" ratio="–"
   fi
   floor_ratio=$(printf '%.2f' "$(echo "$mw / $fw" | bc -l)")
   rows_md+="
-| $n + $n | $python_cell | $mw s / $mc s / $mr MB | $fw s / $fc s | $ratio | $floor_ratio |"
+| $n + $n | $python_cell | $mw s / $mc s / $mr MiB | $fw s / $fc s | $ratio | $floor_ratio |"
 done
 echo
 echo "Machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'); $("$MODELGATE" --version)"

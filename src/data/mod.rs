@@ -225,20 +225,30 @@ pub fn load_holdout(
     extra: &[(&str, &str)],
     which: Columns,
 ) -> Result<Holdout> {
-    let mut wanted: Vec<(&str, &str)> = vec![("holdout.label", spec.label.as_str())];
     // The id is read with the rest only when something reads it (a scores
     // file joined on it, a segment); errors read it from the file.
     let id_needed = spec.id.as_ref().is_some_and(|id| {
         which == Columns::All || columns.contains(id) || extra.iter().any(|(_, e)| e == id)
     });
+    // What scoring, segments and the alert budget read from the frame.
+    let keep: Vec<&str> = columns
+        .iter()
+        .map(String::as_str)
+        .chain(extra.iter().map(|(_, name)| *name))
+        .chain(spec.id.as_deref().filter(|_| id_needed))
+        .collect();
+    // The label, amount and weight live on as validated vectors: each is
+    // read alone, converted and dropped before the next (at 100M rows each
+    // is 800 MB, and a read holds more while it decodes), unless scoring
+    // or a segment reads it too.
+    let alone = |name: &str| which == Columns::Named && !keep.contains(&name);
+    let mut wanted: Vec<(&str, &str)> = Vec::new();
+    let mut own = vec![("holdout.label", spec.label.as_str())];
+    own.extend(spec.amount.as_deref().map(|a| ("holdout.amount", a)));
+    own.extend(spec.weight.as_deref().map(|w| ("holdout.weight", w)));
+    wanted.extend(own.iter().filter(|(_, name)| !alone(name)));
     if let Some(id) = spec.id.as_ref().filter(|_| id_needed) {
         wanted.push(("holdout.id", id));
-    }
-    if let Some(amount) = &spec.amount {
-        wanted.push(("holdout.amount", amount));
-    }
-    if let Some(weight) = &spec.weight {
-        wanted.push(("holdout.weight", weight));
     }
     for c in columns {
         wanted.push(("a model input", c));
@@ -253,10 +263,11 @@ pub fn load_holdout(
         // Checked up front as before, though the column is read only on demand.
         wanted.push(("holdout.id", id));
     }
-    let mut frame = read_columns(&spec.path, spec.format, &wanted, which)?;
-    if frame.height() == 0 {
-        return Err(Error::data(&spec.path, "the holdout has no rows"));
-    }
+    let frame = if wanted.is_empty() {
+        DataFrame::empty()
+    } else {
+        read_columns(&spec.path, spec.format, &wanted, which)?
+    };
     let row_names = match &spec.id {
         Some(id) if id_needed => {
             let s = frame
@@ -273,48 +284,38 @@ pub fn load_holdout(
         },
         None => RowNames::Index,
     };
-    // The label, amount and weight columns live on as validated vectors;
-    // each leaves the frame as soon as it is converted (at 100M rows each
-    // is 800 MB), unless scoring or a segment reads it too.
-    let keep: Vec<String> = columns
-        .iter()
-        .cloned()
-        .chain(extra.iter().map(|(_, name)| name.to_string()))
-        .chain(spec.id.clone().filter(|_| id_needed))
-        .collect();
-    let release = |frame: &mut DataFrame, name: &str| {
-        if which == Columns::Named && !keep.iter().any(|k| k == name) {
-            let _ = frame.drop_in_place(name);
-        }
+    let take = |role: &str, name: &str| -> Result<Series> {
+        let column = if alone(name) {
+            let mut one = read_columns(&spec.path, spec.format, &[(role, name)], Columns::Named)?;
+            one.drop_in_place(name)
+        } else {
+            frame.column(name).cloned()
+        };
+        column
+            .map(|c| c.as_materialized_series().clone())
+            .map_err(|e| read_error("cannot read", &spec.path, e))
     };
-    let label = frame
-        .column(&spec.label)
-        .map_err(|e| read_error("cannot read", &spec.path, e))?
-        .as_materialized_series();
-    let labels = labels(&spec.path, label, spec.positive.as_ref(), &row_names)?;
-    release(&mut frame, &spec.label);
+    let label = take("holdout.label", &spec.label)?;
+    if label.is_empty() {
+        return Err(Error::data(&spec.path, "the holdout has no rows"));
+    }
+    let labels = labels(&spec.path, &label, spec.positive.as_ref(), &row_names)?;
+    drop(label);
     let amounts = match &spec.amount {
-        Some(column) => {
-            let s = frame
-                .column(column)
-                .map_err(|e| read_error("cannot read", &spec.path, e))?
-                .as_materialized_series();
-            let a = amounts(&spec.path, s, &row_names)?;
-            release(&mut frame, column);
-            Some(a)
-        }
+        Some(column) => Some(amounts(
+            &spec.path,
+            &take("holdout.amount", column)?,
+            &row_names,
+        )?),
         None => None,
     };
     let weights = match &spec.weight {
-        Some(column) => {
-            let s = frame
-                .column(column)
-                .map_err(|e| read_error("cannot read", &spec.path, e))?
-                .as_materialized_series();
-            let w = weights(&spec.path, s, &labels, &row_names)?;
-            release(&mut frame, column);
-            Some(w)
-        }
+        Some(column) => Some(weights(
+            &spec.path,
+            &take("holdout.weight", column)?,
+            &labels,
+            &row_names,
+        )?),
         None => None,
     };
     Ok(Holdout {
