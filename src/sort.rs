@@ -20,6 +20,15 @@ pub fn from_order_key(k: u64) -> f64 {
     f64::from_bits(bits)
 }
 
+/// The smallest and largest non-NaN value; (inf, -inf) when there is none.
+pub fn range(values: impl Iterator<Item = f64>) -> (f64, f64) {
+    values
+        .filter(|x| !x.is_nan())
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), x| {
+            (lo.min(x), hi.max(x))
+        })
+}
+
 /// Buckets in value order: `x <= y` puts `x` in the same bucket as `y` or an
 /// earlier one, and equal values share a bucket, so counts per bucket give
 /// exact ranks at every bucket boundary.

@@ -166,14 +166,6 @@ fn values_at(v: &[f64], ranks: &[usize], buckets: Buckets, counts: &Counts) -> H
     at
 }
 
-/// The range of `v`.
-fn range(v: &[f64]) -> (f64, f64) {
-    v.iter()
-        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), x| {
-            (lo.min(*x), hi.max(*x))
-        })
-}
-
 /// Values per bucket.
 fn bucket_counts(v: &[f64], buckets: Buckets) -> Counts {
     Counts::of(v.iter().copied(), buckets)
@@ -181,7 +173,7 @@ fn bucket_counts(v: &[f64], buckets: Buckets) -> Counts {
 
 /// Quantiles with linear interpolation (numpy's default).
 pub fn quantiles(v: &[f64], qs: &[f64]) -> Vec<f64> {
-    let (lo, hi) = range(v);
+    let (lo, hi) = crate::sort::range(v.iter().copied());
     let buckets = Buckets::over(lo, hi);
     quantiles_counted(v, qs, buckets, &bucket_counts(v, buckets))
 }

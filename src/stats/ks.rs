@@ -19,7 +19,7 @@
 use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::sort::{Buckets, Counts, order_key};
+use crate::sort::{Buckets, Counts, order_key, range};
 
 /// The statistic, its p-value and the rows behind them.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -31,15 +31,6 @@ pub struct KsTest {
     /// Non-missing values compared on each side.
     pub reference_rows: u64,
     pub holdout_rows: u64,
-}
-
-/// The range of the non-missing values.
-fn range(values: impl Iterator<Item = f64>) -> (f64, f64) {
-    values
-        .filter(|x| !x.is_nan())
-        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), x| {
-            (lo.min(x), hi.max(x))
-        })
 }
 
 /// The order keys of `values` that fall in the marked buckets, sorted.
