@@ -85,6 +85,7 @@ fn run_data(rows: usize) -> Arc<RunData> {
         weight_column: None,
         confidence: 0.95,
         ks: Default::default(),
+        rows_held: true,
         integrity: Default::default(),
     })
 }

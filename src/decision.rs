@@ -90,10 +90,18 @@ impl Inputs {
                 ModelRef::Scores(ScoreSource::Column(_)) | ModelRef::Registry { .. } => Ok(None),
             }
         };
+        let holdout = if config.holdout.summary {
+            FileDigest {
+                path: config.holdout.path.display().to_string(),
+                sha256: data::summary::Summary::digest(&config.holdout.path)?,
+            }
+        } else {
+            digest(&config.holdout.path)?
+        };
         Ok(Inputs {
             modelgate: env!("CARGO_PKG_VERSION").to_string(),
             config: digest(&config.file).ok(),
-            holdout: Some(digest(&config.holdout.path)?),
+            holdout: Some(holdout),
             reference: config
                 .reference
                 .as_ref()
@@ -228,6 +236,34 @@ fn settings_error(config: &Config, bad: gates::BadSettings) -> Error {
     }
 }
 
+/// Refuses, at the gate's entry, a gate that takes the integrity facts
+/// when the holdout is a summary: they are facts about rows (duplicates,
+/// leaks), which a summary does not hold. A gate's other row reads fail
+/// when made ([`crate::gates::host::NO_ROWS`]), which fails the gate
+/// closed; a gate may read rows only for some settings.
+fn refuse_row_readers(config: &Config, prepared: &[gates::PreparedGate]) -> Result<()> {
+    use crate::config::Step;
+    for (index, gate) in prepared.iter().enumerate() {
+        let function = "integrity";
+        if !gate.calls(function) {
+            continue;
+        }
+        let text = std::fs::read_to_string(&config.file).unwrap_or_default();
+        let path = [Step::Key("gates".into()), Step::Index(index)];
+        let (line, column) = crate::config::locate(&text, &path).unzip();
+        return Err(Error::Config {
+            file: config.file.clone(),
+            line,
+            column,
+            message: format!(
+                "gates[{index}] (`{}`) reads holdout rows (it imports `{function}`), which holdout.summary does not hold; use gates that read profiles, metrics and tests, or evaluate the holdout file",
+                config.gates[index].uses
+            ),
+        });
+    }
+    Ok(())
+}
+
 fn ms(t: Instant) -> f64 {
     t.elapsed().as_secs_f64() * 1e3
 }
@@ -238,6 +274,9 @@ pub fn run(config: &Config) -> Result<Decision> {
     // is reported in a second, not after scoring a large holdout.
     let prepared = gates::prepare(&config.gates)?;
     gates::check_settings(&prepared).map_err(|bad| settings_error(config, bad))?;
+    if config.holdout.summary {
+        refuse_row_readers(config, &prepared)?;
+    }
 
     let t0 = Instant::now();
     crate::progress::step("scoring the holdout and computing metrics");
@@ -273,17 +312,38 @@ pub fn run(config: &Config) -> Result<Decision> {
             data::Table::open(path, format)
         }
     };
-    let holdout_table = open(&config.holdout.path, config.holdout.format)?;
-    let reference = config
-        .reference
-        .as_ref()
-        .map(|r| open(&r.path, r.format))
-        .transpose()?;
-    let profiles = if config.gates.is_empty() {
-        profile::Profiles::default()
-    } else {
-        let with_ks = prepared.iter().any(|g| g.calls("test-distribution"));
-        profile::profile(&holdout_table, reference.as_ref(), with_ks)?
+    let (holdout_table, reference, profiles) = match &evaluated.summary {
+        // A summary's rows stay where they are; its profiles and KS tests
+        // were computed with it.
+        Some(summary) => {
+            let m = &summary.manifest;
+            let reference = m
+                .profiles
+                .reference
+                .as_ref()
+                .map(|_| data::Table::counted(m.reference_rows.unwrap_or_default() as usize));
+            let profiles = profile::Profiles {
+                holdout: m.profiles.holdout.clone(),
+                reference: m.profiles.reference.clone(),
+                ks: summary.ks_tests(),
+            };
+            (data::Table::counted(m.rows as usize), reference, profiles)
+        }
+        None => {
+            let holdout_table = open(&config.holdout.path, config.holdout.format)?;
+            let reference = config
+                .reference
+                .as_ref()
+                .map(|r| open(&r.path, r.format))
+                .transpose()?;
+            let profiles = if config.gates.is_empty() {
+                profile::Profiles::default()
+            } else {
+                let with_ks = prepared.iter().any(|g| g.calls("test-distribution"));
+                profile::profile(&holdout_table, reference.as_ref(), with_ks)?
+            };
+            (holdout_table, reference, profiles)
+        }
     };
     let profile_ms = ms(t1);
     crate::progress::done("profiled the data", profile_ms);
@@ -314,8 +374,8 @@ pub fn run(config: &Config) -> Result<Decision> {
             .models
             .production
             .as_ref()
-            .zip(evaluated.production_scores)
-            .map(|(m, s)| model_view(m, s)),
+            // A summary's models have metrics but no per-row scores.
+            .map(|m| model_view(m, evaluated.production_scores.unwrap_or_default())),
         labels,
         holdout: DatasetView::new(holdout_table, profiles.holdout),
         reference: reference.map(|t| DatasetView::new(t, profiles.reference.unwrap_or_default())),
@@ -323,6 +383,7 @@ pub fn run(config: &Config) -> Result<Decision> {
         segments: eval.segments.clone(),
         confidence: eval.stats.confidence,
         ks: profiles.ks,
+        rows_held: evaluated.summary.is_none(),
         integrity: Default::default(),
     });
     // Before the gates, so the hashing and the per-feature AUCs are not

@@ -7,6 +7,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::config::{AlertBudget, Config, Threshold};
+use crate::data::summary::{Groups, Summary};
 use crate::data::{self, Columns, Holdout};
 use crate::error::{Error, Result};
 use crate::metrics::{self, AtFpr, Curves, ModelMetrics, NotApplicable};
@@ -70,6 +71,22 @@ pub struct HoldoutInfo {
     pub weight: Option<String>,
     pub rows: u64,
     pub positives: u64,
+    /// Set when the holdout is a `modelgate.summary/v1`: the metrics and
+    /// the DeLong and loss tests are exact, the bootstrap's intervals and
+    /// other tests come from the summary's weighted sample.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub summary: Option<SummaryInfo>,
+}
+
+/// Where a summarised holdout came from.
+#[derive(Debug, Clone, Serialize)]
+pub struct SummaryInfo {
+    pub schema: &'static str,
+    /// The holdout the summary was computed from, as the job named it.
+    pub source: String,
+    pub spark: Option<String>,
+    /// How the bootstrap's sample was drawn.
+    pub sample: crate::data::summary::SampleInfo,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -146,6 +163,9 @@ pub struct Evaluated {
     pub holdout: Holdout,
     pub candidate_scores: Vec<f64>,
     pub production_scores: Option<Vec<f64>>,
+    /// The summary a summarised holdout was evaluated from (its holdout,
+    /// labels and scores are then empty).
+    pub summary: Option<Summary>,
 }
 
 /// Rows above which the models' metrics are computed one model at a time.
@@ -158,6 +178,9 @@ pub fn evaluate(config: &Config) -> Result<Evaluation> {
 
 /// Runs the evaluation, reading only the holdout columns it needs.
 pub fn run(config: &Config) -> Result<Evaluated> {
+    if config.holdout.summary {
+        return run_summary(config);
+    }
     let t0 = Instant::now();
     let candidate = Scorer::open(&config.candidate)?;
     let production = config.production.as_ref().map(Scorer::open).transpose()?;
@@ -216,14 +239,7 @@ pub fn run(config: &Config) -> Result<Evaluated> {
         weights,
         days: days.as_deref(),
     };
-    let assess = |scores: &[f64]| -> Result<ModelMetrics> {
-        let mut m = metrics::evaluate_with_money(scores, &holdout.labels, &rows, &config.metrics)?;
-        if let Some(amounts) = amounts {
-            m.curves.dollar_recall =
-                metrics::dollar_curve(scores, &holdout.labels, amounts, weights);
-        }
-        Ok(m)
-    };
+    let assess = |scores: &[f64]| model_metrics(scores, &holdout.labels, &rows, &config.metrics);
     // Both models at once while their sort buffers are small; one after
     // the other on a large holdout, where each model's sorts already use
     // every core and two sets of buffers would double the peak memory.
@@ -258,10 +274,6 @@ pub fn run(config: &Config) -> Result<Evaluated> {
         ),
         _ => (None, None),
     };
-    let delta = production
-        .as_ref()
-        .map(|p| metrics::delta(&candidate.metrics, &p.metrics))
-        .unwrap_or_default();
     let level = config.stats.confidence;
     let mut delta_tests = std::collections::BTreeMap::new();
     // DeLong's test takes no weights: with them the bootstrap tests ROC AUC.
@@ -308,15 +320,13 @@ pub fn run(config: &Config) -> Result<Evaluated> {
             b.tests.extend(d.tests);
         }
     }
-    if let Some(b) = &boot {
-        candidate.intervals = intervals(&b.candidate, &candidate.metrics);
-        if let Some(p) = &mut production {
-            p.intervals = intervals(&b.production, &p.metrics);
-        }
-        for (metric, t) in &b.tests {
-            delta_tests.insert(metric.clone(), t.clone());
-        }
-    }
+    add_bootstrap(
+        &boot,
+        &mut candidate,
+        production.as_mut(),
+        &mut delta_tests,
+        true,
+    );
     let bootstrap_ms = ms(t3);
 
     let t4 = Instant::now();
@@ -346,17 +356,98 @@ pub fn run(config: &Config) -> Result<Evaluated> {
     let weak_segments = segments::weakest(&segments);
     let segments_ms = ms(t4);
 
-    let rows = holdout.rows() as u64;
-    let positives = holdout.positives() as u64;
     let evaluation = Evaluation {
+        segments,
+        weak_segments,
+        ..document(
+            config,
+            (holdout.rows() as u64, holdout.positives() as u64),
+            boot.is_some(),
+            Models {
+                candidate,
+                production,
+            },
+            delta_tests,
+            Timings {
+                load: load_ms,
+                score: score_ms,
+                metrics: metrics_ms,
+                bootstrap: bootstrap_ms,
+                segments: segments_ms,
+                total: ms(t0),
+            },
+        )
+    };
+    Ok(Evaluated {
+        evaluation,
+        holdout,
+        candidate_scores,
+        production_scores,
+        summary: None,
+    })
+}
+
+/// One model's metrics as the evaluation reports them, with the dollar
+/// curve when there are amounts.
+fn model_metrics(
+    scores: &[f64],
+    labels: &[bool],
+    rows: &metrics::Rows,
+    spec: &crate::config::MetricsSpec,
+) -> Result<ModelMetrics> {
+    let mut m = metrics::evaluate_with_money(scores, labels, rows, spec)?;
+    if let Some(amounts) = rows.amounts {
+        m.curves.dollar_recall = metrics::dollar_curve(scores, labels, amounts, rows.weights);
+    }
+    Ok(m)
+}
+
+/// The bootstrap's intervals onto each model, and its tests of the deltas
+/// (`replace`: over tests already there; otherwise only where none is).
+fn add_bootstrap(
+    boot: &Option<bootstrap::Bootstrap>,
+    candidate: &mut ModelEvaluation,
+    production: Option<&mut ModelEvaluation>,
+    delta_tests: &mut std::collections::BTreeMap<String, crate::stats::DeltaTest>,
+    replace: bool,
+) {
+    let Some(b) = boot else { return };
+    candidate.intervals = intervals(&b.candidate, &candidate.metrics);
+    if let Some(p) = production {
+        p.intervals = intervals(&b.production, &p.metrics);
+    }
+    for (metric, t) in &b.tests {
+        if replace || !delta_tests.contains_key(metric) {
+            delta_tests.insert(metric.clone(), t.clone());
+        }
+    }
+}
+
+/// The evaluation document around the models' results; segments are
+/// added by the caller that has them.
+fn document(
+    config: &Config,
+    (rows, positives): (u64, u64),
+    bootstrapped: bool,
+    models: Models,
+    delta_tests: std::collections::BTreeMap<String, crate::stats::DeltaTest>,
+    timings_ms: Timings,
+) -> Evaluation {
+    let delta = models
+        .production
+        .as_ref()
+        .map(|p| metrics::delta(&models.candidate.metrics, &p.metrics))
+        .unwrap_or_default();
+    Evaluation {
         schema: SCHEMA,
         model: config.model.clone(),
         holdout: HoldoutInfo {
-            path: holdout.path.display().to_string(),
+            path: config.holdout.path.display().to_string(),
             label: config.holdout.label.clone(),
             weight: config.holdout.weight.clone(),
             rows,
             positives,
+            summary: None,
         },
         rows,
         positives,
@@ -366,8 +457,8 @@ pub fn run(config: &Config) -> Result<Evaluated> {
             Threshold::AtFpr(fpr) => ThresholdInfo::AtFpr { fpr },
         },
         stats: StatsInfo {
-            confidence: level,
-            bootstrap: if boot.is_some() {
+            confidence: config.stats.confidence,
+            bootstrap: if bootstrapped {
                 config.stats.resamples
             } else {
                 0
@@ -375,28 +466,186 @@ pub fn run(config: &Config) -> Result<Evaluated> {
             seed: config.stats.seed,
             interval: "percentile",
         },
-        models: Models {
+        models,
+        delta,
+        delta_tests,
+        segments: Vec::new(),
+        weak_segments: Vec::new(),
+        timings_ms,
+    }
+}
+
+/// A model's groups as rows weighted by their counts.
+fn weighted(g: &Groups) -> metrics::Rows<'_> {
+    metrics::Rows {
+        amounts: g.amounts.as_deref(),
+        weights: Some(&g.counts),
+        days: None,
+    }
+}
+
+/// The score column a summarised model is, as validated for a summary.
+fn summary_column(summary: &Summary, model: &crate::config::ModelRef) -> Result<String> {
+    use crate::config::{ModelRef, ScoreSource};
+    match model {
+        ModelRef::Scores(ScoreSource::Column(c)) => {
+            summary.check_model(c)?;
+            Ok(c.clone())
+        }
+        _ => Err(Error::data(
+            &summary.dir,
+            "a summarised model is a score column (`scores: { column: ... }`)",
+        )),
+    }
+}
+
+/// The evaluation of a `modelgate.summary/v1` holdout: each model's
+/// metrics from its counts per distinct score (weighted by the counts,
+/// which the sweep sums exactly), DeLong's test and the paired loss tests
+/// from the summary's components, and the bootstrap's intervals and other
+/// tests from its weighted sample.
+fn run_summary(config: &Config) -> Result<Evaluated> {
+    let t0 = Instant::now();
+    let summary = Summary::open(&config.holdout.path)?;
+    summary.check_columns(&config.holdout.label, config.holdout.amount.as_deref())?;
+    let candidate_column = summary_column(&summary, &config.candidate)?;
+    let production_column = config
+        .production
+        .as_ref()
+        .map(|p| summary_column(&summary, p))
+        .transpose()?;
+    let candidate_groups = summary.groups(&candidate_column)?;
+    let production_groups = production_column
+        .as_deref()
+        .map(|c| summary.groups(c))
+        .transpose()?;
+    let load_ms = ms(t0);
+
+    let t2 = Instant::now();
+    let (rows, positives) = (summary.manifest.rows, summary.manifest.positives);
+    let metric_error = |role: &str, e: Error| match e {
+        Error::Metric(msg) => Error::data(&summary.dir, format!("{role}: {msg}")),
+        other => other,
+    };
+    let assess = |g: &Groups| -> Result<ModelMetrics> {
+        let mut m = model_metrics(&g.scores, &g.labels, &weighted(g), &config.metrics)?;
+        (m.rows, m.positives) = (rows, positives);
+        Ok(m)
+    };
+    let (cand, prod) = rayon::join(
+        || assess(&candidate_groups),
+        || production_groups.as_ref().map(assess).transpose(),
+    );
+    let mut cand = cand.map_err(|e| metric_error("candidate", e))?;
+    let mut prod = prod.map_err(|e| metric_error("production", e))?;
+    let production_threshold = prod.as_ref().map(|m| m.threshold);
+    if let (Some(cost), Some(g), Some(t)) = (
+        &config.metrics.cost,
+        &production_groups,
+        production_threshold,
+    ) {
+        let name = "expected_cost_at_production_threshold";
+        let at = |g: &Groups| metrics::cost_at(&g.scores, &g.labels, &weighted(g), cost, t);
+        cand.cost.push((name.into(), at(&candidate_groups)));
+        if let Some(m) = &mut prod {
+            m.cost.push((name.into(), at(g)));
+        }
+    }
+    let metrics_ms = ms(t2);
+
+    let column_source = |c: &str| crate::model::SourceInfo::Column {
+        column: c.to_string(),
+    };
+    let mut candidate = ModelEvaluation::new(column_source(&candidate_column), cand, 0.0);
+    let mut production = production_column
+        .as_deref()
+        .zip(prod)
+        .map(|(c, m)| ModelEvaluation::new(column_source(c), m, 0.0));
+    let level = config.stats.confidence;
+    let mut delta_tests = std::collections::BTreeMap::new();
+    if let Some(pair) = production_column
+        .as_deref()
+        .and_then(|p| summary.pair(&candidate_column, p))
+    {
+        if let Some(t) = crate::stats::delong_from_parts(&pair.delong, level) {
+            delta_tests.insert("roc_auc".to_string(), t);
+        }
+        const METHOD: &str = "paired z of per-row losses";
+        for (name, d) in pair
+            .losses
+            .iter()
+            .flat_map(|l| [("log_loss", l.log_loss), ("brier", l.brier)])
+        {
+            let m = crate::stats::Moments::from_mean_var(d.n, d.mean, d.var);
+            if let Some(t) = crate::stats::paired_mean(METHOD, &m, level) {
+                delta_tests.insert(name.to_string(), t);
+            }
+        }
+    }
+
+    // The sample is read only when the bootstrap runs.
+    let t3 = Instant::now();
+    let boot = if config.stats.resamples > 0 {
+        let mut models = vec![candidate_column.as_str()];
+        models.extend(production_column.as_deref());
+        let sample = summary.sample(&models)?;
+        let rows = metrics::Rows {
+            amounts: sample.amounts.as_deref(),
+            weights: Some(&sample.weights),
+            days: None,
+        };
+        bootstrap::run(
+            &sample.scores[0],
+            sample.scores.get(1).map(Vec::as_slice),
+            &sample.labels,
+            &rows,
+            &config.metrics,
+            &config.stats,
+            production_threshold,
+        )
+    } else {
+        None
+    };
+    // The exact tests stand; the sample's bootstrap adds the others.
+    add_bootstrap(
+        &boot,
+        &mut candidate,
+        production.as_mut(),
+        &mut delta_tests,
+        false,
+    );
+    let bootstrap_ms = ms(t3);
+
+    let mut evaluation = document(
+        config,
+        (rows, positives),
+        boot.is_some(),
+        Models {
             candidate,
             production,
         },
-        delta,
         delta_tests,
-        segments,
-        weak_segments,
-        timings_ms: Timings {
+        Timings {
             load: load_ms,
-            score: score_ms,
+            score: 0.0,
             metrics: metrics_ms,
             bootstrap: bootstrap_ms,
-            segments: segments_ms,
+            segments: 0.0,
             total: ms(t0),
         },
-    };
+    );
+    evaluation.holdout.summary = Some(SummaryInfo {
+        schema: crate::data::summary::SCHEMA,
+        source: summary.manifest.holdout.clone(),
+        spark: summary.manifest.spark.clone(),
+        sample: summary.manifest.sample.clone(),
+    });
     Ok(Evaluated {
         evaluation,
-        holdout,
-        candidate_scores,
-        production_scores,
+        holdout: data::Holdout::empty(&summary.dir),
+        candidate_scores: Vec::new(),
+        production_scores: None,
+        summary: Some(summary),
     })
 }
 

@@ -64,6 +64,7 @@ fn holdout(bytes: &[u8], name: &str, format: DataFormat) -> bool {
     let spec = HoldoutSpec {
         path: path.clone(),
         format,
+        summary: false,
         label: label.clone(),
         id: None,
         amount: None,

@@ -20,3 +20,4 @@ mod models_reference;
 mod registry;
 mod scale;
 mod stats_reference;
+mod summary;

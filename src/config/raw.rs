@@ -153,7 +153,12 @@ pub enum Severity {
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawHoldout {
-    pub(super) path: DataPath,
+    /// The holdout file (or `summary`).
+    pub(super) path: Option<DataPath>,
+    /// A `modelgate.summary/v1` directory, written by
+    /// `spark/modelgate_summaries.py`, instead of `path`: for holdouts
+    /// beyond one machine.
+    pub(super) summary: Option<PathBuf>,
     pub(super) label: String,
     pub(super) id: Option<String>,
     pub(super) amount: Option<String>,

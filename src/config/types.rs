@@ -152,8 +152,12 @@ impl GateSource {
 
 #[derive(Debug, Clone)]
 pub struct HoldoutSpec {
+    /// The holdout file, or with `summary` its summary directory.
     pub path: PathBuf,
     pub format: DataFormat,
+    /// `holdout.summary`: `path` is a `modelgate.summary/v1` directory,
+    /// whose counts stand in for the rows.
+    pub summary: bool,
     pub label: String,
     pub id: Option<String>,
     pub amount: Option<String>,

@@ -32,9 +32,26 @@ pub(super) fn validate(file: &Path, text: &str, raw: RawConfig) -> Result<Config
             ));
         }
     }
+    let (path, format, summary) = match (raw.holdout.path, raw.holdout.summary) {
+        (Some(p), None) => (resolve(file, &p.0), p.1, false),
+        (None, Some(dir)) => (resolve(file, &dir), DataFormat::Parquet, true),
+        (Some(_), Some(_)) => {
+            return Err(config_error(
+                file,
+                "holdout: set `path` (a data file) or `summary` (a modelgate.summary/v1 directory), not both",
+            ));
+        }
+        (None, None) => {
+            return Err(config_error(
+                file,
+                "holdout.path: missing; name the holdout file (or a modelgate.summary/v1 directory as `summary`)",
+            ));
+        }
+    };
     let holdout = HoldoutSpec {
-        format: raw.holdout.path.1,
-        path: resolve(file, &raw.holdout.path.0),
+        format,
+        path,
+        summary,
         label: raw.holdout.label,
         id: raw.holdout.id,
         amount: raw.holdout.amount,
@@ -120,15 +137,22 @@ pub(super) fn validate(file: &Path, text: &str, raw: RawConfig) -> Result<Config
             }
         },
     };
+    if holdout.summary && raw.reference.is_some() {
+        return Err(config_error(
+            file,
+            "reference: a summary carries its reference's profiles and KS tests (the Spark job's --reference); remove `reference`",
+        ));
+    }
     // The data that trained the model is the natural reference for data
-    // checks and drift, unless another is named.
+    // checks and drift, unless another is named (or a summary holds it).
     let reference = raw
         .reference
         .map(|r| ReferenceSpec {
             path: resolve(file, &r.path.0),
             format: r.path.1,
         })
-        .or_else(|| lineage.training_data.clone());
+        .or_else(|| lineage.training_data.clone())
+        .filter(|_| !holdout.summary);
     let dir = file.parent().unwrap_or(Path::new("."));
     let registry = match raw.registry {
         None => RegistrySpec::local_default(dir),
@@ -307,7 +331,7 @@ pub(super) fn validate(file: &Path, text: &str, raw: RawConfig) -> Result<Config
             with,
         });
     }
-    Ok(Config {
+    let config = Config {
         file: file.to_path_buf(),
         model: raw.model,
         holdout,
@@ -321,7 +345,60 @@ pub(super) fn validate(file: &Path, text: &str, raw: RawConfig) -> Result<Config
         registry,
         promote,
         lineage,
-    })
+    };
+    if config.holdout.summary {
+        summary_limits(&config)?;
+    }
+    Ok(config)
+}
+
+/// What a `modelgate.summary/v1` holdout cannot give, refused by key: it
+/// holds counts per score, profiles and a sample, not rows.
+fn summary_limits(config: &Config) -> Result<()> {
+    let h = &config.holdout;
+    let refuse = |key: &str, why: &str| -> Result<()> {
+        Err(config_error(
+            &config.file,
+            format!("{key}: {why} (holdout.summary holds counts, not rows)"),
+        ))
+    };
+    if h.id.is_some() {
+        refuse("holdout.id", "no row is named by a summary")?;
+    }
+    if h.weight.is_some() {
+        refuse(
+            "holdout.weight",
+            "a modelgate.summary/v1 counts unweighted rows",
+        )?;
+    }
+    if h.positive.is_some() {
+        refuse(
+            "holdout.positive",
+            "the Spark job's --positive chose the positive class",
+        )?;
+    }
+    for (key, model) in [
+        ("candidate", Some(&config.candidate)),
+        ("production", config.production.as_ref()),
+    ] {
+        match model {
+            None | Some(ModelRef::Scores(ScoreSource::Column(_))) => {}
+            Some(_) => refuse(
+                key,
+                "a summary holds score counts, not features: expected `scores: { column: ... }` naming a column the job summarised",
+            )?,
+        }
+    }
+    if !config.segments.is_empty() {
+        refuse("segments", "segments need each row's segment value")?;
+    }
+    if let Some(AlertBudget::PerDay { .. }) = config.metrics.alert_budget {
+        refuse(
+            "metrics.alert_budget.per_day",
+            "a per-day budget needs each row's timestamp; use `fraction`",
+        )?;
+    }
+    Ok(())
 }
 
 fn alert_budget(file: &Path, raw: RawAlertBudget) -> Result<AlertBudget> {

@@ -14,6 +14,7 @@ use crate::error::{Error, Result};
 
 mod locate;
 pub mod profile;
+pub mod summary;
 mod table;
 
 pub use table::{Table, bounded_map};
@@ -198,6 +199,18 @@ pub struct Holdout {
 }
 
 impl Holdout {
+    /// A holdout with no rows in memory (a summary's).
+    pub fn empty(path: &Path) -> Holdout {
+        Holdout {
+            path: path.to_path_buf(),
+            frame: DataFrame::empty(),
+            labels: Vec::new(),
+            row_names: RowNames::Index,
+            amounts: None,
+            weights: None,
+        }
+    }
+
     pub fn rows(&self) -> usize {
         self.labels.len()
     }

@@ -80,6 +80,16 @@ impl Table {
         }
     }
 
+    /// A dataset known by its row count alone (a `modelgate.summary/v1`
+    /// holdout): it has no column to read.
+    pub fn counted(rows: usize) -> Table {
+        Table {
+            schema: Schema::default(),
+            rows,
+            source: Source::Frame(DataFrame::empty()),
+        }
+    }
+
     /// The file, or "the dataset" for a table built in memory.
     fn describe(&self) -> PathBuf {
         match &self.source {

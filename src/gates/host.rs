@@ -188,6 +188,9 @@ pub struct RunData {
     /// The KS test of each numeric column both datasets have, taken while
     /// the profiles were computed; other columns are tested on demand.
     pub ks: HashMap<String, KsTest>,
+    /// False when the holdout is a `modelgate.summary/v1`: the row reads
+    /// then fail with [`NO_ROWS`] rather than return nothing.
+    pub rows_held: bool,
     /// Set by [`RunData::compute_integrity`], which [`crate::decision`]
     /// calls before the gates run when one of them imports `integrity`.
     pub integrity: std::sync::OnceLock<crate::integrity::Integrity>,
@@ -219,6 +222,7 @@ impl RunData {
             segments: Vec::new(),
             confidence: crate::config::StatsSpec::default().confidence,
             ks: HashMap::new(),
+            rows_held: true,
             integrity: Default::default(),
         })
     }
@@ -511,6 +515,19 @@ impl GateState {
     }
 }
 
+/// Why a row read fails on a summarised holdout.
+pub const NO_ROWS: &str = "the holdout is a modelgate.summary/v1, which holds counts, profiles and tests but no rows to read";
+
+impl GateState {
+    fn rows_held(&self) -> Result<(), String> {
+        if self.run.rows_held {
+            Ok(())
+        } else {
+            Err(NO_ROWS.to_string())
+        }
+    }
+}
+
 impl modelgate::gate::host::Host for GateState {
     fn run_context(&mut self) -> types::Context {
         types::Context {
@@ -685,6 +702,7 @@ impl modelgate::gate::host::Host for GateState {
         offset: u64,
         len: u32,
     ) -> Result<Vec<f64>, String> {
+        self.rows_held()?;
         let d = self
             .dataset(data)
             .ok_or("the reference dataset is not configured")?;
@@ -698,6 +716,7 @@ impl modelgate::gate::host::Host for GateState {
         offset: u64,
         len: u32,
     ) -> Result<Vec<Option<String>>, String> {
+        self.rows_held()?;
         let d = self
             .dataset(data)
             .ok_or("the reference dataset is not configured")?;
@@ -710,11 +729,13 @@ impl modelgate::gate::host::Host for GateState {
         offset: u64,
         len: u32,
     ) -> Result<Vec<f64>, String> {
+        self.rows_held()?;
         let m = self.model(model).ok_or("there is no production model")?;
         Ok(slice_of(&m.scores, offset, len))
     }
 
     fn read_labels(&mut self, offset: u64, len: u32) -> Result<Vec<bool>, String> {
+        self.rows_held()?;
         Ok(slice_of(&self.run.labels, offset, len))
     }
 

@@ -174,6 +174,16 @@ where
     })
 }
 
+/// The test from a statistic computed elsewhere (a summary's exact KS).
+pub fn from_statistic(d: f64, reference_rows: u64, holdout_rows: u64) -> KsTest {
+    KsTest {
+        statistic: d,
+        p_value: p_value(d, reference_rows as usize, holdout_rows as usize),
+        reference_rows,
+        holdout_rows,
+    }
+}
+
 /// P(D >= d) under the null, by the Kolmogorov limit at the effective
 /// size n·m/(n+m) with Stephens' correction.
 fn p_value(d: f64, n: usize, m: usize) -> f64 {
@@ -211,6 +221,16 @@ pub fn kolmogorov_sf(lambda: f64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_statistic_from_a_summary_gets_the_p_value_of_the_rows() {
+        let (r, h): (Vec<f64>, Vec<f64>) = (0..500)
+            .map(|i| ((i * 7 % 101) as f64, (i * 13 % 97) as f64 + 3.0))
+            .unzip();
+        let t = two_sample(&r, &h[..400]).unwrap();
+        assert!(t.p_value > 0.0 && t.p_value < 1.0, "{t:?}");
+        assert_eq!(from_statistic(t.statistic, 500, 400), t);
+    }
 
     #[test]
     fn the_statistic_is_the_largest_cdf_gap_with_ties() {

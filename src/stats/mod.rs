@@ -15,6 +15,8 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
+use crate::data::summary::{DeLongParts, Placements};
+
 /// A confidence interval and test for candidate minus production.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct DeltaTest {
@@ -98,8 +100,35 @@ pub fn delong(
     }
     let (c10, c01) = components(candidate, labels);
     let (p10, p01) = components(production, labels);
-    let delta = mean(&c10) - mean(&p10);
-    let var = var_of_difference(&c10, &p10) / m as f64 + var_of_difference(&c01, &p01) / n as f64;
+    delong_from_parts(
+        &crate::data::summary::DeLongParts {
+            positives: Placements {
+                n: m as u64,
+                mean_a: mean(&c10),
+                mean_b: mean(&p10),
+                var_difference: var_of_difference(&c10, &p10),
+            },
+            negatives: Placements {
+                n: n as u64,
+                mean_a: mean(&c01),
+                mean_b: mean(&p01),
+                var_difference: var_of_difference(&c01, &p01),
+            },
+        },
+        level,
+    )
+}
+
+/// DeLong's test from each class's placements (model `a` is the
+/// candidate): what [`delong`] computes from the rows, and what a
+/// `modelgate.summary/v1` carries for rows no single machine holds.
+pub fn delong_from_parts(parts: &DeLongParts, level: f64) -> Option<DeltaTest> {
+    let (pos, neg) = (parts.positives, parts.negatives);
+    if pos.n < 2 || neg.n < 2 {
+        return None;
+    }
+    let delta = pos.mean_a - pos.mean_b;
+    let var = pos.var_difference / pos.n as f64 + neg.var_difference / neg.n as f64;
     normal_test("DeLong", delta, var, level)
 }
 
@@ -152,6 +181,15 @@ pub struct Moments {
 }
 
 impl Moments {
+    /// The moments of `n` values with this mean and sample variance.
+    pub fn from_mean_var(n: u64, mean: f64, var: f64) -> Moments {
+        Moments {
+            n,
+            mean,
+            m2: var * n.saturating_sub(1) as f64,
+        }
+    }
+
     pub fn add(&mut self, x: f64) {
         self.n += 1;
         let d = x - self.mean;

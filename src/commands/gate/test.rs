@@ -165,6 +165,7 @@ pub fn gate_test(uses: &str, cases_file: &Path, out: &mut dyn Write) -> Result<E
             holdout: HoldoutSpec {
                 path: hpath,
                 format: hformat,
+                summary: false,
                 label: case.label.clone(),
                 id: None,
                 amount: None,
