@@ -16,6 +16,7 @@ use std::sync::Arc;
 use serde::Serialize;
 
 use crate::data::summary::{DeLongParts, Placements};
+use crate::sort::Buckets;
 
 /// A confidence interval and test for candidate minus production.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -36,7 +37,9 @@ pub struct DeltaTest {
 }
 
 /// For each value in `of`, the share of `among` below it, ties counting
-/// half: `among` must be sorted.
+/// half: `among` must be sorted. The reference the fast path is tested
+/// against.
+#[cfg(test)]
 fn placements(of: &[f64], among_sorted: &[f64]) -> Vec<f64> {
     let n = among_sorted.len() as f64;
     of.iter()
@@ -48,7 +51,9 @@ fn placements(of: &[f64], among_sorted: &[f64]) -> Vec<f64> {
         .collect()
 }
 
-/// V10 (per positive) and V01 (per negative) components of one model.
+/// V10 (per positive) and V01 (per negative) components of one model, by
+/// sorting both classes: the reference for [`delong`].
+#[cfg(test)]
 fn components(scores: &[f64], labels: &[bool]) -> (Vec<f64>, Vec<f64>) {
     let (mut pos, mut neg) = (Vec::new(), Vec::new());
     for (s, l) in scores.iter().zip(labels) {
@@ -82,11 +87,116 @@ fn var_of_difference(a: &[f64], b: &[f64]) -> f64 {
         / (k - 1.0)
 }
 
+/// Where a value falls among one model's positive scores, looked up in
+/// the value's bucket of the positives' range rather than by a binary
+/// search over them all: a fraud holdout's positives are few, so a bucket
+/// holds one or none, and millions of negatives are placed in a pass with
+/// no sort of the negatives.
+struct Positives {
+    sorted: Vec<f64>,
+    buckets: Buckets,
+    /// The first positive of each bucket, and the count as the last entry.
+    start: Vec<u32>,
+}
+
+impl Positives {
+    fn new(scores: &[f64], labels: &[bool]) -> Positives {
+        let mut sorted: Vec<f64> = scores
+            .iter()
+            .zip(labels)
+            .filter(|(_, l)| **l)
+            .map(|(s, _)| *s)
+            .collect();
+        sorted.sort_unstable_by(f64::total_cmp);
+        let (lo, hi) = crate::sort::range(sorted.iter().copied());
+        let buckets = Buckets::over(lo, hi);
+        let mut start = vec![0u32; Buckets::COUNT + 1];
+        for y in &sorted {
+            start[buckets.of(*y) + 1] += 1;
+        }
+        for b in 1..start.len() {
+            start[b] += start[b - 1];
+        }
+        Positives {
+            sorted,
+            buckets,
+            start,
+        }
+    }
+
+    /// The positives below `x` and not above it. Bucket order is value
+    /// order, so positives in earlier buckets are below `x` and those in
+    /// later ones above it.
+    #[inline]
+    fn place(&self, x: f64) -> (usize, usize) {
+        let b = self.buckets.of(x);
+        let (s, e) = (self.start[b] as usize, self.start[b + 1] as usize);
+        let run = &self.sorted[s..e];
+        (
+            s + run.partition_point(|y| *y < x),
+            s + run.partition_point(|y| *y <= x),
+        )
+    }
+
+    /// A negative's component: the share of positives above it, ties
+    /// counting half.
+    #[inline]
+    fn v01(&self, x: f64) -> f64 {
+        let (below, not_above) = self.place(x);
+        let m = self.sorted.len() as f64;
+        1.0 - (below as f64 + 0.5 * (not_above - below) as f64) / m
+    }
+}
+
+/// One model's positive components (V10, in row order of the positives)
+/// from the negatives' places among its positives: the negatives below a
+/// positive are those whose "not above" count does not pass the positive's
+/// first index, and its ties are the negatives equal to it.
+fn positive_components(
+    p: &Positives,
+    scores: &[f64],
+    labels: &[bool],
+    negatives: usize,
+) -> Vec<f64> {
+    let m = p.sorted.len();
+    let (mut not_above, mut ties) = (vec![0u64; m + 1], vec![0u64; m]);
+    for (x, l) in scores.iter().zip(labels) {
+        if !l {
+            let (b, na) = p.place(*x);
+            not_above[na] += 1;
+            if na > b {
+                ties[b] += 1;
+            }
+        }
+    }
+    // Negatives strictly below the positive at sorted index `a`.
+    let mut below = not_above;
+    for a in 1..below.len() {
+        below[a] += below[a - 1];
+    }
+    let n = negatives as f64;
+    scores
+        .iter()
+        .zip(labels)
+        .filter(|(_, l)| **l)
+        .map(|(s, _)| {
+            let a = p.sorted.partition_point(|y| y < s);
+            (below[a] as f64 + 0.5 * ties[a] as f64) / n
+        })
+        .collect()
+}
+
 /// DeLong's test of AUC(candidate) - AUC(production); `None` with fewer
 /// than two rows of either class. Models that rank every row alike have a
 /// difference of exactly zero with no variance: that is "no difference"
 /// (p = 1), not a missing test. A degenerate nonzero difference without
 /// variance has no test.
+///
+/// The components are those of Sun and Xu's placements, computed without
+/// sorting the negatives (see [`Positives`]) and without keeping a
+/// component per negative: two passes over the negatives, for the means
+/// and then the variance of the paired differences, in row order as the
+/// sort-based reference sums them (equal to it to the bit, tested).
 pub fn delong(
     candidate: &[f64],
     production: &[f64],
@@ -98,10 +208,33 @@ pub fn delong(
     if m < 2 || n < 2 {
         return None;
     }
-    let (c10, c01) = components(candidate, labels);
-    let (p10, p01) = components(production, labels);
+    let (c, p) = rayon::join(
+        || Positives::new(candidate, labels),
+        || Positives::new(production, labels),
+    );
+    let (c10, p10) = rayon::join(
+        || positive_components(&c, candidate, labels, n),
+        || positive_components(&p, production, labels, n),
+    );
+    let negatives = || {
+        candidate
+            .iter()
+            .zip(production)
+            .zip(labels)
+            .filter(|(_, l)| !**l)
+            .map(|((x, y), _)| (c.v01(*x), p.v01(*y)))
+    };
+    let (mut sc, mut sp) = (0.0, 0.0);
+    for (a, b) in negatives() {
+        sc += a;
+        sp += b;
+    }
+    let (mc, mp) = (sc / n as f64, sp / n as f64);
+    let spread: f64 = negatives()
+        .map(|(a, b)| ((a - mc) - (b - mp)).powi(2))
+        .sum();
     delong_from_parts(
-        &crate::data::summary::DeLongParts {
+        &DeLongParts {
             positives: Placements {
                 n: m as u64,
                 mean_a: mean(&c10),
@@ -110,9 +243,9 @@ pub fn delong(
             },
             negatives: Placements {
                 n: n as u64,
-                mean_a: mean(&c01),
-                mean_b: mean(&p01),
-                var_difference: var_of_difference(&c01, &p01),
+                mean_a: mc,
+                mean_b: mp,
+                var_difference: spread / (n as f64 - 1.0),
             },
         },
         level,
@@ -319,6 +452,52 @@ pub fn detectable(t: &DeltaTest, alpha: f64, power: f64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The sort-based DeLong of the rows: what [`delong`] must equal.
+    fn delong_by_sorting(c: &[f64], p: &[f64], labels: &[bool], level: f64) -> Option<DeltaTest> {
+        let (c10, c01) = components(c, labels);
+        let (p10, p01) = components(p, labels);
+        let side = |a: &[f64], b: &[f64]| Placements {
+            n: a.len() as u64,
+            mean_a: mean(a),
+            mean_b: mean(b),
+            var_difference: var_of_difference(a, b),
+        };
+        delong_from_parts(
+            &DeLongParts {
+                positives: side(&c10, &p10),
+                negatives: side(&c01, &p01),
+            },
+            level,
+        )
+    }
+
+    #[test]
+    fn delong_without_sorting_the_negatives_equals_the_sort_to_the_bit() {
+        // Rounded scores (many ties, within and across classes), negatives
+        // beyond the positives' range on both sides, and -0.0 beside 0.0.
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state >> 11) as f64 / (1u64 << 53) as f64
+        };
+        for (rows, round) in [(2_000usize, 100.0), (50_000, 1e4), (20_000, 1e12)] {
+            let labels: Vec<bool> = (0..rows).map(|_| next() < 0.05).collect();
+            let score = |l: bool, u: f64| {
+                let x = if l { 0.3 + 0.6 * u } else { 1.2 * u - 0.1 };
+                (x * round).round() / round
+            };
+            let mut c: Vec<f64> = labels.iter().map(|l| score(*l, next())).collect();
+            let p: Vec<f64> = labels.iter().map(|l| score(*l, next())).collect();
+            c[0] = -0.0;
+            c[1] = 0.0;
+            let fast = delong(&c, &p, &labels, 0.95).unwrap();
+            let sorted = delong_by_sorting(&c, &p, &labels, 0.95).unwrap();
+            assert_eq!(fast, sorted, "{rows} rows rounded to 1/{round}");
+        }
+    }
 
     #[test]
     fn two_sided_p_value_of_the_95_percent_quantile_is_five_percent() {
