@@ -93,6 +93,15 @@ pub struct Counts {
 impl Counts {
     /// Counts the values (no NaN) into `buckets`.
     pub fn of(values: impl Iterator<Item = f64>, buckets: Buckets) -> Counts {
+        Self::of_each(values, buckets, |_| {})
+    }
+
+    /// [`Counts::of`], handing each value to `each` in the same pass.
+    pub fn of_each(
+        values: impl Iterator<Item = f64>,
+        buckets: Buckets,
+        mut each: impl FnMut(f64),
+    ) -> Counts {
         let mut c = Counts {
             n: vec![0; Buckets::COUNT],
             first: vec![0.0; Buckets::COUNT],
@@ -106,6 +115,7 @@ impl Counts {
                 c.mixed[b] = true;
             }
             c.n[b] += 1;
+            each(x);
         }
         c
     }

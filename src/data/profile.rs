@@ -171,6 +171,18 @@ fn bucket_counts(v: &[f64], buckets: Buckets) -> Counts {
     Counts::of(v.iter().copied(), buckets)
 }
 
+/// A column's values per bucket and, in the same pass, their sum of
+/// squared deviations from the mean (summed in row order, as a pass of its
+/// own would): one pass over 10M values fewer per column.
+fn count_values(v: &Values, buckets: Buckets) -> (Counts, f64) {
+    let mean = v.sum / v.values.len().max(1) as f64;
+    let mut spread = 0.0;
+    let counts = Counts::of_each(v.values.iter().copied(), buckets, |x| {
+        spread += (x - mean) * (x - mean);
+    });
+    (counts, spread)
+}
+
 /// Quantiles with linear interpolation (numpy's default).
 pub fn quantiles(v: &[f64], qs: &[f64]) -> Vec<f64> {
     let (lo, hi) = crate::sort::range(v.iter().copied());
@@ -282,8 +294,14 @@ fn base_profile(s: &Series) -> ColumnProfile {
 
 /// A numeric profile without its histogram, with the values and their
 /// deciles (taken in the same selection pass), which may become histogram
-/// edges. `counts` are the values per bucket of `buckets`.
-fn numeric_profile(mut p: ColumnProfile, v: Values, buckets: Buckets, counts: &Counts) -> Partial {
+/// edges. `counts` are the values per bucket of `buckets`, with the values'
+/// squared deviations ([`count_values`]).
+fn numeric_profile(
+    mut p: ColumnProfile,
+    v: Values,
+    buckets: Buckets,
+    (counts, spread): &(Counts, f64),
+) -> Partial {
     p.nulls = v.missing;
     if v.values.is_empty() {
         return Partial {
@@ -297,12 +315,7 @@ fn numeric_profile(mut p: ColumnProfile, v: Values, buckets: Buckets, counts: &C
     }
     let n = v.values.len() as f64;
     let mean = v.sum / n;
-    let var = v
-        .values
-        .iter()
-        .map(|x| (x - mean) * (x - mean))
-        .sum::<f64>()
-        / n;
+    let var = spread / n;
     (p.min, p.max, p.mean, p.std) = (Some(v.lo), Some(v.hi), Some(mean), Some(var.sqrt()));
     let mut qs = QUANTILES.to_vec();
     qs.extend(deciles());
@@ -397,8 +410,8 @@ fn alone(read: Read) -> Partial {
     match read {
         Read::Numeric(p, v) => {
             let buckets = Buckets::over(v.lo, v.hi);
-            let counts = bucket_counts(&v.values, buckets);
-            numeric_profile(p, v, buckets, &counts)
+            let counted = count_values(&v, buckets);
+            numeric_profile(p, v, buckets, &counted)
         }
         Read::Other(profile) => Partial {
             profile,
@@ -414,17 +427,15 @@ fn twins(h: Read, r: Read, with_ks: bool) -> (Partial, Partial, Option<KsTest>) 
     match (h, r) {
         (Read::Numeric(hp, hv), Read::Numeric(rp, rv)) => {
             let buckets = Buckets::over(hv.lo.min(rv.lo), hv.hi.max(rv.hi));
-            let (ch, cr) = rayon::join(
-                || bucket_counts(&hv.values, buckets),
-                || bucket_counts(&rv.values, buckets),
-            );
+            let (ch, cr) =
+                rayon::join(|| count_values(&hv, buckets), || count_values(&rv, buckets));
             let ks = with_ks
                 .then(|| {
                     crate::stats::ks::two_sample_counted(
                         &rv.values,
                         &hv.values,
                         buckets,
-                        (&cr, &ch),
+                        (&cr.0, &ch.0),
                     )
                 })
                 .flatten();
