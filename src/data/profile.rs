@@ -121,7 +121,16 @@ fn numeric_values(s: &Series) -> Option<Values> {
 /// [`Buckets`]), then gather only the buckets that hold a wanted rank and
 /// sort those. On 10M values a bucket holds about 150 values, so almost
 /// nothing is sorted.
-fn values_at(v: &[f64], ranks: &[usize], buckets: Buckets, counts: &Counts) -> HashMap<usize, f64> {
+///
+/// The `extra` buckets are gathered in the same pass (the KS test's open
+/// buckets), and come back as sorted order keys, in `extra`'s order.
+fn values_at(
+    v: &[f64],
+    ranks: &[usize],
+    buckets: Buckets,
+    counts: &Counts,
+    extra: &[usize],
+) -> (HashMap<usize, f64>, Vec<Vec<u64>>) {
     // For each rank: its bucket and its rank within the bucket.
     let mut wanted: Vec<(usize, usize, usize)> = Vec::with_capacity(ranks.len());
     let mut sorted_ranks = ranks.to_vec();
@@ -141,7 +150,7 @@ fn values_at(v: &[f64], ranks: &[usize], buckets: Buckets, counts: &Counts) -> H
     // Each wanted bucket's slot in `gathered`; a lookup per value, no hash.
     let mut slot = vec![u32::MAX; Buckets::COUNT];
     let mut gathered: Vec<Vec<f64>> = Vec::new();
-    for (_, b, _) in &wanted {
+    for b in wanted.iter().map(|(_, b, _)| b).chain(extra) {
         if slot[*b] == u32::MAX {
             slot[*b] = gathered.len() as u32;
             gathered.push(Vec::new());
@@ -163,7 +172,16 @@ fn values_at(v: &[f64], ranks: &[usize], buckets: Buckets, counts: &Counts) -> H
     for (r, b, _) in single {
         at.insert(r, counts.first[b]);
     }
-    at
+    let keys = extra
+        .iter()
+        .map(|b| {
+            gathered[slot[*b] as usize]
+                .iter()
+                .map(|x| crate::sort::order_key(*x))
+                .collect()
+        })
+        .collect();
+    (at, keys)
 }
 
 /// Values per bucket.
@@ -187,13 +205,20 @@ fn count_values(v: &Values, buckets: Buckets) -> (Counts, f64) {
 pub fn quantiles(v: &[f64], qs: &[f64]) -> Vec<f64> {
     let (lo, hi) = crate::sort::range(v.iter().copied());
     let buckets = Buckets::over(lo, hi);
-    quantiles_counted(v, qs, buckets, &bucket_counts(v, buckets))
+    quantiles_counted(v, qs, buckets, &bucket_counts(v, buckets), &[]).0
 }
 
 /// [`quantiles`] of values already counted per bucket.
-fn quantiles_counted(v: &[f64], qs: &[f64], buckets: Buckets, counts: &Counts) -> Vec<f64> {
+/// With the `extra` buckets' sorted keys ([`values_at`]).
+fn quantiles_counted(
+    v: &[f64],
+    qs: &[f64],
+    buckets: Buckets,
+    counts: &Counts,
+    extra: &[usize],
+) -> (Vec<f64>, Vec<Vec<u64>>) {
     if v.is_empty() {
-        return Vec::new();
+        return (Vec::new(), extra.iter().map(|_| Vec::new()).collect());
     }
     let n = v.len();
     let bounds = |q: &f64| {
@@ -207,14 +232,16 @@ fn quantiles_counted(v: &[f64], qs: &[f64], buckets: Buckets, counts: &Counts) -
             [lo, hi]
         })
         .collect();
-    let at = values_at(v, &ranks, buckets, counts);
-    qs.iter()
+    let (at, keys) = values_at(v, &ranks, buckets, counts, extra);
+    let values = qs
+        .iter()
         .map(|q| {
             let (h, lo, hi) = bounds(q);
             let (a, b) = (at[&lo], at[&hi]);
             a + (h - lo as f64) * (b - a)
         })
-        .collect()
+        .collect();
+    (values, keys)
 }
 
 /// Counts per bin; values outside the edges fall into the end bins.
@@ -295,16 +322,18 @@ fn base_profile(s: &Series) -> ColumnProfile {
 /// A numeric profile without its histogram, with the values and their
 /// deciles (taken in the same selection pass), which may become histogram
 /// edges. `counts` are the values per bucket of `buckets`, with the values'
-/// squared deviations ([`count_values`]).
+/// squared deviations ([`count_values`]). The `extra` buckets are
+/// gathered in the quantiles' pass and come back as sorted order keys.
 fn numeric_profile(
     mut p: ColumnProfile,
     v: Values,
     buckets: Buckets,
     (counts, spread): &(Counts, f64),
-) -> Partial {
+    extra: &[usize],
+) -> (Partial, Vec<Vec<u64>>) {
     p.nulls = v.missing;
     if v.values.is_empty() {
-        return Partial {
+        let partial = Partial {
             profile: p,
             numeric: Some(Numeric {
                 values: v.values,
@@ -312,6 +341,7 @@ fn numeric_profile(
                 buckets,
             }),
         };
+        return (partial, extra.iter().map(|_| Vec::new()).collect());
     }
     let n = v.values.len() as f64;
     let mean = v.sum / n;
@@ -319,17 +349,18 @@ fn numeric_profile(
     (p.min, p.max, p.mean, p.std) = (Some(v.lo), Some(v.hi), Some(mean), Some(var.sqrt()));
     let mut qs = QUANTILES.to_vec();
     qs.extend(deciles());
-    let mut at = quantiles_counted(&v.values, &qs, buckets, counts);
+    let (mut at, keys) = quantiles_counted(&v.values, &qs, buckets, counts, extra);
     let dec = at.split_off(QUANTILES.len());
     p.quantiles = QUANTILES.iter().copied().zip(at).collect();
-    Partial {
+    let partial = Partial {
         profile: p,
         numeric: Some(Numeric {
             values: v.values,
             deciles: dec,
             buckets,
         }),
-    }
+    };
+    (partial, keys)
 }
 
 fn categorical_profile(s: &Series) -> ColumnProfile {
@@ -411,7 +442,7 @@ fn alone(read: Read) -> Partial {
         Read::Numeric(p, v) => {
             let buckets = Buckets::over(v.lo, v.hi);
             let counted = count_values(&v, buckets);
-            numeric_profile(p, v, buckets, &counted)
+            numeric_profile(p, v, buckets, &counted, &[]).0
         }
         Read::Other(profile) => Partial {
             profile,
@@ -429,20 +460,27 @@ fn twins(h: Read, r: Read, with_ks: bool) -> (Partial, Partial, Option<KsTest>) 
             let buckets = Buckets::over(hv.lo.min(rv.lo), hv.hi.max(rv.hi));
             let (ch, cr) =
                 rayon::join(|| count_values(&hv, buckets), || count_values(&rv, buckets));
-            let ks = with_ks
-                .then(|| {
-                    crate::stats::ks::two_sample_counted(
-                        &rv.values,
-                        &hv.values,
-                        buckets,
-                        (&cr.0, &ch.0),
-                    )
-                })
+            // The KS test's open buckets are known from the counts; their
+            // values are gathered in the quantiles' pass, not a pass of
+            // their own.
+            let gaps = with_ks
+                .then(|| crate::stats::ks::Boundaries::of(&cr.0, &ch.0))
                 .flatten();
-            let (h, r) = rayon::join(
-                || numeric_profile(hp, hv, buckets, &ch),
-                || numeric_profile(rp, rv, buckets, &cr),
+            let open: Vec<usize> = gaps
+                .iter()
+                .flat_map(|g| g.open.iter().map(|o| o.bucket))
+                .collect();
+            let ((h, h_keys), (r, r_keys)) = rayon::join(
+                || numeric_profile(hp, hv, buckets, &ch, &open),
+                || numeric_profile(rp, rv, buckets, &cr, &open),
             );
+            let mut runs = r_keys.iter().zip(&h_keys);
+            let ks = gaps.map(|g| {
+                g.test(|_| {
+                    let (a, b) = runs.next().expect("one run per open bucket");
+                    (a.as_slice(), b.as_slice())
+                })
+            });
             (h, r, ks)
         }
         (h, r) => (alone(h), alone(r), None),
