@@ -241,7 +241,7 @@ fn settings_error(config: &Config, bad: gates::BadSettings) -> Error {
 /// leaks), which a summary does not hold. A gate's other row reads fail
 /// when made ([`crate::gates::host::NO_ROWS`]), which fails the gate
 /// closed; a gate may read rows only for some settings.
-fn refuse_row_readers(config: &Config, prepared: &[gates::PreparedGate]) -> Result<()> {
+fn refuse_integrity_gates(config: &Config, prepared: &[gates::PreparedGate]) -> Result<()> {
     use crate::config::Step;
     for (index, gate) in prepared.iter().enumerate() {
         let function = "integrity";
@@ -275,7 +275,7 @@ pub fn run(config: &Config) -> Result<Decision> {
     let prepared = gates::prepare(&config.gates)?;
     gates::check_settings(&prepared).map_err(|bad| settings_error(config, bad))?;
     if config.holdout.summary {
-        refuse_row_readers(config, &prepared)?;
+        refuse_integrity_gates(config, &prepared)?;
     }
 
     let t0 = Instant::now();

@@ -172,12 +172,15 @@ fn values_at(
     for (r, b, _) in single {
         at.insert(r, counts.first[b]);
     }
+    // Moved out and turned into keys in place (the same allocation): on a
+    // skewed 100M-row column the open buckets hold most of the values, and
+    // a copy beside them was 1.4 GB more at the peak.
     let keys = extra
         .iter()
         .map(|b| {
-            gathered[slot[*b] as usize]
-                .iter()
-                .map(|x| crate::sort::order_key(*x))
+            std::mem::take(&mut gathered[slot[*b] as usize])
+                .into_iter()
+                .map(crate::sort::order_key)
                 .collect()
         })
         .collect();
@@ -514,6 +517,12 @@ thread_local! {
 /// Buffers a worker keeps: one per side of a column pair.
 const KEPT_BUFFERS: usize = 2;
 
+/// The largest buffer kept. A kept buffer sits idle while the next
+/// column is read and decoded, so at 100M rows (800 MB a buffer, one
+/// worker) keeping them raised the peak by that much; there the page
+/// faults are a small share of the time anyway.
+const KEPT_BUFFER_BYTES: usize = 256 << 20;
+
 /// An empty buffer for `n` values, reused when this thread has one.
 fn buffer(n: usize) -> Vec<f64> {
     let mut v = BUFFERS.with(|b| b.borrow_mut().pop()).unwrap_or_default();
@@ -526,7 +535,8 @@ fn buffer(n: usize) -> Vec<f64> {
 fn recycle(v: Vec<f64>) {
     BUFFERS.with(|b| {
         let mut b = b.borrow_mut();
-        if b.len() < KEPT_BUFFERS {
+        if b.len() < KEPT_BUFFERS && v.capacity() * std::mem::size_of::<f64>() <= KEPT_BUFFER_BYTES
+        {
             b.push(v);
         }
     });
