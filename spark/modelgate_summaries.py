@@ -299,7 +299,7 @@ def edges(deciles, lo, hi):
     return out
 
 
-def numeric_profiles(spark, datasets, partitions):
+def numeric_profiles(spark, datasets, rows_of, partitions):
     """Exact numeric profiles of every dataset (holdout, reference) and the
     KS statistic of each column both have, from one count per distinct
     value and its prefix sums."""
@@ -338,9 +338,8 @@ def numeric_profiles(spark, datasets, partitions):
         r = df.agg(*[x for n in names[side] for x in moments[(side, n)]]).first().asDict()
         for n in names[side]:
             stats[(side, n)] = {k: r[f"{side}|{n}|{k}"] for k in ["missing", "min", "max", "mean", "var"]}
-    totals = {(side, n): df_count - stats[(side, n)]["missing"]
-              for side, df in datasets.items() for n in names[side]
-              for df_count in [rows_of[side]]}
+    totals = {(side, n): rows_of[side] - stats[(side, n)]["missing"]
+              for side in datasets for n in names[side]}
 
     # The values at the ranks the quantiles and deciles need.
     wanted = []
@@ -439,10 +438,7 @@ def numeric_profiles(spark, datasets, partitions):
     return profiles, ks
 
 
-rows_of = {}
-
-
-def other_profiles(df, side):
+def other_profiles(df, rows):
     """Text, boolean and time profiles: counts, nulls, the most frequent
     categories (ties by value) and the number of distinct ones, or a time
     column's range in microseconds."""
@@ -453,7 +449,7 @@ def other_profiles(df, side):
             continue
         col = F.col(f"`{f.name}`")
         nulls = df.filter(col.isNull()).count()
-        p = {"count": rows_of[side], "nulls": nulls, "min": None, "max": None, "mean": None,
+        p = {"count": rows, "nulls": nulls, "min": None, "max": None, "mean": None,
              "std": None, "quantiles": [], "histogram": None}
         if isinstance(t, (T.StringType, T.BooleanType)):
             text = F.lower(col.cast("string")) if isinstance(t, T.BooleanType) else col
@@ -559,16 +555,16 @@ def write_summary(spark, args):
     progress("wrote the bootstrap sample")
 
     datasets = {"holdout": holdout}
-    rows_of["holdout"] = n_rows
+    rows_of = {"holdout": n_rows}
     if args.reference:
         reference = spark.read.parquet(args.reference).persist(StorageLevel.MEMORY_AND_DISK)
         datasets["reference"] = reference
         rows_of["reference"] = reference.count()
-    numeric, ks = numeric_profiles(spark, datasets, partitions)
+    numeric, ks = numeric_profiles(spark, datasets, rows_of, partitions)
     progress("profiled the numeric columns")
     profiles = {}
     for side, df in datasets.items():
-        other = other_profiles(df, side)
+        other = other_profiles(df, rows_of[side])
         out = []
         for f in df.schema.fields:
             p = numeric.get((side, f.name)) or other[f.name]

@@ -570,14 +570,13 @@ fn run_summary(config: &Config) -> Result<Evaluated> {
         if let Some(t) = crate::stats::delong_from_parts(&pair.delong, level) {
             delta_tests.insert("roc_auc".to_string(), t);
         }
-        const METHOD: &str = "paired z of per-row losses";
         for (name, d) in pair
             .losses
             .iter()
             .flat_map(|l| [("log_loss", l.log_loss), ("brier", l.brier)])
         {
             let m = crate::stats::Moments::from_mean_var(d.n, d.mean, d.var);
-            if let Some(t) = crate::stats::paired_mean(METHOD, &m, level) {
+            if let Some(t) = crate::stats::paired_mean(metrics::LOSS_TEST_METHOD, &m, level) {
                 delta_tests.insert(name.to_string(), t);
             }
         }

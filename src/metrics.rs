@@ -988,6 +988,9 @@ pub(crate) fn row_losses(score: f64, label: bool) -> (f64, f64) {
     (-q.clamp(LOG_LOSS_EPS, 1.0 - LOG_LOSS_EPS).ln(), d * d)
 }
 
+/// How the paired tests of log loss and Brier are named in the evaluation.
+pub const LOSS_TEST_METHOD: &str = "paired z of per-row losses";
+
 /// Paired tests of candidate minus production for the metrics that are a
 /// mean over rows, log loss and Brier: the mean of each row's difference
 /// with its standard error. Empty unless both models give probabilities.
@@ -1002,7 +1005,6 @@ pub fn loss_tests(
     if !probabilities(candidate) || !probabilities(production) {
         return Vec::new();
     }
-    const METHOD: &str = "paired z of per-row losses";
     if let Some(w) = weights {
         let (ll, br): (Vec<f64>, Vec<f64>) = candidate
             .iter()
@@ -1016,7 +1018,8 @@ pub fn loss_tests(
         return [("log_loss", ll), ("brier", br)]
             .into_iter()
             .filter_map(|(name, d)| {
-                crate::stats::paired_weighted_mean(METHOD, &d, w, level).map(|t| (name, t))
+                crate::stats::paired_weighted_mean(LOSS_TEST_METHOD, &d, w, level)
+                    .map(|t| (name, t))
             })
             .collect();
     }
@@ -1031,7 +1034,9 @@ pub fn loss_tests(
     }
     [("log_loss", ll), ("brier", br)]
         .into_iter()
-        .filter_map(|(name, m)| crate::stats::paired_mean(METHOD, &m, level).map(|t| (name, t)))
+        .filter_map(|(name, m)| {
+            crate::stats::paired_mean(LOSS_TEST_METHOD, &m, level).map(|t| (name, t))
+        })
         .collect()
 }
 
