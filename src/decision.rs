@@ -5,6 +5,7 @@
 
 use std::path::Path;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use polars::prelude::DataFrame;
@@ -268,6 +269,36 @@ fn ms(t: Instant) -> f64 {
     t.elapsed().as_secs_f64() * 1e3
 }
 
+/// Holdout and reference rows (together) up to which the data is profiled
+/// while the holdout is scored. The evaluation holds about 60 bytes a
+/// holdout row and the profiles at most `PROFILE_MEMORY` (3 GB): at 40M
+/// rows both fit in 6 GB.
+const CONCURRENT_ROWS: usize = 40_000_000;
+
+/// The holdout and reference tables to profile beside the evaluation:
+/// Parquet files only (a row format is read whole when opened); none for a
+/// summary, without gates, or when a file cannot be opened (the
+/// evaluation, which reads the same files, reports that).
+fn tables(config: &Config) -> Option<(data::Table, Option<data::Table>)> {
+    let parquet = |f: crate::config::DataFormat| f == crate::config::DataFormat::Parquet;
+    if config.holdout.summary
+        || config.gates.is_empty()
+        || !parquet(config.holdout.format)
+        || config
+            .reference
+            .as_ref()
+            .is_some_and(|r| !parquet(r.format))
+    {
+        return None;
+    }
+    let holdout = data::Table::open(&config.holdout.path, config.holdout.format).ok()?;
+    let reference = match &config.reference {
+        Some(r) => Some(data::Table::open(&r.path, r.format).ok()?),
+        None => None,
+    };
+    Some((holdout, reference))
+}
+
 /// Evaluates, runs the configured gates and decides.
 pub fn run(config: &Config) -> Result<Decision> {
     // Gates load and their settings are checked first: a typo in `with:`
@@ -279,11 +310,37 @@ pub fn run(config: &Config) -> Result<Decision> {
     }
 
     let t0 = Instant::now();
-    crate::progress::step("scoring the holdout and computing metrics");
+    let with_ks = prepared.iter().any(|g| g.calls("test-distribution"));
+    // A small holdout and its reference are profiled while the holdout is
+    // scored: evaluation alone leaves a core idle, once the inputs are
+    // hashed. A large one is profiled after, so that the evaluation's
+    // columns and the profiles' are never in memory together.
+    let beside = tables(config)
+        .filter(|(h, r)| h.rows() + r.as_ref().map_or(0, data::Table::rows) <= CONCURRENT_ROWS);
+    crate::progress::step(if beside.is_some() {
+        "scoring the holdout, computing metrics and profiling the data"
+    } else {
+        "scoring the holdout and computing metrics"
+    });
+    let stop = AtomicBool::new(false);
     // The inputs are hashed while the holdout is scored. Evaluation reads
     // only the columns it needs; the gates' columns are read one at a time
-    // below, so the whole holdout is never in memory.
-    let (evaluated, inputs) = rayon::join(|| evaluation::run(config), || Inputs::of(config));
+    // by the profiles, so the whole holdout is never in memory.
+    let (evaluated, inputs, profiled) = std::thread::scope(|scope| {
+        let profiling = beside.as_ref().map(|(h, r)| {
+            scope.spawn(|| {
+                let t = Instant::now();
+                let p = profile::profile_until(h, r.as_ref(), with_ks, &stop);
+                (p, ms(t))
+            })
+        });
+        let (evaluated, inputs) = rayon::join(|| evaluation::run(config), || Inputs::of(config));
+        if evaluated.is_err() {
+            stop.store(true, Ordering::Relaxed);
+        }
+        let profiled = profiling.map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)));
+        (evaluated, inputs, profiled)
+    });
     let (evaluated, inputs) = (evaluated?, inputs?);
     let evaluate_ms = ms(t0);
     crate::progress::done(
@@ -300,7 +357,7 @@ pub fn run(config: &Config) -> Result<Decision> {
     drop(evaluated.holdout.weights);
 
     let t1 = Instant::now();
-    if !config.gates.is_empty() {
+    if !config.gates.is_empty() && profiled.is_none() {
         crate::progress::step("profiling the holdout and reference data");
     }
     // Without gates nothing reads the data again (a CSV would be parsed
@@ -312,40 +369,46 @@ pub fn run(config: &Config) -> Result<Decision> {
             data::Table::open(path, format)
         }
     };
-    let (holdout_table, reference, profiles) = match &evaluated.summary {
-        // A summary's rows stay where they are; its profiles and KS tests
-        // were computed with it.
-        Some(summary) => {
-            let m = &summary.manifest;
-            let reference = m
-                .profiles
-                .reference
-                .as_ref()
-                .map(|_| data::Table::counted(m.reference_rows.unwrap_or_default() as usize));
-            let profiles = profile::Profiles {
-                holdout: m.profiles.holdout.clone(),
-                reference: m.profiles.reference.clone(),
-                ks: summary.ks_tests(),
-            };
-            (data::Table::counted(m.rows as usize), reference, profiles)
-        }
-        None => {
-            let holdout_table = open(&config.holdout.path, config.holdout.format)?;
-            let reference = config
-                .reference
-                .as_ref()
-                .map(|r| open(&r.path, r.format))
-                .transpose()?;
-            let profiles = if config.gates.is_empty() {
-                profile::Profiles::default()
-            } else {
-                let with_ks = prepared.iter().any(|g| g.calls("test-distribution"));
-                profile::profile(&holdout_table, reference.as_ref(), with_ks)?
-            };
-            (holdout_table, reference, profiles)
-        }
-    };
-    let profile_ms = ms(t1);
+    let (holdout_table, reference, profiles, profile_ms) =
+        match (&evaluated.summary, beside, profiled) {
+            // A summary's rows stay where they are; its profiles and KS tests
+            // were computed with it.
+            (Some(summary), _, _) => {
+                let m = &summary.manifest;
+                let reference =
+                    m.profiles.reference.as_ref().map(|_| {
+                        data::Table::counted(m.reference_rows.unwrap_or_default() as usize)
+                    });
+                let profiles = profile::Profiles {
+                    holdout: m.profiles.holdout.clone(),
+                    reference: m.profiles.reference.clone(),
+                    ks: summary.ks_tests(),
+                };
+                (
+                    data::Table::counted(m.rows as usize),
+                    reference,
+                    profiles,
+                    ms(t1),
+                )
+            }
+            (None, Some((holdout_table, reference)), Some((profiles, took))) => {
+                (holdout_table, reference, profiles?, took)
+            }
+            (None, _, _) => {
+                let holdout_table = open(&config.holdout.path, config.holdout.format)?;
+                let reference = config
+                    .reference
+                    .as_ref()
+                    .map(|r| open(&r.path, r.format))
+                    .transpose()?;
+                let profiles = if config.gates.is_empty() {
+                    profile::Profiles::default()
+                } else {
+                    profile::profile(&holdout_table, reference.as_ref(), with_ks)?
+                };
+                (holdout_table, reference, profiles, ms(t1))
+            }
+        };
     crate::progress::done("profiled the data", profile_ms);
 
     let eval = evaluated.evaluation;

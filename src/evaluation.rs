@@ -239,7 +239,9 @@ pub fn run(config: &Config) -> Result<Evaluated> {
         weights,
         days: days.as_deref(),
     };
-    let assess = |scores: &[f64]| model_metrics(scores, &holdout.labels, &rows, &config.metrics);
+    let assess = |scores: &[f64]| {
+        metrics::evaluate_with_money(scores, &holdout.labels, &rows, &config.metrics)
+    };
     // Both models at once while their sort buffers are small; one after
     // the other on a large holdout, where each model's sorts already use
     // every core and two sets of buffers would double the peak memory.
@@ -387,21 +389,6 @@ pub fn run(config: &Config) -> Result<Evaluated> {
     })
 }
 
-/// One model's metrics as the evaluation reports them, with the dollar
-/// curve when there are amounts.
-fn model_metrics(
-    scores: &[f64],
-    labels: &[bool],
-    rows: &metrics::Rows,
-    spec: &crate::config::MetricsSpec,
-) -> Result<ModelMetrics> {
-    let mut m = metrics::evaluate_with_money(scores, labels, rows, spec)?;
-    if let Some(amounts) = rows.amounts {
-        m.curves.dollar_recall = metrics::dollar_curve(scores, labels, amounts, rows.weights);
-    }
-    Ok(m)
-}
-
 /// The bootstrap's intervals onto each model, and its tests of the deltas
 /// (`replace`: over tests already there; otherwise only where none is).
 fn add_bootstrap(
@@ -528,7 +515,8 @@ fn run_summary(config: &Config) -> Result<Evaluated> {
         other => other,
     };
     let assess = |g: &Groups| -> Result<ModelMetrics> {
-        let mut m = model_metrics(&g.scores, &g.labels, &weighted(g), &config.metrics)?;
+        let mut m =
+            metrics::evaluate_with_money(&g.scores, &g.labels, &weighted(g), &config.metrics)?;
         (m.rows, m.positives) = (rows, positives);
         Ok(m)
     };

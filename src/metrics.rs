@@ -372,8 +372,8 @@ pub fn cost_at(
         .and_then(|(_, v)| v)
 }
 
-/// [`evaluate`], then the dollar metrics when the holdout has amounts and
-/// the cost metrics when the config prices the errors: one model's metrics
+/// [`evaluate`], then the dollar metrics and curve when the holdout has
+/// amounts and the cost metrics when the config prices the errors: one model's metrics
 /// as the evaluation reports them, for the whole holdout or a segment.
 pub fn evaluate_with_money(
     scores: &[f64],
@@ -381,9 +381,11 @@ pub fn evaluate_with_money(
     rows: &Rows,
     spec: &MetricsSpec,
 ) -> Result<ModelMetrics> {
-    let mut m = evaluate_weighted(scores, labels, rows.weights, spec)?;
+    let sweep = Sweep::weighted(scores, labels, rows.weights);
+    let mut m = evaluate_swept(&sweep, scores, labels, rows.weights, spec)?;
     if let Some(amounts) = rows.amounts {
         m.dollars = dollars(scores, labels, amounts, rows.weights, &m);
+        m.curves.dollar_recall = swept_dollar_curve(&sweep, scores, labels, amounts, rows.weights);
     }
     if let Some(cost) = &spec.cost {
         m.cost = costs(scores, labels, rows, cost, m.threshold);
@@ -425,10 +427,27 @@ pub fn evaluate_weighted(
     weights: Option<&[f64]>,
     spec: &MetricsSpec,
 ) -> Result<ModelMetrics> {
+    evaluate_swept(
+        &Sweep::weighted(scores, labels, weights),
+        scores,
+        labels,
+        weights,
+        spec,
+    )
+}
+
+/// [`evaluate_weighted`] on the scores' sweep, which the dollar curve
+/// reads too.
+fn evaluate_swept(
+    sweep: &Sweep,
+    scores: &[f64],
+    labels: &[bool],
+    weights: Option<&[f64]>,
+    spec: &MetricsSpec,
+) -> Result<ModelMetrics> {
     if scores.is_empty() {
         return Err(Error::Metric("no rows to evaluate".into()));
     }
-    let sweep = Sweep::weighted(scores, labels, weights);
     let (p, n) = (sweep.positives(), sweep.negatives());
     if p <= 0.0 || n <= 0.0 {
         let what = if weights.is_some() { "weight" } else { "rows" };
@@ -439,10 +458,10 @@ pub fn evaluate_weighted(
         )));
     }
 
-    let at_fpr: Vec<AtFpr> = spec.at_fpr.iter().map(|t| at_fpr(&sweep, *t)).collect();
+    let at_fpr: Vec<AtFpr> = spec.at_fpr.iter().map(|t| at_fpr(sweep, *t)).collect();
     let threshold = match spec.threshold {
         Threshold::Fixed(t) => t,
-        Threshold::AtFpr(f) => at_fpr_point(&sweep, f).threshold,
+        Threshold::AtFpr(f) => at_fpr_point(sweep, f).threshold,
     };
     let (tp, fp) = sweep.counts_at(threshold);
     let (fn_, tn) = (p - tp, n - fp);
@@ -465,12 +484,12 @@ pub fn evaluate_weighted(
     Ok(ModelMetrics {
         rows: scores.len() as u64,
         positives: labels.iter().filter(|l| **l).count() as u64,
-        roc_auc: roc_auc(&sweep),
-        average_precision: average_precision(&sweep),
-        pr_auc: pr_auc(&sweep),
+        roc_auc: roc_auc(sweep),
+        average_precision: average_precision(sweep),
+        pr_auc: pr_auc(sweep),
         log_loss,
         brier,
-        ks: ks(&sweep),
+        ks: ks(sweep),
         threshold,
         precision: ratio(tp, tp + fp),
         recall: ratio(tp, p),
@@ -482,7 +501,7 @@ pub fn evaluate_weighted(
         fn_,
         at_fpr,
         not_applicable,
-        curves: curves(&sweep),
+        curves: curves(sweep),
         dollars: Vec::new(),
         cost: Vec::new(),
         budget: Vec::new(),
@@ -618,99 +637,55 @@ pub fn dollar_curve(
     amounts: &[f64],
     weights: Option<&[f64]>,
 ) -> Vec<CurvePoint> {
+    let sweep = Sweep::weighted(scores, labels, weights);
+    swept_dollar_curve(&sweep, scores, labels, amounts, weights)
+}
+
+/// [`dollar_curve`] on the model's sweep: the rows flagged at each score
+/// are its cumulative counts, so only the frauds are sorted (with their
+/// amounts); sorting every row again was a second sort of 10M keys.
+fn swept_dollar_curve(
+    sweep: &Sweep,
+    scores: &[f64],
+    labels: &[bool],
+    amounts: &[f64],
+    weights: Option<&[f64]>,
+) -> Vec<CurvePoint> {
     let w = |i: usize| weights.map_or(1.0, |w| w[i]);
-    let (mut total, mut n) = (Sum::default(), Sum::default());
-    for (i, (l, a)) in labels.iter().zip(amounts).enumerate() {
+    let mut total = Sum::default();
+    let mut frauds: Vec<(u64, f64)> = Vec::new();
+    for (i, (s, l)) in scores.iter().zip(labels).enumerate() {
         if *l {
-            total.add(w(i) * a);
+            let dollars = w(i) * amounts[i];
+            total.add(dollars);
+            frauds.push((order_key(*s), dollars));
         }
-        n.add(w(i));
     }
-    let (total, n) = (total.value(), n.value());
+    let total = total.value();
+    let n = sweep.positives() + sweep.negatives();
     if total <= 0.0 || scores.is_empty() {
         return Vec::new();
     }
-    // Frauds and the rest are sorted apart, as the sweep does: the rest as
-    // bare keys (with weights only when there are weights), the frauds
-    // with their amounts. A sort of row indices by their scores missed the
-    // cache on every comparison and was most of this curve's time.
-    let mut frauds: Vec<(u64, f64, f64)> = Vec::new();
-    for (i, (s, l)) in scores.iter().zip(labels).enumerate() {
-        if *l {
-            frauds.push((order_key(*s), w(i), w(i) * amounts[i]));
-        }
-    }
     frauds.par_sort_unstable_by_key(|r| std::cmp::Reverse(r.0));
-    let negatives = labels.iter().map(|l| !l);
-    let points = match weights {
-        None => {
-            let mut rest: Vec<u64> = scores
-                .iter()
-                .zip(negatives)
-                .filter(|(_, neg)| *neg)
-                .map(|(s, _)| order_key(*s))
-                .collect();
-            rest.par_sort_unstable_by_key(|k| std::cmp::Reverse(*k));
-            curve_points(&frauds, &rest, |k| *k, |_| 1.0, (n, total))
-        }
-        Some(ws) => {
-            let mut rest: Vec<(u64, f64)> = scores
-                .iter()
-                .zip(ws)
-                .zip(negatives)
-                .filter(|(_, neg)| *neg)
-                .map(|((s, w), _)| (order_key(*s), *w))
-                .collect();
-            rest.par_sort_unstable_by_key(|r| std::cmp::Reverse(r.0));
-            curve_points(&frauds, &rest, |r| r.0, |r| r.1, (n, total))
-        }
-    };
-    downsample(&points, CURVE_POINTS)
-}
-
-/// The dollar curve's points from the frauds `(key, weight, amount)` and
-/// the other rows, both sorted by descending order key.
-fn curve_points<R>(
-    frauds: &[(u64, f64, f64)],
-    rest: &[R],
-    key: impl Fn(&R) -> u64,
-    weight: impl Fn(&R) -> f64,
-    (n, total): (f64, f64),
-) -> Vec<CurvePoint> {
     let mut points = vec![CurvePoint {
         x: 0.0,
         y: 0.0,
         threshold: f64::INFINITY,
     }];
-    let (mut caught, mut flagged) = (Sum::default(), Sum::default());
-    let (mut i, mut j) = (0usize, 0usize);
-    while i < frauds.len() || j < rest.len() {
-        let k = match (frauds.get(i), rest.get(j)) {
-            (Some(a), Some(b)) => a.0.max(key(b)),
-            (Some(a), None) => a.0,
-            (None, Some(b)) => key(b),
-            (None, None) => break,
-        };
-        while let Some(&(fk, w, dollars)) = frauds.get(i)
-            && fk == k
-        {
-            caught.add(dollars);
-            flagged.add(w);
-            i += 1;
-        }
-        while let Some(r) = rest.get(j)
-            && key(r) == k
-        {
-            flagged.add(weight(r));
-            j += 1;
+    let mut caught = Sum::default();
+    let mut frauds = frauds.iter().peekable();
+    for ((t, tp), fp) in sweep.thresholds.iter().zip(&sweep.tps).zip(&sweep.fps) {
+        let k = order_key(*t);
+        while let Some((_, dollars)) = frauds.next_if(|f| f.0 >= k) {
+            caught.add(*dollars);
         }
         points.push(CurvePoint {
-            x: (flagged.value() / n).min(1.0),
+            x: ((tp + fp) / n).min(1.0),
             y: (caught.value() / total).min(1.0),
-            threshold: from_order_key(k),
+            threshold: *t,
         });
     }
-    points
+    downsample(&points, CURVE_POINTS)
 }
 
 /// One day's alerts under the alert budget (the whole holdout is one "day"
@@ -826,8 +801,7 @@ pub fn budget_metrics(days: &[DayTally], with_amounts: bool) -> Vec<(String, f64
 /// Calls `f(rows, score)` for each group of rows sharing a score, from the
 /// highest score down: flagging at that score flags the group at once.
 fn descending_groups(scores: &[f64], mut f: impl FnMut(&[u32], f64)) {
-    let mut order: Vec<u32> = (0..scores.len() as u32).collect();
-    order.par_sort_unstable_by_key(|&i| std::cmp::Reverse(order_key(scores[i as usize])));
+    let order = crate::sort::descending_order(scores);
     let mut start = 0;
     while start < order.len() {
         let key = order_key(scores[order[start] as usize]);

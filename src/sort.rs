@@ -20,6 +20,20 @@ pub fn from_order_key(k: u64) -> f64 {
     f64::from_bits(bits)
 }
 
+/// Row indices ordered by descending score (ties in row order), by a sort
+/// of (key, row) pairs: an index sort that compares through the scores
+/// misses the cache on every comparison.
+pub fn descending_order(scores: &[f64]) -> Vec<u32> {
+    use rayon::prelude::*;
+    let mut rows: Vec<(u64, u32)> = scores
+        .iter()
+        .zip(0u32..)
+        .map(|(s, i)| (!order_key(*s), i))
+        .collect();
+    rows.par_sort_unstable();
+    rows.into_iter().map(|r| r.1).collect()
+}
+
 /// The smallest and largest non-NaN value; (inf, -inf) when there is none.
 pub fn range(values: impl Iterator<Item = f64>) -> (f64, f64) {
     values
@@ -90,34 +104,36 @@ pub struct Counts {
     pub mixed: Vec<bool>,
 }
 
-impl Counts {
-    /// Counts the values (no NaN) into `buckets`.
-    pub fn of(values: impl Iterator<Item = f64>, buckets: Buckets) -> Counts {
-        Self::of_each(values, buckets, |_| {})
-    }
-
-    /// [`Counts::of`], handing each value to `each` in the same pass.
-    pub fn of_each(
-        values: impl Iterator<Item = f64>,
-        buckets: Buckets,
-        mut each: impl FnMut(f64),
-    ) -> Counts {
-        let mut c = Counts {
+impl Default for Counts {
+    /// No values yet.
+    fn default() -> Counts {
+        Counts {
             n: vec![0; Buckets::COUNT],
             first: vec![0.0; Buckets::COUNT],
             mixed: vec![false; Buckets::COUNT],
-        };
+        }
+    }
+}
+
+impl Counts {
+    /// Counts the values (no NaN) into `buckets`.
+    pub fn of(values: impl Iterator<Item = f64>, buckets: Buckets) -> Counts {
+        let mut c = Counts::default();
         for x in values {
-            let b = buckets.of(x);
-            if c.n[b] == 0 {
-                c.first[b] = x;
-            } else if c.first[b] != x {
-                c.mixed[b] = true;
-            }
-            c.n[b] += 1;
-            each(x);
+            c.add(buckets.of(x), x);
         }
         c
+    }
+
+    /// Counts `x` in bucket `b`.
+    #[inline(always)]
+    pub fn add(&mut self, b: usize, x: f64) {
+        if self.n[b] == 0 {
+            self.first[b] = x;
+        } else if self.first[b] != x {
+            self.mixed[b] = true;
+        }
+        self.n[b] += 1;
     }
 
     /// The one value of bucket `b`, unless it holds several.

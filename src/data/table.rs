@@ -91,7 +91,7 @@ impl Table {
     }
 
     /// The file, or "the dataset" for a table built in memory.
-    fn describe(&self) -> PathBuf {
+    pub(crate) fn describe(&self) -> PathBuf {
         match &self.source {
             Source::File { path, .. } => path.clone(),
             Source::Frame(_) => PathBuf::from("the dataset"),

@@ -86,15 +86,9 @@ struct Segments {
     cuts: Vec<usize>,
 }
 
-fn descending(scores: &[f64]) -> Vec<u32> {
-    let mut idx: Vec<u32> = (0..scores.len() as u32).collect();
-    idx.par_sort_unstable_by_key(|&i| std::cmp::Reverse(order_key(scores[i as usize])));
-    idx
-}
-
 impl Segments {
     fn new(scores: &[f64], labels: &[bool], thresholds: &[f64]) -> Segments {
-        let order = descending(scores);
+        let order = crate::sort::descending_order(scores);
         let key = |k: usize| order_key(scores[order[k] as usize]);
         let mut of_row = vec![0u32; scores.len()];
         let mut cuts: Vec<Option<usize>> = vec![None; thresholds.len()];
