@@ -233,13 +233,20 @@ struct Gathered {
 
 impl Gathered {
     /// Gathers and sorts the values of the `wanted` buckets, in one pass.
-    fn of(v: &[f64], buckets: Buckets, wanted: impl IntoIterator<Item = usize>) -> Gathered {
+    /// Each run is allocated at its bucket's count: growing them moved the
+    /// skewed score columns' 9M gathered values twice over.
+    fn of(
+        v: &[f64],
+        buckets: &Buckets,
+        counts: &Counts,
+        wanted: impl IntoIterator<Item = usize>,
+    ) -> Gathered {
         let mut slot = vec![u32::MAX; Buckets::COUNT];
         let mut runs: Vec<Vec<u64>> = Vec::new();
         for b in wanted {
             if slot[b] == u32::MAX {
                 slot[b] = runs.len() as u32;
-                runs.push(Vec::new());
+                runs.push(Vec::with_capacity(counts.n(b)));
             }
         }
         if !runs.is_empty() {
@@ -312,8 +319,8 @@ fn locate(qs: &[f64], counts: &Counts, n: usize) -> Vec<Located> {
     let (mut b, mut start) = (0usize, 0usize);
     for i in order {
         let r = ranks[i];
-        while b + 1 < counts.n.len() && start + counts.n[b] as usize <= r {
-            start += counts.n[b] as usize;
+        while b + 1 < Buckets::COUNT && start + counts.n(b) <= r {
+            start += counts.n(b);
             b += 1;
         }
         out[i] = Located {
@@ -366,7 +373,7 @@ fn quantiles_located(
 /// A column's values per bucket and, in the same pass, their sum of
 /// squared deviations from the mean (in [`LANES`] lanes, like the sum): one
 /// pass over 10M values fewer per column.
-fn count_values(v: &Values, buckets: Buckets) -> (Counts, f64) {
+fn count_values(v: &Values, buckets: &Buckets) -> (Counts, f64) {
     let mean = v.sum / v.values.len().max(1) as f64;
     let mut spread = [0.0; LANES];
     let mut counts = Counts::default();
@@ -388,9 +395,9 @@ fn count_values(v: &Values, buckets: Buckets) -> (Counts, f64) {
 pub fn quantiles(v: &[f64], qs: &[f64]) -> Vec<f64> {
     let (lo, hi) = crate::sort::range(v.iter().copied());
     let buckets = Buckets::over(lo, hi);
-    let counts = Counts::of(v.iter().copied(), buckets);
+    let counts = Counts::of(v.iter().copied(), &buckets);
     let located = locate(qs, &counts, v.len());
-    let gathered = Gathered::of(v, buckets, to_gather(&located, &counts));
+    let gathered = Gathered::of(v, &buckets, &counts, to_gather(&located, &counts));
     quantiles_located(qs, v.len(), &located, &counts, &gathered)
 }
 
@@ -410,7 +417,7 @@ pub fn bin_counts(values: &[f64], edges: &[f64]) -> Vec<u64> {
 /// bin for all its values (the count of edges in earlier buckets), and
 /// only values in the few buckets an edge falls in search the edges. A
 /// binary search per value was the profiles' largest cost.
-fn bin_counts_bucketed(values: &[f64], edges: &[f64], buckets: Buckets) -> Vec<u64> {
+fn bin_counts_bucketed(values: &[f64], edges: &[f64], buckets: &Buckets) -> Vec<u64> {
     const SEARCH: u8 = u8::MAX;
     let bins = edges.len().saturating_sub(1).max(1);
     if bins >= usize::from(SEARCH) {
@@ -455,7 +462,7 @@ fn bin_counts_bucketed(values: &[f64], edges: &[f64], buckets: Buckets) -> Vec<u
 /// holdout's values fill): then [`bin_counts_bucketed`] counts.
 fn bin_counts_counted(
     edges: &[f64],
-    buckets: Buckets,
+    buckets: &Buckets,
     counts: &Counts,
     gathered: &Gathered,
 ) -> Option<Vec<u64>> {
@@ -466,16 +473,16 @@ fn bin_counts_counted(
     let edge_buckets: Vec<usize> = inner.iter().map(|e| buckets.of(*e)).collect();
     let mut out = vec![0u64; bins];
     let mut before = 0usize;
-    for (b, n) in counts.n.iter().enumerate() {
+    for (b, n) in counts.each().enumerate() {
         let here = edge_buckets[before..]
             .iter()
             .take_while(|e| **e == b)
             .count();
-        if *n > 0 {
+        if n > 0 {
             if here == 0 {
-                out[before.min(bins - 1)] += u64::from(*n);
+                out[before.min(bins - 1)] += n as u64;
             } else if let Some(x) = counts.single(b) {
-                out[bin(x)] += u64::from(*n);
+                out[bin(x)] += n as u64;
             } else {
                 for k in gathered.run(b)? {
                     out[bin(crate::sort::from_order_key(*k))] += 1;
@@ -531,7 +538,8 @@ fn numeric_profile(
     let located = locate(&qs, &counts, n);
     let gathered = Gathered::of(
         &v.values,
-        buckets,
+        &buckets,
+        &counts,
         to_gather(&located, &counts).chain(also.iter().copied()),
     );
     let mut at = quantiles_located(&qs, n, &located, &counts, &gathered);
@@ -629,13 +637,20 @@ fn read_series(s: &Series) -> Read {
     }
 }
 
+/// About 4,096 of `v`'s values, evenly spaced, to fit buckets to: 16 to a
+/// coarse cell on average, enough to see which are crowded (each value
+/// read is a cache miss).
+fn sample(v: &[f64]) -> impl Iterator<Item = f64> + '_ {
+    v.iter().step_by((v.len() / 4096).max(1)).copied()
+}
+
 /// The profile of a column without a twin: buckets over its own range,
 /// the histogram on its own deciles.
 fn alone(read: Read) -> ColumnProfile {
     let mut p = match read {
         Read::Numeric(p, v) => {
-            let buckets = Buckets::over(v.lo, v.hi);
-            let counted = count_values(&v, buckets);
+            let buckets = Buckets::fitted(v.lo, v.hi, sample(&v.values));
+            let counted = count_values(&v, &buckets);
             numeric_profile(p, v, buckets, counted, &[])
         }
         Read::Other(profile) => Partial {
@@ -655,9 +670,15 @@ fn alone(read: Read) -> ColumnProfile {
 fn twins(h: Read, r: Read, with_ks: bool) -> (ColumnProfile, ColumnProfile, Option<KsTest>) {
     match (h, r) {
         (Read::Numeric(hp, hv), Read::Numeric(rp, rv)) => {
-            let buckets = Buckets::over(hv.lo.min(rv.lo), hv.hi.max(rv.hi));
-            let (ch, cr) =
-                rayon::join(|| count_values(&hv, buckets), || count_values(&rv, buckets));
+            let buckets = Buckets::fitted(
+                hv.lo.min(rv.lo),
+                hv.hi.max(rv.hi),
+                sample(&hv.values).chain(sample(&rv.values)),
+            );
+            let (ch, cr) = rayon::join(
+                || count_values(&hv, &buckets),
+                || count_values(&rv, &buckets),
+            );
             // The KS test's open buckets are known from the counts; their
             // values are gathered in the quantiles' pass, not a pass of
             // their own.
@@ -669,16 +690,22 @@ fn twins(h: Read, r: Read, with_ks: bool) -> (ColumnProfile, ColumnProfile, Opti
                 .flat_map(|g| g.open.iter().map(|o| o.bucket))
                 .collect();
             // The histograms are cut at the reference's deciles: the
-            // holdout gathers their buckets too (single-valued in the
-            // reference need not mean single-valued in the holdout).
+            // holdout gathers their buckets too, unless it has one value
+            // there (single-valued in the reference need not mean
+            // single-valued in the holdout, nor the other way round).
             let cuts = locate(&deciles(), &cr.0, rv.values.len());
             let h_also: Vec<usize> = open
                 .iter()
                 .copied()
-                .chain(cuts.iter().map(|l| l.bucket))
+                .chain(
+                    cuts.iter()
+                        .map(|l| l.bucket)
+                        .filter(|b| ch.0.single(*b).is_none()),
+                )
                 .collect();
+            let h_buckets = buckets.clone();
             let (mut h, mut r) = rayon::join(
-                || numeric_profile(hp, hv, buckets, ch, &h_also),
+                || numeric_profile(hp, hv, h_buckets, ch, &h_also),
                 || numeric_profile(rp, rv, buckets, cr, &open),
             );
             let (he, re) = shared_edges(&h, Some(&r));
@@ -715,8 +742,8 @@ fn numeric_gathered(p: &mut Partial) -> &mut Gathered {
 fn with_histogram(p: &mut Partial, edges: Option<&Vec<f64>>) {
     if let Some(n) = &mut p.numeric {
         if let Some(edges) = edges {
-            let counts = bin_counts_counted(edges, n.buckets, &n.counts, &n.gathered)
-                .unwrap_or_else(|| bin_counts_bucketed(&n.values, edges, n.buckets));
+            let counts = bin_counts_counted(edges, &n.buckets, &n.counts, &n.gathered)
+                .unwrap_or_else(|| bin_counts_bucketed(&n.values, edges, &n.buckets));
             p.profile.histogram = Some(Histogram {
                 edges: edges.clone(),
                 counts,
@@ -1109,7 +1136,7 @@ mod tests {
         ] {
             for buckets in [Buckets::over(lo, hi), Buckets::over(0.5, 1.5)] {
                 assert_eq!(
-                    bin_counts_bucketed(&v, &edges, buckets),
+                    bin_counts_bucketed(&v, &edges, &buckets),
                     bin_counts(&v, &edges),
                     "{edges:?}"
                 );

@@ -36,7 +36,7 @@ pub struct KsTest {
 }
 
 /// The order keys of `values` that fall in the marked buckets, sorted.
-fn gathered(values: impl Iterator<Item = f64>, buckets: Buckets, marked: &[bool]) -> Vec<u64> {
+fn gathered(values: impl Iterator<Item = f64>, buckets: &Buckets, marked: &[bool]) -> Vec<u64> {
     let mut v: Vec<u64> = values
         .filter(|x| !x.is_nan() && marked[buckets.of(*x)])
         .map(order_key)
@@ -85,8 +85,8 @@ where
     let ((la, ha), (lb, hb)) = rayon::join(|| range(reference()), || range(holdout()));
     let buckets = Buckets::over(la.min(lb), ha.max(hb));
     let (ca, cb) = rayon::join(
-        || Counts::of(reference().filter(|x| !x.is_nan()), buckets),
-        || Counts::of(holdout().filter(|x| !x.is_nan()), buckets),
+        || Counts::of(reference().filter(|x| !x.is_nan()), &buckets),
+        || Counts::of(holdout().filter(|x| !x.is_nan()), &buckets),
     );
     counted(reference, holdout, buckets, (&ca, &cb))
 }
@@ -112,8 +112,8 @@ where
         (Vec::new(), Vec::new())
     } else {
         rayon::join(
-            || gathered(reference(), buckets, &marked),
-            || gathered(holdout(), buckets, &marked),
+            || gathered(reference(), &buckets, &marked),
+            || gathered(holdout(), &buckets, &marked),
         )
     };
     // The gathered keys are the open buckets' runs, in bucket order.
@@ -155,8 +155,8 @@ pub struct Boundaries {
 impl Boundaries {
     /// `None` when either sample is empty.
     pub fn of(ca: &Counts, cb: &Counts) -> Option<Boundaries> {
-        let n: usize = ca.n.iter().map(|c| *c as usize).sum();
-        let m: usize = cb.n.iter().map(|c| *c as usize).sum();
+        let n: usize = ca.each().sum();
+        let m: usize = cb.each().sum();
         if n == 0 || m == 0 {
             return None;
         }
@@ -166,8 +166,7 @@ impl Boundaries {
         // there, and by at most the bucket's own share of either sample.
         let (mut a0, mut b0, mut d) = (0usize, 0usize, 0.0f64);
         let mut mixed = Vec::new();
-        for (bucket, (x, y)) in ca.n.iter().zip(&cb.n).enumerate() {
-            let (x, y) = (*x as usize, *y as usize);
+        for (bucket, (x, y)) in ca.each().zip(cb.each()).enumerate() {
             // Both samples there, and not one same value on both sides
             // (which leaves no gap inside the bucket).
             let one_value =

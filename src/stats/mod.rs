@@ -143,6 +143,12 @@ impl Positives {
     #[inline]
     fn v01(&self, x: f64) -> f64 {
         let (below, not_above) = self.place(x);
+        self.v01_placed(below, not_above)
+    }
+
+    /// [`Positives::v01`] of a negative already placed.
+    #[inline]
+    fn v01_placed(&self, below: usize, not_above: usize) -> f64 {
         let m = self.sorted.len() as f64;
         1.0 - (below as f64 + 0.5 * (not_above - below) as f64) / m
     }
@@ -151,15 +157,17 @@ impl Positives {
 /// One model's positive components (V10, in row order of the positives)
 /// from the negatives' places among its positives: the negatives below a
 /// positive are those whose "not above" count does not pass the positive's
-/// first index, and its ties are the negatives equal to it.
+/// first index, and its ties are the negatives equal to it. With the sum of
+/// the negatives' components (V01, in row order), from the same places.
 fn positive_components(
     p: &Positives,
     scores: &[f64],
     labels: &[bool],
     negatives: usize,
-) -> Vec<f64> {
+) -> (Vec<f64>, f64) {
     let m = p.sorted.len();
     let (mut not_above, mut ties) = (vec![0u64; m + 1], vec![0u64; m]);
+    let mut v01_sum = 0.0;
     for (x, l) in scores.iter().zip(labels) {
         if !l {
             let (b, na) = p.place(*x);
@@ -167,6 +175,7 @@ fn positive_components(
             if na > b {
                 ties[b] += 1;
             }
+            v01_sum += p.v01_placed(b, na);
         }
     }
     // Negatives strictly below the positive at sorted index `a`.
@@ -175,7 +184,7 @@ fn positive_components(
         below[a] += below[a - 1];
     }
     let n = negatives as f64;
-    scores
+    let v10 = scores
         .iter()
         .zip(labels)
         .filter(|(_, l)| **l)
@@ -183,7 +192,8 @@ fn positive_components(
             let a = p.sorted.partition_point(|y| y < s);
             (below[a] as f64 + 0.5 * ties[a] as f64) / n
         })
-        .collect()
+        .collect();
+    (v10, v01_sum)
 }
 
 /// DeLong's test of AUC(candidate) - AUC(production); `None` with fewer
@@ -195,7 +205,8 @@ fn positive_components(
 /// The components are those of Sun and Xu's placements, computed without
 /// sorting the negatives (see [`Positives`]) and without keeping a
 /// component per negative: two passes over the negatives, for the means
-/// and then the variance of the paired differences, in row order as the
+/// (with the positives' components) and then the variance of the paired
+/// differences, in row order as the
 /// sort-based reference sums them (equal to it to the bit, tested).
 pub fn delong(
     candidate: &[f64],
@@ -212,26 +223,17 @@ pub fn delong(
         || Positives::new(candidate, labels),
         || Positives::new(production, labels),
     );
-    let (c10, p10) = rayon::join(
+    let ((c10, sc), (p10, sp)) = rayon::join(
         || positive_components(&c, candidate, labels, n),
         || positive_components(&p, production, labels, n),
     );
-    let negatives = || {
-        candidate
-            .iter()
-            .zip(production)
-            .zip(labels)
-            .filter(|(_, l)| !**l)
-            .map(|((x, y), _)| (c.v01(*x), p.v01(*y)))
-    };
-    let (mut sc, mut sp) = (0.0, 0.0);
-    for (a, b) in negatives() {
-        sc += a;
-        sp += b;
-    }
     let (mc, mp) = (sc / n as f64, sp / n as f64);
-    let spread: f64 = negatives()
-        .map(|(a, b)| ((a - mc) - (b - mp)).powi(2))
+    let spread: f64 = candidate
+        .iter()
+        .zip(production)
+        .zip(labels)
+        .filter(|(_, l)| !**l)
+        .map(|((x, y), _)| ((c.v01(*x) - mc) - (p.v01(*y) - mp)).powi(2))
         .sum();
     delong_from_parts(
         &DeLongParts {
