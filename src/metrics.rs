@@ -667,25 +667,30 @@ fn swept_dollar_curve(
         return Vec::new();
     }
     frauds.par_sort_unstable_by_key(|r| std::cmp::Reverse(r.0));
-    let mut points = vec![CurvePoint {
-        x: 0.0,
-        y: 0.0,
-        threshold: f64::INFINITY,
-    }];
-    let mut caught = Sum::default();
-    let mut frauds = frauds.iter().peekable();
-    for ((t, tp), fp) in sweep.thresholds.iter().zip(&sweep.tps).zip(&sweep.fps) {
-        let k = order_key(*t);
-        while let Some((_, dollars)) = frauds.next_if(|f| f.0 >= k) {
-            caught.add(*dollars);
-        }
-        points.push(CurvePoint {
-            x: ((tp + fp) / n).min(1.0),
-            y: (caught.value() / total).min(1.0),
-            threshold: *t,
-        });
-    }
-    downsample(&points, CURVE_POINTS)
+    // Walked twice by the downsampling, never held: at 100M distinct
+    // scores the points were 2.4 GB beside the sweep's.
+    let walk = || {
+        let origin = CurvePoint {
+            x: 0.0,
+            y: 0.0,
+            threshold: f64::INFINITY,
+        };
+        let mut caught = Sum::default();
+        let mut frauds = frauds.iter().peekable();
+        let points = sweep.thresholds.iter().zip(&sweep.tps).zip(&sweep.fps);
+        std::iter::once(origin).chain(points.map(move |((t, tp), fp)| {
+            let k = order_key(*t);
+            while let Some((_, dollars)) = frauds.next_if(|f| f.0 >= k) {
+                caught.add(*dollars);
+            }
+            CurvePoint {
+                x: ((tp + fp) / n).min(1.0),
+                y: (caught.value() / total).min(1.0),
+                threshold: *t,
+            }
+        }))
+    };
+    downsample_walk(sweep.thresholds.len() + 1, walk, CURVE_POINTS)
 }
 
 /// One day's alerts under the alert budget (the whole holdout is one "day"
@@ -1063,24 +1068,39 @@ pub fn downsample(points: &[CurvePoint], max: usize) -> Vec<CurvePoint> {
 /// [`downsample`] over `len` points produced on demand: two streaming passes,
 /// no copy of a curve that may have millions of points.
 fn downsample_by(len: usize, point: impl Fn(usize) -> CurvePoint, max: usize) -> Vec<CurvePoint> {
+    downsample_walk(len, || (0..len).map(&point), max)
+}
+
+/// [`downsample`] over the `len` points `walk` yields, in order, afresh
+/// for each of its two passes: a curve whose points carry a running sum
+/// (the dollar curve's fraud amount) is walked, never held whole.
+fn downsample_walk<I: Iterator<Item = CurvePoint>>(
+    len: usize,
+    walk: impl Fn() -> I,
+    max: usize,
+) -> Vec<CurvePoint> {
     if len <= max || max < 2 {
-        return (0..len).map(point).collect();
+        return walk().collect();
     }
     let dist = |a: &CurvePoint, b: &CurvePoint| ((b.x - a.x).powi(2) + (b.y - a.y).powi(2)).sqrt();
     let mut total = 0.0;
-    let mut prev = point(0);
-    for i in 1..len {
-        let cur = point(i);
+    let mut points = walk();
+    let Some(mut prev) = points.next() else {
+        return Vec::new();
+    };
+    for cur in points {
         total += dist(&prev, &cur);
         prev = cur;
     }
     // The first index whose cumulative length reaches each target.
     let mut out: Vec<CurvePoint> = Vec::with_capacity(max);
-    out.push(point(0));
+    let mut points = walk();
+    let Some(mut prev) = points.next() else {
+        return Vec::new();
+    };
+    out.push(prev.clone());
     let (mut k, mut cumulative) = (1usize, 0.0);
-    let mut prev = point(0);
-    for i in 1..len {
-        let cur = point(i);
+    for (i, cur) in (1..).zip(points) {
         cumulative += dist(&prev, &cur);
         let mut take = false;
         while k < max - 1 && cumulative >= total * k as f64 / (max - 1) as f64 {
