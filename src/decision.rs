@@ -315,7 +315,9 @@ pub fn run(config: &Config) -> Result<Decision> {
     // scored: evaluation alone leaves a core idle, once the inputs are
     // hashed. A large one is profiled after, so that the evaluation's
     // columns and the profiles' are never in memory together.
-    let beside = tables(config)
+    let opened = tables(config);
+    let beside = opened
+        .as_ref()
         .filter(|(h, r)| h.rows() + r.as_ref().map_or(0, data::Table::rows) <= CONCURRENT_ROWS);
     crate::progress::step(if beside.is_some() {
         "scoring the holdout, computing metrics and profiling the data"
@@ -327,7 +329,7 @@ pub fn run(config: &Config) -> Result<Decision> {
     // only the columns it needs; the gates' columns are read one at a time
     // by the profiles, so the whole holdout is never in memory.
     let (evaluated, inputs, profiled) = std::thread::scope(|scope| {
-        let profiling = beside.as_ref().map(|(h, r)| {
+        let profiling = beside.map(|(h, r)| {
             scope.spawn(|| {
                 let t = Instant::now();
                 let p = profile::profile_until(h, r.as_ref(), with_ks, &stop);
@@ -370,7 +372,7 @@ pub fn run(config: &Config) -> Result<Decision> {
         }
     };
     let (holdout_table, reference, profiles, profile_ms) =
-        match (&evaluated.summary, beside, profiled) {
+        match (&evaluated.summary, opened, profiled) {
             // A summary's rows stay where they are; its profiles and KS tests
             // were computed with it.
             (Some(summary), _, _) => {
@@ -391,22 +393,29 @@ pub fn run(config: &Config) -> Result<Decision> {
                     ms(t1),
                 )
             }
-            (None, Some((holdout_table, reference)), Some((profiles, took))) => {
-                (holdout_table, reference, profiles?, took)
-            }
-            (None, _, _) => {
-                let holdout_table = open(&config.holdout.path, config.holdout.format)?;
-                let reference = config
-                    .reference
-                    .as_ref()
-                    .map(|r| open(&r.path, r.format))
-                    .transpose()?;
-                let profiles = if config.gates.is_empty() {
-                    profile::Profiles::default()
-                } else {
-                    profile::profile(&holdout_table, reference.as_ref(), with_ks)?
+            (None, opened, profiled) => {
+                // The tables opened to decide on profiling beside the
+                // evaluation serve here too.
+                let (holdout_table, reference) = match opened {
+                    Some(tables) => tables,
+                    None => (
+                        open(&config.holdout.path, config.holdout.format)?,
+                        config
+                            .reference
+                            .as_ref()
+                            .map(|r| open(&r.path, r.format))
+                            .transpose()?,
+                    ),
                 };
-                (holdout_table, reference, profiles, ms(t1))
+                let (profiles, took) = match profiled {
+                    Some((profiles, took)) => (profiles?, took),
+                    None if config.gates.is_empty() => (profile::Profiles::default(), ms(t1)),
+                    None => (
+                        profile::profile(&holdout_table, reference.as_ref(), with_ks)?,
+                        ms(t1),
+                    ),
+                };
+                (holdout_table, reference, profiles, took)
             }
         };
     crate::progress::done("profiled the data", profile_ms);
