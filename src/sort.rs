@@ -252,6 +252,16 @@ impl Counts {
     }
 }
 
+/// Seeded uniform values in [0, 1) for tests (a 64-bit LCG's top 53 bits).
+#[cfg(test)]
+pub(crate) fn uniform(seed: u64) -> impl FnMut() -> f64 {
+    let mut x = seed;
+    move || {
+        x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+        (x >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -283,11 +293,7 @@ mod tests {
     fn fitted_buckets_keep_order_and_spread_crowded_values() {
         // Fraud-like scores: nine in ten below 0.01, the rest up to 1,
         // ties at 0 and 1.
-        let mut x = 7u64;
-        let mut next = move || {
-            x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
-            (x >> 11) as f64 / (1u64 << 53) as f64
-        };
+        let mut next = uniform(7);
         let mut v: Vec<f64> = (0..200_000)
             .map(|i| match i % 10 {
                 0 => next(),

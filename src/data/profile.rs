@@ -1002,11 +1002,7 @@ mod tests {
         // and histogram as its own computation does, and the KS test of
         // the plain two-sample function: different ranges, different
         // buckets, the same exact answers. Ties, negatives, NaN, an outlier.
-        let mut x = 11u64;
-        let mut next = move || {
-            x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
-            (x >> 11) as f64 / (1u64 << 53) as f64
-        };
+        let mut next = crate::sort::uniform(11);
         let h: Vec<f64> = (0..150_000)
             .map(|i| match i % 50 {
                 0 => f64::NAN,
