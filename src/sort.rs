@@ -183,31 +183,20 @@ impl Buckets {
     }
 }
 
-/// Values per bucket, and which buckets hold more than one distinct value.
-/// A bucket of one value needs no sorting: its ranks all hold that value,
-/// and two samples cannot part inside it. This keeps a flag column (99.5%
-/// zeros) or a rounded amount from gathering and sorting almost all of
-/// its values.
+/// Values per bucket. A bare count per bucket keeps the table at 256 KB,
+/// in L2 cache: a cell that also kept the bucket's first value and
+/// whether it saw another (16 bytes, 1 MB in all) made the counting loop
+/// half as slow again. Which buckets hold one value is found out for the
+/// few buckets that matter, as they are gathered ([`Run`]).
 #[derive(Debug, Clone)]
 pub struct Counts {
-    /// One cell per bucket, its count beside its first value: counting
-    /// touches one cache line per value, where three arrays touched three.
-    cells: Box<[Cell; Buckets::COUNT]>,
-}
-
-#[derive(Debug, Clone, Copy, Default)]
-struct Cell {
-    /// The first value counted in the bucket.
-    first: f64,
-    n: u32,
-    /// Whether the bucket saw a value other than its first.
-    mixed: bool,
+    cells: Box<[u32; Buckets::COUNT]>,
 }
 
 impl Default for Counts {
     /// No values yet.
     fn default() -> Counts {
-        let cells = vec![Cell::default(); Buckets::COUNT].into_boxed_slice();
+        let cells = vec![0u32; Buckets::COUNT].into_boxed_slice();
         Counts {
             cells: cells.try_into().expect("COUNT cells"),
         }
@@ -219,36 +208,97 @@ impl Counts {
     pub fn of(values: impl Iterator<Item = f64>, buckets: &Buckets) -> Counts {
         let mut c = Counts::default();
         for x in values {
-            c.add(buckets.of(x), x);
+            c.add(buckets.of(x));
         }
         c
     }
 
-    /// Counts `x` in bucket `b`.
+    /// Counts a value in bucket `b`.
     #[inline(always)]
-    pub fn add(&mut self, b: usize, x: f64) {
-        // Masked, a bucket needs no bounds check; without branches on
-        // the value, none is mispredicted.
-        let c = &mut self.cells[b & (Buckets::COUNT - 1)];
-        c.mixed |= c.n != 0 && c.first != x;
-        c.first = if c.n == 0 { x } else { c.first };
-        c.n += 1;
+    pub fn add(&mut self, b: usize) {
+        // Masked, a bucket needs no bounds check.
+        self.cells[b & (Buckets::COUNT - 1)] += 1;
     }
 
     /// The values in bucket `b`.
     pub fn n(&self, b: usize) -> usize {
-        self.cells[b].n as usize
+        self.cells[b] as usize
     }
 
     /// The values in each bucket, in bucket order.
     pub fn each(&self) -> impl Iterator<Item = usize> + '_ {
-        self.cells.iter().map(|c| c.n as usize)
+        self.cells.iter().map(|c| *c as usize)
+    }
+}
+
+/// One bucket's values, gathered: one value and how many times it came
+/// while they are all equal, sorted order keys ([`order_key`]) once they
+/// are not. A flag column's zeros or a rounded amount fill a bucket with
+/// millions of one value, which then needs no copy and no sort, and its
+/// ranks all hold that value.
+#[derive(Debug, Default)]
+pub struct Run {
+    first: f64,
+    same: usize,
+    mixed: bool,
+    keys: Vec<u64>,
+    /// The bucket's count, to allocate the keys once.
+    expected: usize,
+}
+
+impl Run {
+    /// An empty run for a bucket of `expected` values.
+    pub fn new(expected: usize) -> Run {
+        Run {
+            expected,
+            ..Run::default()
+        }
     }
 
-    /// The one value of bucket `b`, unless it holds several.
-    pub fn single(&self, b: usize) -> Option<f64> {
-        let c = &self.cells[b];
-        (c.n > 0 && !c.mixed).then_some(c.first)
+    /// Adds a value (not NaN).
+    #[inline]
+    pub fn add(&mut self, x: f64) {
+        if self.mixed {
+            self.keys.push(order_key(x));
+        } else if self.same == 0 {
+            (self.first, self.same) = (x, 1);
+        } else if x == self.first {
+            self.same += 1;
+        } else {
+            self.mixed = true;
+            self.keys.reserve_exact(self.expected.max(self.same + 1));
+            self.keys.resize(self.same, order_key(self.first));
+            self.keys.push(order_key(x));
+        }
+    }
+
+    /// Sorts the keys, once every value is in.
+    pub fn finish(&mut self) {
+        self.keys.sort_unstable();
+    }
+
+    /// The one value of the run, unless it holds several (or none).
+    pub fn single(&self) -> Option<f64> {
+        (!self.mixed && self.same > 0).then_some(self.first)
+    }
+
+    /// The value of rank `i` in the run.
+    pub fn at(&self, i: usize) -> f64 {
+        self.single()
+            .unwrap_or_else(|| from_order_key(self.keys[i]))
+    }
+
+    /// The run's sorted order keys: made for a run of one value.
+    pub fn into_keys(self) -> Vec<u64> {
+        match self.single() {
+            Some(x) => vec![order_key(x); self.same],
+            None => self.keys,
+        }
+    }
+
+    /// The run's sorted order keys, when it holds several values.
+    pub fn keys(&self) -> Option<&[u64]> {
+        self.mixed.then_some(self.keys.as_slice())
     }
 }
 
@@ -330,6 +380,32 @@ mod tests {
                 .cells
                 .is_none()
         );
+    }
+
+    #[test]
+    fn runs_keep_one_value_until_another_comes() {
+        let mut zeros = Run::new(5);
+        for x in [0.0, -0.0, 0.0] {
+            zeros.add(x);
+        }
+        zeros.finish();
+        // -0.0 equals 0.0: one value, kept as the first one seen.
+        assert_eq!(
+            (zeros.single(), zeros.keys(), zeros.at(2)),
+            (Some(0.0), None, 0.0)
+        );
+        assert_eq!(zeros.into_keys(), vec![order_key(0.0); 3]);
+        let mut mixed = Run::new(4);
+        for x in [2.0, 2.0, -1.0, 2.0] {
+            mixed.add(x);
+        }
+        mixed.finish();
+        assert_eq!(mixed.single(), None);
+        let want: Vec<u64> = [-1.0, 2.0, 2.0, 2.0].map(order_key).to_vec();
+        assert_eq!(mixed.keys(), Some(want.as_slice()));
+        assert_eq!((mixed.at(0), mixed.at(3)), (-1.0, 2.0));
+        assert_eq!(mixed.into_keys(), want);
+        assert_eq!(Run::new(0).single(), None);
     }
 
     #[test]

@@ -11,7 +11,7 @@ use serde::Serialize;
 
 use super::{Table, bounded_map};
 use crate::error::{Error, Result};
-use crate::sort::{Buckets, Counts};
+use crate::sort::{Buckets, Counts, Run};
 use crate::stats::ks::KsTest;
 
 /// Quantiles every numeric profile reports.
@@ -61,35 +61,50 @@ impl ColumnProfile {
 /// non-missing values.
 const CAST_ROWS: usize = 1 << 20;
 
-/// A numeric column's non-missing values as f64, and what the pass that
-/// gathers them also gives.
+/// A numeric column as read, in its own dtype, with what the counting
+/// pass over it gives. Each pass converts the values as it reads them
+/// ([`Blocks`]): copying a column out as f64 first wrote 80 MB of fresh
+/// memory per 10M rows (twice a float32 column) for every column side.
 struct Values {
-    values: Vec<f64>,
+    series: Series,
+    /// Non-missing values.
+    n: usize,
     missing: u64,
     lo: f64,
     hi: f64,
     sum: f64,
+    /// Squared deviations from the mean, summed.
+    spread: f64,
 }
 
-/// Independent accumulators for the sum and range. One running sum, min and
-/// max carried a dependency from each value to the next (about 4 ns a
-/// value, the profiles' largest cost); eight lanes let the loop run at the
-/// speed of memory, and the compiler vectorises it. The sum is the lanes'
-/// sums added pairwise, no less accurate than one running sum.
+/// Independent accumulators for the counting pass's sums and range. One
+/// running sum, min and max carried a dependency from each value to the
+/// next (about 4 ns a value, once the profiles' largest cost); eight lanes
+/// let the loop run at the speed of the counting. A sum is its lanes' sums
+/// added pairwise, no less accurate than one running sum.
 const LANES: usize = 8;
 
-struct Lanes {
+struct Moments {
+    /// The values' sum, and their deviations' from `centre` and its square.
     sum: [f64; LANES],
+    d1: [f64; LANES],
+    d2: [f64; LANES],
     lo: [f64; LANES],
     hi: [f64; LANES],
+    centre: f64,
+    n: usize,
 }
 
-impl Lanes {
-    fn new() -> Lanes {
-        Lanes {
+impl Moments {
+    fn new(centre: f64) -> Moments {
+        Moments {
             sum: [0.0; LANES],
+            d1: [0.0; LANES],
+            d2: [0.0; LANES],
             lo: [f64::INFINITY; LANES],
             hi: [f64::NEG_INFINITY; LANES],
+            centre,
+            n: 0,
         }
     }
 
@@ -97,6 +112,9 @@ impl Lanes {
     #[inline(always)]
     fn add(&mut self, i: usize, x: f64) {
         self.sum[i] += x;
+        let d = x - self.centre;
+        self.d1[i] += d;
+        self.d2[i] += d * d;
         self.lo[i] = if x < self.lo[i] { x } else { self.lo[i] };
         self.hi[i] = if x > self.hi[i] { x } else { self.hi[i] };
     }
@@ -106,62 +124,44 @@ impl Lanes {
         ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]))
     }
 
-    fn into_values(self, values: Vec<f64>, missing: u64) -> Values {
+    /// The column's statistics. The squared deviations come from the
+    /// deviations from the centre (a sample's mean, known before the
+    /// pass): `Σ(x-c)² - (Σ(x-c))²/n` is the two-pass sum about the mean
+    /// when `c` is the mean, and loses nothing to cancellation while `c`
+    /// is as near the mean as a sample puts it (the mean itself would
+    /// cost a pass of its own).
+    fn into_values(self, series: Series) -> Values {
+        let n = self.n;
+        let (d1, d2) = (Moments::pairwise(self.d1), Moments::pairwise(self.d2));
+        let spread = if n == 0 {
+            0.0
+        } else {
+            (d2 - d1 * d1 / n as f64).max(0.0)
+        };
         Values {
-            values,
-            missing,
+            missing: (series.len() - n) as u64,
+            series,
+            n,
             lo: self.lo.into_iter().fold(f64::INFINITY, f64::min),
             hi: self.hi.into_iter().fold(f64::NEG_INFINITY, f64::max),
-            sum: Lanes::pairwise(self.sum),
+            sum: Moments::pairwise(self.sum),
+            spread,
         }
     }
 }
 
-/// The non-missing values of a numeric column, their range and sum, read
-/// from the column's own dtype (a cast to f64 first wrote every integer
-/// column out again, in fresh pages).
-fn numeric_values(s: &Series) -> Option<Values> {
-    if !s.dtype().is_numeric() {
-        return None;
-    }
-    let mut reader = Reader {
-        values: buffer(s.len() - s.null_count()),
-        missing: 0,
-        lanes: Lanes::new(),
-    };
-    match s.dtype() {
-        DataType::Float64 => reader.chunked(s.f64().ok()?),
-        DataType::Float32 => reader.chunked(s.f32().ok()?),
-        DataType::Int64 => reader.chunked(s.i64().ok()?),
-        DataType::Int32 => reader.chunked(s.i32().ok()?),
-        DataType::Int16 => reader.chunked(s.i16().ok()?),
-        DataType::Int8 => reader.chunked(s.i8().ok()?),
-        DataType::UInt64 => reader.chunked(s.u64().ok()?),
-        DataType::UInt32 => reader.chunked(s.u32().ok()?),
-        DataType::UInt16 => reader.chunked(s.u16().ok()?),
-        DataType::UInt8 => reader.chunked(s.u8().ok()?),
-        _ => {
-            for start in (0..s.len()).step_by(CAST_ROWS) {
-                let cast = s
-                    .slice(start as i64, CAST_ROWS)
-                    .cast(&DataType::Float64)
-                    .ok()?;
-                reader.chunked(cast.f64().ok()?);
-            }
-        }
-    }
-    Some(reader.lanes.into_values(reader.values, reader.missing))
+/// What reads a numeric column's arrays: a plain slice of its dtype when
+/// an array has no nulls, else value by value.
+trait Visit {
+    fn slice<N: num_traits::AsPrimitive<f64>>(&mut self, xs: &[N]);
+    fn at(&mut self, x: Option<f64>);
 }
 
-/// What [`numeric_values`] accumulates.
-struct Reader {
-    values: Vec<f64>,
-    missing: u64,
-    lanes: Lanes,
-}
-
-impl Reader {
-    fn chunked<T>(&mut self, ca: &ChunkedArray<T>)
+/// Hands a numeric series' arrays to `v` in row order, read from the
+/// series' own dtype (a cast to f64 first wrote every integer and float32
+/// column out again, in fresh pages). `None` for other dtypes.
+fn visit(s: &Series, v: &mut impl Visit) -> Option<()> {
+    fn chunked<T, V: Visit>(v: &mut V, ca: &ChunkedArray<T>)
     where
         T: PolarsNumericType,
         T::Native: num_traits::AsPrimitive<f64>,
@@ -169,55 +169,127 @@ impl Reader {
         use num_traits::AsPrimitive;
         for arr in ca.downcast_iter() {
             if arr.validity().is_none_or(|m| m.unset_bits() == 0) {
-                // The common case: a plain slice, no validity to consult.
-                self.slice(arr.values().as_slice());
+                v.slice(arr.values().as_slice());
             } else {
-                for (i, x) in arr.iter().enumerate() {
-                    match x {
-                        Some(x) => self.one(i % LANES, x.as_()),
-                        None => self.missing += 1,
-                    }
+                for x in arr.iter() {
+                    v.at(x.map(|x| x.as_()));
                 }
             }
         }
     }
+    if !s.dtype().is_numeric() {
+        return None;
+    }
+    match s.dtype() {
+        DataType::Float64 => chunked(v, s.f64().ok()?),
+        DataType::Float32 => chunked(v, s.f32().ok()?),
+        DataType::Int64 => chunked(v, s.i64().ok()?),
+        DataType::Int32 => chunked(v, s.i32().ok()?),
+        DataType::Int16 => chunked(v, s.i16().ok()?),
+        DataType::Int8 => chunked(v, s.i8().ok()?),
+        DataType::UInt64 => chunked(v, s.u64().ok()?),
+        DataType::UInt32 => chunked(v, s.u32().ok()?),
+        DataType::UInt16 => chunked(v, s.u16().ok()?),
+        DataType::UInt8 => chunked(v, s.u8().ok()?),
+        _ => {
+            for start in (0..s.len()).step_by(CAST_ROWS) {
+                let cast = s
+                    .slice(start as i64, CAST_ROWS)
+                    .cast(&DataType::Float64)
+                    .ok()?;
+                chunked(v, cast.f64().ok()?);
+            }
+        }
+    }
+    Some(())
+}
 
-    #[inline(always)]
-    fn one(&mut self, lane: usize, x: f64) {
-        if x.is_nan() {
-            self.missing += 1;
-        } else {
-            self.values.push(x);
-            self.lanes.add(lane, x);
+/// Non-missing values in blocks of this many (a multiple of [`LANES`]):
+/// 8 KB, converted into a buffer that stays in L1 cache.
+const BLOCK: usize = 1024;
+
+/// A column's non-missing values as f64, handed to a pass in blocks: all
+/// of [`BLOCK`] values but the last, so a pass's lanes (by position in
+/// the block) are its lanes by position among all the values.
+trait Blocks {
+    fn blocks(&self, f: &mut dyn FnMut(&[f64]));
+}
+
+impl Blocks for [f64] {
+    fn blocks(&self, f: &mut dyn FnMut(&[f64])) {
+        self.chunks(BLOCK).for_each(f);
+    }
+}
+
+impl Blocks for Series {
+    fn blocks(&self, f: &mut dyn FnMut(&[f64])) {
+        let mut c = Compact {
+            buf: [0.0; BLOCK],
+            k: 0,
+            f,
+        };
+        visit(self, &mut c).expect("a numeric column");
+        if c.k > 0 {
+            (c.f)(&c.buf[..c.k]);
+        }
+    }
+}
+
+/// Fills blocks with the non-missing values it visits.
+struct Compact<'f> {
+    buf: [f64; BLOCK],
+    k: usize,
+    f: &'f mut dyn FnMut(&[f64]),
+}
+
+impl Visit for Compact<'_> {
+    fn slice<N: num_traits::AsPrimitive<f64>>(&mut self, mut xs: &[N]) {
+        while !xs.is_empty() {
+            // A whole block without NaN (nearly all of them): a plain
+            // conversion, which the compiler vectorises, where keeping
+            // each value by its test chains the writes.
+            if self.k == 0
+                && let Some(now) = xs.get(..BLOCK)
+                && !now.iter().fold(false, |nan, x| nan | x.as_().is_nan())
+            {
+                for (b, x) in self.buf.iter_mut().zip(now) {
+                    *b = x.as_();
+                }
+                (self.f)(&self.buf);
+                xs = &xs[BLOCK..];
+                continue;
+            }
+            let (now, rest) = xs.split_at((BLOCK - self.k).min(xs.len()));
+            // Written unconditionally, kept by moving on: no branch on NaN.
+            for x in now {
+                let x: f64 = x.as_();
+                self.buf[self.k] = x;
+                self.k += usize::from(!x.is_nan());
+            }
+            if self.k == BLOCK {
+                (self.f)(&self.buf);
+                self.k = 0;
+            }
+            xs = rest;
         }
     }
 
-    fn slice<N: num_traits::AsPrimitive<f64>>(&mut self, xs: &[N]) {
-        let mut chunks = xs.chunks_exact(LANES);
-        for c in &mut chunks {
-            let c: [f64; LANES] = std::array::from_fn(|i| c[i].as_());
-            // NaN only in float columns, and rarely: a chunk without one
-            // is copied whole.
-            if c.iter().fold(false, |nan, x| nan | x.is_nan()) {
-                for (i, x) in c.into_iter().enumerate() {
-                    self.one(i, x);
-                }
-            } else {
-                self.values.extend_from_slice(&c);
-                for (i, x) in c.into_iter().enumerate() {
-                    self.lanes.add(i, x);
-                }
+    fn at(&mut self, x: Option<f64>) {
+        if let Some(x) = x.filter(|x| !x.is_nan()) {
+            self.buf[self.k] = x;
+            self.k += 1;
+            if self.k == BLOCK {
+                (self.f)(&self.buf);
+                self.k = 0;
             }
-        }
-        for (i, x) in chunks.remainder().iter().enumerate() {
-            self.one(i, x.as_());
         }
     }
 }
 
 /// The sorted values of the buckets a column's statistics must look
-/// inside: those that hold a wanted rank (of more than one value), those an
-/// edge of the histogram falls in, and the KS test's open buckets.
+/// inside: those that hold a wanted rank, those an edge of the histogram
+/// falls in, and the KS test's open buckets (a bucket of one value is kept
+/// as that value and its count: [`Run`]).
 /// Everything else is answered from the counts per bucket ([`Counts`]):
 /// the exact quantiles, the histogram and the test need one counting pass
 /// and one gathering pass over the values. On 10M values a bucket holds
@@ -226,56 +298,53 @@ struct Gathered {
     /// Each gathered bucket's run in `runs`; `u32::MAX` for the others (a
     /// lookup per value, no hash).
     slot: Vec<u32>,
-    /// Order keys ([`crate::sort::order_key`]): integers sort faster than
-    /// floats compared by their total order, and the KS test walks keys.
-    runs: Vec<Vec<u64>>,
+    runs: Vec<Run>,
 }
 
 impl Gathered {
-    /// Gathers and sorts the values of the `wanted` buckets, in one pass.
-    /// Each run is allocated at its bucket's count: growing them moved the
-    /// skewed score columns' 9M gathered values twice over.
+    /// Gathers the values of the `wanted` buckets, in one pass, and sorts
+    /// each run.
     fn of(
-        v: &[f64],
+        v: &(impl Blocks + ?Sized),
         buckets: &Buckets,
         counts: &Counts,
         wanted: impl IntoIterator<Item = usize>,
     ) -> Gathered {
         let mut slot = vec![u32::MAX; Buckets::COUNT];
-        let mut runs: Vec<Vec<u64>> = Vec::new();
+        let mut runs: Vec<Run> = Vec::new();
         for b in wanted {
             if slot[b] == u32::MAX {
                 slot[b] = runs.len() as u32;
-                runs.push(Vec::with_capacity(counts.n(b)));
+                runs.push(Run::new(counts.n(b)));
             }
         }
         if !runs.is_empty() {
-            for x in v {
-                let s = slot[buckets.of(*x)];
-                if s != u32::MAX {
-                    runs[s as usize].push(crate::sort::order_key(*x));
+            v.blocks(&mut |xs| {
+                for x in xs {
+                    let s = slot[buckets.of(*x)];
+                    if s != u32::MAX {
+                        runs[s as usize].add(*x);
+                    }
                 }
-            }
+            });
         }
-        for r in &mut runs {
-            r.sort_unstable();
-        }
+        runs.iter_mut().for_each(Run::finish);
         Gathered { slot, runs }
     }
 
-    /// Bucket `b`'s values as sorted order keys, when it was gathered.
-    fn run(&self, b: usize) -> Option<&[u64]> {
+    /// Bucket `b`'s run, when it was gathered.
+    fn run(&self, b: usize) -> Option<&Run> {
         let s = *self.slot.get(b)?;
-        (s != u32::MAX).then(|| self.runs[s as usize].as_slice())
+        (s != u32::MAX).then(|| &self.runs[s as usize])
     }
 
     /// Bucket `b`'s run, moved out: on a skewed 100M-row column the KS
     /// test's open buckets hold most of the values, and a copy was 1.4 GB
     /// more at the peak.
-    fn take(&mut self, b: usize) -> Vec<u64> {
+    fn take(&mut self, b: usize) -> Run {
         match self.slot.get(b) {
             Some(&s) if s != u32::MAX => std::mem::take(&mut self.runs[s as usize]),
-            _ => Vec::new(),
+            _ => Run::default(),
         }
     }
 }
@@ -331,34 +400,16 @@ fn locate(qs: &[f64], counts: &Counts, n: usize) -> Vec<Located> {
     out
 }
 
-/// The buckets to gather for the located ranks: a bucket of one value
-/// answers its ranks from the counts.
-fn to_gather<'a>(located: &'a [Located], counts: &'a Counts) -> impl Iterator<Item = usize> + 'a {
-    located
-        .iter()
-        .map(|l| l.bucket)
-        .filter(|b| counts.single(*b).is_none())
-}
-
 /// The quantiles `qs` from the located ranks and the gathered buckets.
-fn quantiles_located(
-    qs: &[f64],
-    n: usize,
-    located: &[Located],
-    counts: &Counts,
-    gathered: &Gathered,
-) -> Vec<f64> {
+fn quantiles_located(qs: &[f64], n: usize, located: &[Located], gathered: &Gathered) -> Vec<f64> {
     if n == 0 {
         return Vec::new();
     }
     let at = |l: &Located| {
-        counts.single(l.bucket).unwrap_or_else(|| {
-            crate::sort::from_order_key(
-                gathered
-                    .run(l.bucket)
-                    .expect("a wanted bucket of several values is gathered")[l.within],
-            )
-        })
+        gathered
+            .run(l.bucket)
+            .expect("a wanted bucket is gathered")
+            .at(l.within)
     };
     qs.iter()
         .zip(located.chunks(2))
@@ -370,25 +421,29 @@ fn quantiles_located(
         .collect()
 }
 
-/// A column's values per bucket and, in the same pass, their sum of
-/// squared deviations from the mean (in [`LANES`] lanes, like the sum): one
-/// pass over 10M values fewer per column.
-fn count_values(v: &Values, buckets: &Buckets) -> (Counts, f64) {
-    let mean = v.sum / v.values.len().max(1) as f64;
-    let mut spread = [0.0; LANES];
+/// The counting pass: a numeric column's values per bucket and, in the
+/// same pass, its missing values, range, sum and squared deviations (in
+/// [`LANES`] lanes). The buckets come from a sample, so this is the one
+/// pass before the gathering: a pass of its own for the range cost about
+/// as much as the counting.
+fn count_values(s: Series, buckets: &Buckets, centre: f64) -> (Values, Counts) {
+    let mut m = Moments::new(centre);
     let mut counts = Counts::default();
-    let mut chunks = v.values.chunks_exact(LANES);
-    for c in &mut chunks {
-        for (i, x) in c.iter().enumerate() {
-            counts.add(buckets.of(*x), *x);
-            spread[i] += (x - mean) * (x - mean);
+    s.blocks(&mut |xs| {
+        let mut chunks = xs.chunks_exact(LANES);
+        for c in &mut chunks {
+            for (i, x) in c.iter().enumerate() {
+                counts.add(buckets.of(*x));
+                m.add(i, *x);
+            }
         }
-    }
-    for (i, x) in chunks.remainder().iter().enumerate() {
-        counts.add(buckets.of(*x), *x);
-        spread[i] += (x - mean) * (x - mean);
-    }
-    (counts, Lanes::pairwise(spread))
+        for (i, x) in chunks.remainder().iter().enumerate() {
+            counts.add(buckets.of(*x));
+            m.add(i, *x);
+        }
+        m.n += xs.len();
+    });
+    (m.into_values(s), counts)
 }
 
 /// Quantiles with linear interpolation (numpy's default).
@@ -397,8 +452,8 @@ pub fn quantiles(v: &[f64], qs: &[f64]) -> Vec<f64> {
     let buckets = Buckets::over(lo, hi);
     let counts = Counts::of(v.iter().copied(), &buckets);
     let located = locate(qs, &counts, v.len());
-    let gathered = Gathered::of(v, &buckets, &counts, to_gather(&located, &counts));
-    quantiles_located(qs, v.len(), &located, &counts, &gathered)
+    let gathered = Gathered::of(v, &buckets, &counts, located.iter().map(|l| l.bucket));
+    quantiles_located(qs, v.len(), &located, &gathered)
 }
 
 /// Counts per bin; values outside the edges fall into the end bins.
@@ -417,11 +472,21 @@ pub fn bin_counts(values: &[f64], edges: &[f64]) -> Vec<u64> {
 /// bin for all its values (the count of edges in earlier buckets), and
 /// only values in the few buckets an edge falls in search the edges. A
 /// binary search per value was the profiles' largest cost.
-fn bin_counts_bucketed(values: &[f64], edges: &[f64], buckets: &Buckets) -> Vec<u64> {
+fn bin_counts_bucketed(
+    values: &(impl Blocks + ?Sized),
+    edges: &[f64],
+    buckets: &Buckets,
+) -> Vec<u64> {
     const SEARCH: u8 = u8::MAX;
     let bins = edges.len().saturating_sub(1).max(1);
     if bins >= usize::from(SEARCH) {
-        return bin_counts(values, edges);
+        let mut counts = vec![0u64; bins];
+        values.blocks(&mut |xs| {
+            for (c, n) in counts.iter_mut().zip(bin_counts(xs, edges)) {
+                *c += n;
+            }
+        });
+        return counts;
     }
     let inner = &edges[1..edges.len().saturating_sub(1).max(1)];
     let mut edges_in = vec![0u8; Buckets::COUNT];
@@ -440,24 +505,26 @@ fn bin_counts_bucketed(values: &[f64], edges: &[f64], buckets: &Buckets) -> Vec<
         before += usize::from(edges_in[b]);
     }
     let mut counts = vec![0u64; bins];
-    for x in values {
-        let k = bin_of[buckets.of(*x)];
-        let k = if k == SEARCH {
-            inner.partition_point(|e| e <= x).min(bins - 1)
-        } else {
-            usize::from(k)
-        };
-        counts[k] += 1;
-    }
+    values.blocks(&mut |xs| {
+        for x in xs {
+            let k = bin_of[buckets.of(*x)];
+            let k = if k == SEARCH {
+                inner.partition_point(|e| e <= x).min(bins - 1)
+            } else {
+                usize::from(k)
+            };
+            counts[k] += 1;
+        }
+    });
     counts
 }
 
 /// [`bin_counts`] from the counts per bucket, without a pass over the
 /// values: bucket order is value order, so a bucket no inner edge falls in
 /// has one bin for all its values (the count of edges in earlier buckets),
-/// a bucket of one value has that value's bin, and only the gathered
-/// buckets an edge falls in are searched value by value. `None` when an
-/// edge falls in a bucket of several values that was not gathered (a
+/// a gathered bucket of one value has that value's bin, and only the
+/// other gathered buckets an edge falls in are searched value by value.
+/// `None` when an edge falls in a bucket that was not gathered (a
 /// reference decile interpolated into a gap between its buckets, which the
 /// holdout's values fill): then [`bin_counts_bucketed`] counts.
 fn bin_counts_counted(
@@ -481,11 +548,15 @@ fn bin_counts_counted(
         if n > 0 {
             if here == 0 {
                 out[before.min(bins - 1)] += n as u64;
-            } else if let Some(x) = counts.single(b) {
-                out[bin(x)] += n as u64;
             } else {
-                for k in gathered.run(b)? {
-                    out[bin(crate::sort::from_order_key(*k))] += 1;
+                let run = gathered.run(b)?;
+                match run.keys() {
+                    Some(keys) => {
+                        for k in keys {
+                            out[bin(crate::sort::from_order_key(*k))] += 1;
+                        }
+                    }
+                    None => out[bin(run.at(0))] += n as u64,
                 }
             }
         }
@@ -526,34 +597,33 @@ fn base_profile(s: &Series) -> ColumnProfile {
 /// the reference's deciles, where its histogram is cut.
 fn numeric_profile(
     mut p: ColumnProfile,
-    v: Values,
+    (v, counts): (Values, Counts),
     buckets: Buckets,
-    (counts, spread): (Counts, f64),
     also: &[usize],
 ) -> Partial {
     p.nulls = v.missing;
-    let n = v.values.len();
+    let n = v.n;
     let mut qs = QUANTILES.to_vec();
     qs.extend(deciles());
     let located = locate(&qs, &counts, n);
     let gathered = Gathered::of(
-        &v.values,
+        &v.series,
         &buckets,
         &counts,
-        to_gather(&located, &counts).chain(also.iter().copied()),
+        located.iter().map(|l| l.bucket).chain(also.iter().copied()),
     );
-    let mut at = quantiles_located(&qs, n, &located, &counts, &gathered);
+    let mut at = quantiles_located(&qs, n, &located, &gathered);
     let deciles = at.split_off(QUANTILES.len().min(at.len()));
     if n > 0 {
         let mean = v.sum / n as f64;
-        let var = spread / n as f64;
+        let var = v.spread / n as f64;
         (p.min, p.max, p.mean, p.std) = (Some(v.lo), Some(v.hi), Some(mean), Some(var.sqrt()));
         p.quantiles = QUANTILES.iter().copied().zip(at).collect();
     }
     Partial {
         profile: p,
         numeric: Some(Numeric {
-            values: v.values,
+            values: Some(v),
             deciles,
             buckets,
             counts,
@@ -617,7 +687,7 @@ struct Partial {
 /// A numeric column's values (until its histogram is counted), its
 /// deciles, its counts per bucket and the buckets it gathered.
 struct Numeric {
-    values: Vec<f64>,
+    values: Option<Values>,
     deciles: Vec<f64>,
     buckets: Buckets,
     counts: Counts,
@@ -626,32 +696,68 @@ struct Numeric {
 
 /// A column as read: numeric values, or a finished text/time profile.
 enum Read {
-    Numeric(ColumnProfile, Values),
+    Numeric(ColumnProfile, Series),
     Other(ColumnProfile),
 }
 
 fn read_series(s: &Series) -> Read {
-    match numeric_values(s) {
-        Some(v) => Read::Numeric(base_profile(s), v),
-        None => Read::Other(categorical_profile(s)),
+    if s.dtype().is_numeric() {
+        Read::Numeric(base_profile(s), s.clone())
+    } else {
+        Read::Other(categorical_profile(s))
     }
 }
 
-/// About 4,096 of `v`'s values, evenly spaced, to fit buckets to: 16 to a
-/// coarse cell on average, enough to see which are crowded (each value
-/// read is a cache miss).
-fn sample(v: &[f64]) -> impl Iterator<Item = f64> + '_ {
-    v.iter().step_by((v.len() / 4096).max(1)).copied()
+/// About 4,096 of a column's values, evenly spaced by row (missing ones
+/// left out), to fit buckets to: 16 to a coarse cell on average, enough
+/// to see which are crowded.
+fn sample(s: &Series) -> Vec<f64> {
+    let picked = s
+        .gather_every((s.len() / 4096).max(1), 0)
+        .and_then(|s| s.cast(&DataType::Float64))
+        .ok();
+    picked
+        .as_ref()
+        .and_then(|s| s.f64().ok())
+        .map(|ca| ca.iter().flatten().filter(|x| !x.is_nan()).collect())
+        .unwrap_or_default()
+}
+
+/// Buckets for columns sampled as `samples`, fitted over the samples'
+/// range, and each column's centre for its squared deviations (its
+/// sample's mean). The column's own range is known only after the
+/// counting pass, so values beyond the samples' fall into the end
+/// buckets: order is kept, and a sample of 4,096 leaves about one value
+/// in 4,096 there. A sample of one value (a flag column's zeros) spans a
+/// range around it, so that a rarer value lands in an end bucket of its
+/// own rather than in the same bucket.
+fn sampled_buckets<const N: usize>(samples: [&[f64]; N]) -> (Buckets, [f64; N]) {
+    let all = || samples.iter().flat_map(|s| s.iter().copied());
+    let (lo, hi) = crate::sort::range(all());
+    let (lo, hi) = if lo == hi {
+        let w = lo.abs().max(1.0);
+        (lo - w, hi + w)
+    } else {
+        (lo, hi)
+    };
+    let centres = samples.map(|s| {
+        if s.is_empty() {
+            0.0
+        } else {
+            s.iter().sum::<f64>() / s.len() as f64
+        }
+    });
+    (Buckets::fitted(lo, hi, all()), centres)
 }
 
 /// The profile of a column without a twin: buckets over its own range,
 /// the histogram on its own deciles.
 fn alone(read: Read) -> ColumnProfile {
     let mut p = match read {
-        Read::Numeric(p, v) => {
-            let buckets = Buckets::fitted(v.lo, v.hi, sample(&v.values));
-            let counted = count_values(&v, &buckets);
-            numeric_profile(p, v, buckets, counted, &[])
+        Read::Numeric(p, s) => {
+            let (buckets, [centre]) = sampled_buckets([&sample(&s)]);
+            let counted = count_values(s, &buckets, centre);
+            numeric_profile(p, counted, buckets, &[])
         }
         Read::Other(profile) => Partial {
             profile,
@@ -669,44 +775,34 @@ fn alone(read: Read) -> ColumnProfile {
 /// test.
 fn twins(h: Read, r: Read, with_ks: bool) -> (ColumnProfile, ColumnProfile, Option<KsTest>) {
     match (h, r) {
-        (Read::Numeric(hp, hv), Read::Numeric(rp, rv)) => {
-            let buckets = Buckets::fitted(
-                hv.lo.min(rv.lo),
-                hv.hi.max(rv.hi),
-                sample(&hv.values).chain(sample(&rv.values)),
-            );
+        (Read::Numeric(hp, hs), Read::Numeric(rp, rs)) => {
+            let (buckets, [hc, rc]) = sampled_buckets([&sample(&hs), &sample(&rs)]);
             let (ch, cr) = rayon::join(
-                || count_values(&hv, &buckets),
-                || count_values(&rv, &buckets),
+                || count_values(hs, &buckets, hc),
+                || count_values(rs, &buckets, rc),
             );
             // The KS test's open buckets are known from the counts; their
             // values are gathered in the quantiles' pass, not a pass of
             // their own.
             let gaps = with_ks
-                .then(|| crate::stats::ks::Boundaries::of(&cr.0, &ch.0))
+                .then(|| crate::stats::ks::Boundaries::of(&cr.1, &ch.1))
                 .flatten();
             let open: Vec<usize> = gaps
                 .iter()
                 .flat_map(|g| g.open.iter().map(|o| o.bucket))
                 .collect();
             // The histograms are cut at the reference's deciles: the
-            // holdout gathers their buckets too, unless it has one value
-            // there (single-valued in the reference need not mean
-            // single-valued in the holdout, nor the other way round).
-            let cuts = locate(&deciles(), &cr.0, rv.values.len());
+            // holdout gathers their buckets too.
+            let cuts = locate(&deciles(), &cr.1, cr.0.n);
             let h_also: Vec<usize> = open
                 .iter()
                 .copied()
-                .chain(
-                    cuts.iter()
-                        .map(|l| l.bucket)
-                        .filter(|b| ch.0.single(*b).is_none()),
-                )
+                .chain(cuts.iter().map(|l| l.bucket))
                 .collect();
             let h_buckets = buckets.clone();
             let (mut h, mut r) = rayon::join(
-                || numeric_profile(hp, hv, h_buckets, ch, &h_also),
-                || numeric_profile(rp, rv, buckets, cr, &open),
+                || numeric_profile(hp, ch, h_buckets, &h_also),
+                || numeric_profile(rp, cr, buckets, &open),
             );
             let (he, re) = shared_edges(&h, Some(&r));
             with_histogram(&mut h, he.as_ref());
@@ -718,7 +814,7 @@ fn twins(h: Read, r: Read, with_ks: bool) -> (ColumnProfile, ColumnProfile, Opti
                 let runs: Vec<(Vec<u64>, Vec<u64>)> = g
                     .open
                     .iter()
-                    .map(|o| (rg.take(o.bucket), hg.take(o.bucket)))
+                    .map(|o| crate::stats::ks::walked(rg.take(o.bucket), hg.take(o.bucket)))
                     .collect();
                 let mut runs = runs.iter();
                 g.test(|_| {
@@ -738,54 +834,19 @@ fn numeric_gathered(p: &mut Partial) -> &mut Gathered {
 }
 
 /// Counts the histogram on `edges`, from the counts and the gathered
-/// buckets when they suffice, and gives the values buffer back.
+/// buckets when they suffice, and lets the column go.
 fn with_histogram(p: &mut Partial, edges: Option<&Vec<f64>>) {
     if let Some(n) = &mut p.numeric {
-        if let Some(edges) = edges {
+        let values = n.values.take();
+        if let (Some(edges), Some(values)) = (edges, values) {
             let counts = bin_counts_counted(edges, &n.buckets, &n.counts, &n.gathered)
-                .unwrap_or_else(|| bin_counts_bucketed(&n.values, edges, &n.buckets));
+                .unwrap_or_else(|| bin_counts_bucketed(&values.series, edges, &n.buckets));
             p.profile.histogram = Some(Histogram {
                 edges: edges.clone(),
                 counts,
             });
         }
-        recycle(std::mem::take(&mut n.values));
     }
-}
-
-thread_local! {
-    /// Value buffers a profile worker has finished with, for its next
-    /// column: a fresh 80 MB buffer per 10M-row column is 20,000 page
-    /// faults, each zeroing its page, on every column.
-    static BUFFERS: std::cell::RefCell<Vec<Vec<f64>>> = const { std::cell::RefCell::new(Vec::new()) };
-}
-
-/// Buffers a worker keeps: one per side of a column pair.
-const KEPT_BUFFERS: usize = 2;
-
-/// The largest buffer kept. A kept buffer sits idle while the next
-/// column is read and decoded, so at 100M rows (800 MB a buffer, one
-/// worker) keeping them raised the peak by that much; there the page
-/// faults are a small share of the time anyway.
-const KEPT_BUFFER_BYTES: usize = 256 << 20;
-
-/// An empty buffer for `n` values, reused when this thread has one.
-fn buffer(n: usize) -> Vec<f64> {
-    let mut v = BUFFERS.with(|b| b.borrow_mut().pop()).unwrap_or_default();
-    v.clear();
-    v.reserve(n);
-    v
-}
-
-/// Keeps a buffer for this thread's next column (at most [`KEPT_BUFFERS`]).
-fn recycle(v: Vec<f64>) {
-    BUFFERS.with(|b| {
-        let mut b = b.borrow_mut();
-        if b.len() < KEPT_BUFFERS && v.capacity() * std::mem::size_of::<f64>() <= KEPT_BUFFER_BYTES
-        {
-            b.push(v);
-        }
-    });
 }
 
 /// Equal-frequency edges from `deciles` (the reference's when it has the
@@ -1074,17 +1135,63 @@ mod tests {
     #[test]
     fn integer_columns_read_as_their_floats() {
         let ints = Series::new("i".into(), &[Some(3i64), None, Some(-7), Some(i64::MAX)]);
-        let Read::Numeric(_, v) = read_series(&ints) else {
-            panic!("an integer column is numeric")
-        };
-        assert_eq!(v.values, vec![3.0, -7.0, i64::MAX as f64]);
+        let mut values = Vec::new();
+        ints.blocks(&mut |xs| values.extend_from_slice(xs));
+        assert_eq!(values, vec![3.0, -7.0, i64::MAX as f64]);
+        let (v, _) = count_values(ints, &Buckets::over(-7.0, 3.0), 0.0);
         assert_eq!((v.missing, v.lo, v.hi), (1, -7.0, i64::MAX as f64));
         let small = Series::new("u".into(), &(0u8..=200).collect::<Vec<_>>());
-        let Read::Numeric(_, v) = read_series(&small) else {
-            panic!("a u8 column is numeric")
-        };
+        let (v, _) = count_values(small, &Buckets::over(0.0, 1.0), 0.0);
         assert_eq!(v.sum, (0..=200).sum::<i32>() as f64);
-        assert_eq!((v.lo, v.hi, v.values.len()), (0.0, 200.0, 201));
+        assert_eq!((v.lo, v.hi, v.n), (0.0, 200.0, 201));
+    }
+
+    #[test]
+    fn the_counting_pass_reads_every_layout_as_two_passes_would() {
+        // Float32 in two arrays, one with nulls, NaN in both, more values
+        // than a block: blocks are full but the last, hold every
+        // non-missing value in row order, and the one-pass moments equal
+        // the two-pass ones from a centre a sample's mean could be (the
+        // standard deviation is about 14; a sample of 4,096 misses the
+        // mean by about a 64th of it).
+        let mut next = crate::sort::uniform(5);
+        let raw: Vec<Option<f32>> = (0..5_000)
+            .map(
+                |i| match (i % 37, i < 1_000 || (2_500..2_600).contains(&i)) {
+                    (0, true) => None,
+                    (1, true) => Some(f32::NAN),
+                    // Whole blocks without NaN after 1,000: converted plainly.
+                    _ => Some((next() * 50.0 + 1e4) as f32),
+                },
+            )
+            .collect();
+        let plain: Vec<f32> = raw.iter().map(|x| x.unwrap_or(f32::NAN)).collect();
+        let mut s = Series::new("x".into(), &plain[..2_500]);
+        s.append(&Series::new("x".into(), &raw[2_500..])).unwrap();
+        assert_eq!(s.chunks().len(), 2);
+        let want: Vec<f64> = plain
+            .iter()
+            .filter(|x| !x.is_nan())
+            .map(|x| f64::from(*x))
+            .collect();
+        let (mut got, mut sizes) = (Vec::new(), Vec::new());
+        s.blocks(&mut |xs| {
+            got.extend_from_slice(xs);
+            sizes.push(xs.len());
+        });
+        assert_eq!(got, want);
+        assert!(sizes[..sizes.len() - 1].iter().all(|n| *n == BLOCK));
+        let mean = want.iter().sum::<f64>() / want.len() as f64;
+        let spread: f64 = want.iter().map(|x| (x - mean) * (x - mean)).sum();
+        // Seven standard deviations off, it degrades gracefully.
+        for (centre, tol) in [(mean + 3.0, 1e-12), (mean - 100.0, 1e-10)] {
+            let (v, counts) = count_values(s.clone(), &Buckets::over(1e4, 1e4 + 50.0), centre);
+            assert_eq!(counts.each().sum::<usize>(), want.len());
+            assert_eq!((v.n, v.missing), (want.len(), 5_000 - want.len() as u64));
+            assert!((v.sum / v.n as f64 - mean).abs() < 1e-9 * mean);
+            let rel = (v.spread - spread).abs() / spread;
+            assert!(rel < tol, "centre {centre}: {} vs {spread}", v.spread);
+        }
     }
 
     #[test]
@@ -1096,7 +1203,7 @@ mod tests {
     #[test]
     fn a_flag_column_needs_no_sorting_and_keeps_its_quantiles() {
         // 99.5% zeros: every wanted rank but the top one sits in a bucket
-        // of one value, answered from the counts.
+        // of one value, gathered as that value and its count.
         let v: Vec<f64> = (0..20_000).map(|i| f64::from(i % 200 == 0)).collect();
         let q = quantiles(&v, &[0.0, 0.5, 0.99, 0.995, 1.0]);
         let mut sorted = v.clone();
@@ -1132,7 +1239,7 @@ mod tests {
         ] {
             for buckets in [Buckets::over(lo, hi), Buckets::over(0.5, 1.5)] {
                 assert_eq!(
-                    bin_counts_bucketed(&v, &edges, &buckets),
+                    bin_counts_bucketed(v.as_slice(), &edges, &buckets),
                     bin_counts(&v, &edges),
                     "{edges:?}"
                 );

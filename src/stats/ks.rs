@@ -21,7 +21,7 @@
 use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::sort::{Buckets, Counts, order_key, range};
+use crate::sort::{Buckets, Counts, Run, range};
 
 /// The statistic, its p-value and the rows behind them.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -35,14 +35,32 @@ pub struct KsTest {
     pub holdout_rows: u64,
 }
 
-/// The order keys of `values` that fall in the marked buckets, sorted.
-fn gathered(values: impl Iterator<Item = f64>, buckets: &Buckets, marked: &[bool]) -> Vec<u64> {
-    let mut v: Vec<u64> = values
-        .filter(|x| !x.is_nan() && marked[buckets.of(*x)])
-        .map(order_key)
-        .collect();
-    v.par_sort_unstable();
-    v
+/// The runs of the open buckets (in `slot`: each one's place, or
+/// `u32::MAX`), from one pass over `values`, each sorted.
+fn gathered(
+    values: impl Iterator<Item = f64>,
+    buckets: &Buckets,
+    slot: &[u32],
+    mut runs: Vec<Run>,
+) -> Vec<Run> {
+    for x in values.filter(|x| !x.is_nan()) {
+        let s = slot[buckets.of(x)];
+        if s != u32::MAX {
+            runs[s as usize].add(x);
+        }
+    }
+    runs.par_iter_mut().for_each(Run::finish);
+    runs
+}
+
+/// The keys an open bucket's two runs are walked over: none when both are
+/// one same value, which leaves no gap inside the bucket (the gaps at its
+/// ends are counted already).
+pub fn walked(a: Run, b: Run) -> (Vec<u64>, Vec<u64>) {
+    match (a.single(), b.single()) {
+        (Some(x), Some(y)) if x == y => (Vec::new(), Vec::new()),
+        _ => (a.into_keys(), b.into_keys()),
+    }
 }
 
 /// The largest CDF gap over two sorted key runs that start after `a0` and
@@ -104,25 +122,30 @@ where
     IB: Iterator<Item = f64>,
 {
     let gaps = Boundaries::of(ca, cb)?;
-    let mut marked = vec![false; Buckets::COUNT];
-    for o in &gaps.open {
-        marked[o.bucket] = true;
+    let mut slot = vec![u32::MAX; Buckets::COUNT];
+    for (i, o) in gaps.open.iter().enumerate() {
+        slot[o.bucket] = i as u32;
     }
+    let runs = |counts: &Counts| -> Vec<Run> {
+        gaps.open
+            .iter()
+            .map(|o| Run::new(counts.n(o.bucket)))
+            .collect()
+    };
     let (a, b) = if gaps.open.is_empty() {
         (Vec::new(), Vec::new())
     } else {
         rayon::join(
-            || gathered(reference(), &buckets, &marked),
-            || gathered(holdout(), &buckets, &marked),
+            || gathered(reference(), &buckets, &slot, runs(ca)),
+            || gathered(holdout(), &buckets, &slot, runs(cb)),
         )
     };
-    // The gathered keys are the open buckets' runs, in bucket order.
-    let (mut i, mut j) = (0usize, 0usize);
-    Some(gaps.test(|o| {
-        let runs = (&a[i..i + o.x], &b[j..j + o.y]);
-        i += o.x;
-        j += o.y;
-        runs
+    let walks: Vec<(Vec<u64>, Vec<u64>)> =
+        a.into_iter().zip(b).map(|(a, b)| walked(a, b)).collect();
+    let mut walks = walks.iter();
+    Some(gaps.test(|_| {
+        let (a, b) = walks.next().expect("one pair of runs per open bucket");
+        (a.as_slice(), b.as_slice())
     }))
 }
 
@@ -167,11 +190,9 @@ impl Boundaries {
         let (mut a0, mut b0, mut d) = (0usize, 0usize, 0.0f64);
         let mut mixed = Vec::new();
         for (bucket, (x, y)) in ca.each().zip(cb.each()).enumerate() {
-            // Both samples there, and not one same value on both sides
-            // (which leaves no gap inside the bucket).
-            let one_value =
-                matches!((ca.single(bucket), cb.single(bucket)), (Some(a), Some(b)) if a == b);
-            if x > 0 && y > 0 && !one_value {
+            // Both samples there (one same value on both sides is found
+            // out as the bucket is gathered: [`walked`]).
+            if x > 0 && y > 0 {
                 mixed.push(OpenBucket {
                     bucket,
                     a0,
@@ -259,6 +280,7 @@ pub fn kolmogorov_sf(lambda: f64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sort::order_key;
 
     #[test]
     fn a_statistic_from_a_summary_gets_the_p_value_of_the_rows() {
