@@ -255,15 +255,24 @@ impl Run {
         }
     }
 
-    /// Adds a value (not NaN).
-    #[inline]
+    /// Adds a value (not NaN). Inlined into the gathering loop, where a
+    /// flag column passes every value through it.
+    #[inline(always)]
     pub fn add(&mut self, x: f64) {
         if self.mixed {
             self.keys.push(order_key(x));
-        } else if self.same == 0 {
-            (self.first, self.same) = (x, 1);
-        } else if x == self.first {
+        } else if x == self.first && self.same > 0 {
             self.same += 1;
+        } else {
+            self.another(x);
+        }
+    }
+
+    /// The first value, or the first other than the first.
+    #[cold]
+    fn another(&mut self, x: f64) {
+        if self.same == 0 {
+            (self.first, self.same) = (x, 1);
         } else {
             self.mixed = true;
             self.keys.reserve_exact(self.expected.max(self.same + 1));

@@ -637,11 +637,14 @@ fn categorical_profile(s: &Series) -> ColumnProfile {
     if s.dtype().is_temporal() {
         // Dates, times and durations: their range, in the physical unit
         // the dtype names (days, or its time unit), and the nulls.
-        if let Ok(v) = s.to_physical_repr().cast(&DataType::Float64)
-            && let Ok(ca) = v.f64()
-        {
-            (p.min, p.max) = (ca.min(), ca.max());
-        }
+        // Taken in the physical integers and then converted (the
+        // conversion keeps order): a cast of the column first wrote it
+        // out again as f64.
+        let physical = s.to_physical_repr();
+        (p.min, p.max) = (
+            physical.min::<f64>().ok().flatten(),
+            physical.max::<f64>().ok().flatten(),
+        );
         return p;
     }
     // A categorical or enum counts as the text of its categories.
@@ -1144,6 +1147,22 @@ mod tests {
         let (v, _) = count_values(small, &Buckets::over(0.0, 1.0), 0.0);
         assert_eq!(v.sum, (0..=200).sum::<i32>() as f64);
         assert_eq!((v.lo, v.hi, v.n), (0.0, 200.0, 201));
+    }
+
+    #[test]
+    fn dates_and_times_keep_their_range_in_their_unit() {
+        // Days since 1970 for a date, the time unit for a datetime; nulls
+        // left out.
+        let days = Series::new("d".into(), &[Some(19_000i32), None, Some(-3), Some(20_100)])
+            .cast(&DataType::Date)
+            .unwrap();
+        let p = categorical_profile(&days);
+        assert_eq!((p.min, p.max, p.nulls), (Some(-3.0), Some(20_100.0), 1));
+        let micros = Series::new("t".into(), &[Some(1_700_000_000_000_000i64), None, Some(5)])
+            .cast(&DataType::Datetime(TimeUnit::Microseconds, None))
+            .unwrap();
+        let p = categorical_profile(&micros);
+        assert_eq!((p.min, p.max), (Some(5.0), Some(1.7e15)));
     }
 
     #[test]
