@@ -1051,11 +1051,107 @@ fn curves(s: &Sweep) -> Curves {
             }
         }
     };
+    // Both curves' lengths in one pass over the sweep, which they read
+    // alike: the sweep is hundreds of MB at 10M rows, and reading it is
+    // the walk's cost.
+    let [roc_len, pr_len] = Lengths::of(m, |i| [roc(i), pr(i)]);
     Curves {
-        roc: downsample_by(m, roc, CURVE_POINTS),
-        pr: downsample_by(m, pr, CURVE_POINTS),
+        roc: downsample_measured(m, roc, CURVE_POINTS, &roc_len),
+        pr: downsample_measured(m, pr, CURVE_POINTS, &pr_len),
         dollar_recall: Vec::new(),
     }
+}
+
+/// The distance between two curve points, which downsampling spaces
+/// evenly.
+fn dist(a: &CurvePoint, b: &CurvePoint) -> f64 {
+    ((b.x - a.x).powi(2) + (b.y - a.y).powi(2)).sqrt()
+}
+
+/// A curve's length, and its length from the start to every
+/// [`Lengths::BLOCK`]th point, summed in the order [`downsample_walk`]
+/// sums them: the second pass of [`downsample_measured`] looks only into
+/// the blocks where a kept point is, and finds the same points.
+struct Lengths {
+    total: f64,
+    /// The length up to point `k * BLOCK`, for each `k`.
+    at: Vec<f64>,
+}
+
+impl Lengths {
+    const BLOCK: usize = 4096;
+
+    /// The lengths of `N` curves of `len` points, read together by
+    /// `point` (the `N` curves' point `i`).
+    fn of<const N: usize>(len: usize, point: impl Fn(usize) -> [CurvePoint; N]) -> [Lengths; N] {
+        let mut out: [Lengths; N] = std::array::from_fn(|_| Lengths {
+            total: 0.0,
+            at: vec![0.0],
+        });
+        if len == 0 {
+            return out;
+        }
+        let mut prev = point(0);
+        for i in 1..len {
+            let cur = point(i);
+            for ((l, a), b) in out.iter_mut().zip(&prev).zip(&cur) {
+                l.total += dist(a, b);
+                if i % Self::BLOCK == 0 {
+                    l.at.push(l.total);
+                }
+            }
+            prev = cur;
+        }
+        out
+    }
+}
+
+/// [`downsample_by`] given the curve's [`Lengths`]: the points are those
+/// of [`downsample_walk`], and only the blocks that hold one are walked
+/// again.
+fn downsample_measured(
+    len: usize,
+    point: impl Fn(usize) -> CurvePoint,
+    max: usize,
+    lengths: &Lengths,
+) -> Vec<CurvePoint> {
+    if len <= max || max < 2 {
+        return (0..len).map(point).collect();
+    }
+    let total = lengths.total;
+    let target = |k: usize| total * k as f64 / (max - 1) as f64;
+    let mut out: Vec<CurvePoint> = Vec::with_capacity(max);
+    out.push(point(0));
+    let mut k = 1usize;
+    for (block, start) in (0..len - 1).step_by(Lengths::BLOCK).enumerate() {
+        let end = (start + Lengths::BLOCK).min(len - 1);
+        // The length is non-decreasing: a block that ends short of the
+        // next target keeps no point, unless it holds the last one.
+        let reaches = end == len - 1
+            || lengths
+                .at
+                .get(block + 1)
+                .is_none_or(|l| k < max - 1 && *l >= target(k));
+        if !reaches {
+            continue;
+        }
+        let mut cumulative = lengths.at[block];
+        let mut prev = point(start);
+        for i in start + 1..=end {
+            let cur = point(i);
+            cumulative += dist(&prev, &cur);
+            let mut take = false;
+            while k < max - 1 && cumulative >= target(k) {
+                take = true;
+                k += 1;
+            }
+            if take || i == len - 1 {
+                out.push(cur.clone());
+            }
+            prev = cur;
+        }
+    }
+    out
 }
 
 /// Keeps at most `max` points, evenly spaced along the curve's length, so
@@ -1068,7 +1164,8 @@ pub fn downsample(points: &[CurvePoint], max: usize) -> Vec<CurvePoint> {
 /// [`downsample`] over `len` points produced on demand: two streaming passes,
 /// no copy of a curve that may have millions of points.
 fn downsample_by(len: usize, point: impl Fn(usize) -> CurvePoint, max: usize) -> Vec<CurvePoint> {
-    downsample_walk(len, || (0..len).map(&point), max)
+    let [lengths] = Lengths::of(len, |i| [point(i)]);
+    downsample_measured(len, point, max, &lengths)
 }
 
 /// [`downsample`] over the `len` points `walk` yields, in order, afresh
@@ -1082,7 +1179,6 @@ fn downsample_walk<I: Iterator<Item = CurvePoint>>(
     if len <= max || max < 2 {
         return walk().collect();
     }
-    let dist = |a: &CurvePoint, b: &CurvePoint| ((b.x - a.x).powi(2) + (b.y - a.y).powi(2)).sqrt();
     let mut total = 0.0;
     let mut points = walk();
     let Some(mut prev) = points.next() else {
@@ -1231,6 +1327,33 @@ mod tests {
         assert_eq!((a.fpr, a.recall, a.threshold), (0.0, 0.5, 0.9));
         let a = at_fpr(&s, 0.5);
         assert_eq!((a.fpr, a.recall, a.threshold), (0.5, 1.0, 0.7));
+    }
+
+    #[test]
+    fn downsampling_by_blocks_keeps_the_points_of_the_walk() {
+        // Curves over several blocks: steep starts, flat runs (blocks with
+        // no kept point), zero-length steps, and a last block cut short.
+        let mut next = crate::sort::uniform(3);
+        for len in [4096 * 3 + 1, 4096 * 5 + 77, 250, 4097] {
+            let pts: Vec<CurvePoint> = (0..len)
+                .map(|i| {
+                    let t = i as f64 / len as f64;
+                    CurvePoint {
+                        x: if i % 9 == 0 {
+                            t
+                        } else {
+                            (t * 64.0).floor() / 64.0
+                        },
+                        y: (t.sqrt() + next() * 1e-3).min(1.0),
+                        threshold: 1.0 - t,
+                    }
+                })
+                .collect();
+            for max in [2, 3, 200, 1000] {
+                let want = downsample_walk(len, || pts.iter().cloned(), max);
+                assert_eq!(downsample(&pts, max), want, "{len} points, {max} kept");
+            }
+        }
     }
 
     #[test]
