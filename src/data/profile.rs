@@ -1150,6 +1150,48 @@ mod tests {
     }
 
     #[test]
+    fn values_the_sample_misses_keep_every_statistic_exact() {
+        // The strided sample (every 24th row here) sees only zeros: the
+        // ones, and extremes far beyond anything sampled, land in the end
+        // buckets. A second column's sample sees no value at all (its
+        // sampled rows are null). Quantiles, histograms, range and the KS
+        // test are still those of the full sort.
+        let n = 100_000;
+        let flags: Vec<Option<f64>> = (0..n)
+            .map(|i| match i {
+                _ if i % 24 == 0 => Some(0.0),
+                _ if i % 50 == 1 => Some(1.0),
+                7 => Some(1e9),
+                11 => Some(-1e9),
+                _ => Some(0.0),
+            })
+            .collect();
+        let hidden: Vec<Option<f64>> = (0..n)
+            .map(|i| (i % 24 != 0).then_some((i % 1000) as f64 - 500.0))
+            .collect();
+        for (h, r) in [(&flags, &hidden), (&hidden, &flags), (&flags, &flags)] {
+            let (hs, rs) = (Series::new("x".into(), h), Series::new("x".into(), r));
+            assert!(sample(&rs).iter().all(|x| *x == 0.0) || sample(&rs).is_empty());
+            let (hp, rp, ks) = twins(read_series(&hs), read_series(&rs), true);
+            let values = |v: &[Option<f64>]| v.iter().flatten().copied().collect::<Vec<f64>>();
+            let (hv, rv) = (values(h), values(r));
+            for (p, v) in [(&hp, &hv), (&rp, &rv)] {
+                let got: Vec<f64> = p.quantiles.iter().map(|q| q.1).collect();
+                assert_eq!(got, quantiles(v, &QUANTILES));
+                let hist = p.histogram.as_ref().unwrap();
+                assert_eq!(hist.counts, bin_counts(v, &hist.edges));
+                assert_eq!((p.min, p.max), {
+                    let (lo, hi) = crate::sort::range(v.iter().copied());
+                    (Some(lo), Some(hi))
+                });
+            }
+            assert_eq!(ks, crate::stats::ks::two_sample(&rv, &hv));
+            let alone = alone(read_series(&hs));
+            assert_eq!(alone.quantiles, hp.quantiles);
+        }
+    }
+
+    #[test]
     fn dates_and_times_keep_their_range_in_their_unit() {
         // Days since 1970 for a date, the time unit for a datetime; nulls
         // left out.
