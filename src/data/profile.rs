@@ -11,7 +11,7 @@ use serde::Serialize;
 
 use super::{Table, bounded_map};
 use crate::error::{Error, Result};
-use crate::sort::{Buckets, Counts, Run};
+use crate::sort::{Buckets, Counts, Gathered};
 use crate::stats::ks::KsTest;
 
 /// Quantiles every numeric profile reports.
@@ -286,67 +286,24 @@ impl Visit for Compact<'_> {
     }
 }
 
-/// The sorted values of the buckets a column's statistics must look
-/// inside: those that hold a wanted rank, those an edge of the histogram
-/// falls in, and the KS test's open buckets (a bucket of one value is kept
-/// as that value and its count: [`Run`]).
-/// Everything else is answered from the counts per bucket ([`Counts`]):
-/// the exact quantiles, the histogram and the test need one counting pass
-/// and one gathering pass over the values. On 10M values a bucket holds
-/// about 150 values, so almost nothing is sorted.
-struct Gathered {
-    /// Each gathered bucket's run in `runs`; `u32::MAX` for the others (a
-    /// lookup per value, no hash).
-    slot: Vec<u32>,
-    runs: Vec<Run>,
-}
-
-impl Gathered {
-    /// Gathers the values of the `wanted` buckets, in one pass, and sorts
-    /// each run.
-    fn of(
-        v: &(impl Blocks + ?Sized),
-        buckets: &Buckets,
-        counts: &Counts,
-        wanted: impl IntoIterator<Item = usize>,
-    ) -> Gathered {
-        let mut slot = vec![u32::MAX; Buckets::COUNT];
-        let mut runs: Vec<Run> = Vec::new();
-        for b in wanted {
-            if slot[b] == u32::MAX {
-                slot[b] = runs.len() as u32;
-                runs.push(Run::new(counts.n(b)));
+/// Gathers and sorts the values of the `wanted` buckets, in one pass
+/// over the column.
+fn gather(
+    v: &(impl Blocks + ?Sized),
+    buckets: &Buckets,
+    counts: &Counts,
+    wanted: impl IntoIterator<Item = usize>,
+) -> Gathered {
+    let mut g = Gathered::new(counts, wanted);
+    if !g.is_empty() {
+        v.blocks(&mut |xs| {
+            for x in xs {
+                g.add(buckets.of(*x), *x);
             }
-        }
-        if !runs.is_empty() {
-            v.blocks(&mut |xs| {
-                for x in xs {
-                    let s = slot[buckets.of(*x)];
-                    if s != u32::MAX {
-                        runs[s as usize].add(*x);
-                    }
-                }
-            });
-        }
-        runs.iter_mut().for_each(Run::finish);
-        Gathered { slot, runs }
+        });
     }
-
-    /// Bucket `b`'s run, when it was gathered.
-    fn run(&self, b: usize) -> Option<&Run> {
-        let s = *self.slot.get(b)?;
-        (s != u32::MAX).then(|| &self.runs[s as usize])
-    }
-
-    /// Bucket `b`'s run, moved out: on a skewed 100M-row column the KS
-    /// test's open buckets hold most of the values, and a copy was 1.4 GB
-    /// more at the peak.
-    fn take(&mut self, b: usize) -> Run {
-        match self.slot.get(b) {
-            Some(&s) if s != u32::MAX => std::mem::take(&mut self.runs[s as usize]),
-            _ => Run::default(),
-        }
-    }
+    g.finish();
+    g
 }
 
 /// A rank of `n` values as (its bucket, its rank within the bucket).
@@ -452,7 +409,7 @@ pub fn quantiles(v: &[f64], qs: &[f64]) -> Vec<f64> {
     let buckets = Buckets::over(lo, hi);
     let counts = Counts::of(v.iter().copied(), &buckets);
     let located = locate(qs, &counts, v.len());
-    let gathered = Gathered::of(v, &buckets, &counts, located.iter().map(|l| l.bucket));
+    let gathered = gather(v, &buckets, &counts, located.iter().map(|l| l.bucket));
     quantiles_located(qs, v.len(), &located, &gathered)
 }
 
@@ -606,7 +563,7 @@ fn numeric_profile(
     let mut qs = QUANTILES.to_vec();
     qs.extend(deciles());
     let located = locate(&qs, &counts, n);
-    let gathered = Gathered::of(
+    let gathered = gather(
         &v.series,
         &buckets,
         &counts,
@@ -812,18 +769,7 @@ fn twins(h: Read, r: Read, with_ks: bool) -> (ColumnProfile, ColumnProfile, Opti
             with_histogram(&mut r, re.as_ref());
             let ks = gaps.map(|g| {
                 let (hg, rg) = (numeric_gathered(&mut h), numeric_gathered(&mut r));
-                // Each open bucket's keys, in bucket order, made before the
-                // test borrows them.
-                let runs: Vec<(Vec<u64>, Vec<u64>)> = g
-                    .open
-                    .iter()
-                    .map(|o| crate::stats::ks::walked(rg.take(o.bucket), hg.take(o.bucket)))
-                    .collect();
-                let mut runs = runs.iter();
-                g.test(|_| {
-                    let (a, b) = runs.next().expect("one run per open bucket");
-                    (a.as_slice(), b.as_slice())
-                })
+                g.test_gathered(rg, hg)
             });
             (h.profile, r.profile, ks)
         }

@@ -18,10 +18,9 @@
 //! §14.3), checked against scipy's `ks_2samp` in the test suite. With ties
 //! (discrete features) it is conservative, as every KS p-value is.
 
-use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::sort::{Buckets, Counts, Run, range};
+use crate::sort::{Buckets, Counts, Gathered, Run, range};
 
 /// The statistic, its p-value and the rows behind them.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -35,28 +34,25 @@ pub struct KsTest {
     pub holdout_rows: u64,
 }
 
-/// The runs of the open buckets (in `slot`: each one's place, or
-/// `u32::MAX`), from one pass over `values`, each sorted.
+/// The values of `wanted` buckets, from one pass over `values`.
 fn gathered(
     values: impl Iterator<Item = f64>,
     buckets: &Buckets,
-    slot: &[u32],
-    mut runs: Vec<Run>,
-) -> Vec<Run> {
+    counts: &Counts,
+    wanted: &[usize],
+) -> Gathered {
+    let mut g = Gathered::new(counts, wanted.iter().copied());
     for x in values.filter(|x| !x.is_nan()) {
-        let s = slot[buckets.of(x)];
-        if s != u32::MAX {
-            runs[s as usize].add(x);
-        }
+        g.add(buckets.of(x), x);
     }
-    runs.par_iter_mut().for_each(Run::finish);
-    runs
+    g.finish();
+    g
 }
 
 /// The keys an open bucket's two runs are walked over: none when both are
 /// one same value, which leaves no gap inside the bucket (the gaps at its
 /// ends are counted already).
-pub fn walked(a: Run, b: Run) -> (Vec<u64>, Vec<u64>) {
+fn walked(a: Run, b: Run) -> (Vec<u64>, Vec<u64>) {
     match (a.single(), b.single()) {
         (Some(x), Some(y)) if x == y => (Vec::new(), Vec::new()),
         _ => (a.into_keys(), b.into_keys()),
@@ -122,31 +118,16 @@ where
     IB: Iterator<Item = f64>,
 {
     let gaps = Boundaries::of(ca, cb)?;
-    let mut slot = vec![u32::MAX; Buckets::COUNT];
-    for (i, o) in gaps.open.iter().enumerate() {
-        slot[o.bucket] = i as u32;
-    }
-    let runs = |counts: &Counts| -> Vec<Run> {
-        gaps.open
-            .iter()
-            .map(|o| Run::new(counts.n(o.bucket)))
-            .collect()
-    };
-    let (a, b) = if gaps.open.is_empty() {
-        (Vec::new(), Vec::new())
+    let open: Vec<usize> = gaps.open.iter().map(|o| o.bucket).collect();
+    let (mut a, mut b) = if open.is_empty() {
+        Default::default()
     } else {
         rayon::join(
-            || gathered(reference(), &buckets, &slot, runs(ca)),
-            || gathered(holdout(), &buckets, &slot, runs(cb)),
+            || gathered(reference(), &buckets, ca, &open),
+            || gathered(holdout(), &buckets, cb, &open),
         )
     };
-    let walks: Vec<(Vec<u64>, Vec<u64>)> =
-        a.into_iter().zip(b).map(|(a, b)| walked(a, b)).collect();
-    let mut walks = walks.iter();
-    Some(gaps.test(|_| {
-        let (a, b) = walks.next().expect("one pair of runs per open bucket");
-        (a.as_slice(), b.as_slice())
-    }))
+    Some(gaps.test_gathered(&mut a, &mut b))
 }
 
 /// A bucket inside which the CDF gap could exceed the largest gap at the
@@ -166,7 +147,7 @@ pub struct OpenBucket {
 /// because a larger gap could hide inside. The caller gathers those
 /// buckets' values in whatever pass it makes anyway (the profiles gather
 /// them with their quantiles' buckets) and hands them to
-/// [`Boundaries::test`].
+/// [`Boundaries::test_gathered`].
 #[derive(Debug, Clone)]
 pub struct Boundaries {
     d: f64,
@@ -215,9 +196,25 @@ impl Boundaries {
         Some(Boundaries { d, open, n, m })
     }
 
+    /// The test, given both samples' gathered open buckets.
+    pub fn test_gathered(self, a: &mut Gathered, b: &mut Gathered) -> KsTest {
+        // Each open bucket's keys, in bucket order, made before the test
+        // borrows them.
+        let walks: Vec<(Vec<u64>, Vec<u64>)> = self
+            .open
+            .iter()
+            .map(|o| walked(a.take(o.bucket), b.take(o.bucket)))
+            .collect();
+        let mut walks = walks.iter();
+        self.test(|_| {
+            let (a, b) = walks.next().expect("one pair of runs per open bucket");
+            (a.as_slice(), b.as_slice())
+        })
+    }
+
     /// The test, given each open bucket's order keys from both samples,
     /// sorted (`runs` is called once per open bucket, in bucket order).
-    pub fn test<'a>(self, mut runs: impl FnMut(&OpenBucket) -> (&'a [u64], &'a [u64])) -> KsTest {
+    fn test<'a>(self, mut runs: impl FnMut(&OpenBucket) -> (&'a [u64], &'a [u64])) -> KsTest {
         let (nf, mf) = (self.n as f64, self.m as f64);
         let mut d = self.d;
         for o in &self.open {
