@@ -1118,20 +1118,12 @@ fn downsample_measured(
     if len <= max || max < 2 {
         return (0..len).map(point).collect();
     }
-    let total = lengths.total;
-    let target = |k: usize| total * k as f64 / (max - 1) as f64;
-    let mut out: Vec<CurvePoint> = Vec::with_capacity(max);
-    out.push(point(0));
-    let mut k = 1usize;
+    let mut keep = Keep::new(point(0), max, lengths.total, len);
     for (block, start) in (0..len - 1).step_by(Lengths::BLOCK).enumerate() {
         let end = (start + Lengths::BLOCK).min(len - 1);
         // The length is non-decreasing: a block that ends short of the
         // next target keeps no point, unless it holds the last one.
-        let reaches = end == len - 1
-            || lengths
-                .at
-                .get(block + 1)
-                .is_none_or(|l| k < max - 1 && *l >= target(k));
+        let reaches = end == len - 1 || lengths.at.get(block + 1).is_none_or(|l| keep.reaches(*l));
         if !reaches {
             continue;
         }
@@ -1140,18 +1132,55 @@ fn downsample_measured(
         for i in start + 1..=end {
             let cur = point(i);
             cumulative += dist(&prev, &cur);
-            let mut take = false;
-            while k < max - 1 && cumulative >= target(k) {
-                take = true;
-                k += 1;
-            }
-            if take || i == len - 1 {
-                out.push(cur.clone());
-            }
+            keep.at(i, cumulative, &cur);
             prev = cur;
         }
     }
-    out
+    keep.out
+}
+
+/// The second pass of a downsampling: keeps each point at which the
+/// curve's length first reaches one of `max - 1` evenly spaced targets,
+/// and the last point.
+struct Keep {
+    out: Vec<CurvePoint>,
+    /// The next target.
+    k: usize,
+    max: usize,
+    total: f64,
+    last: usize,
+}
+
+impl Keep {
+    /// Keeps the first point of a curve of `len` points and length `total`.
+    fn new(first: CurvePoint, max: usize, total: f64, len: usize) -> Keep {
+        let mut out = Vec::with_capacity(max);
+        out.push(first);
+        Keep {
+            out,
+            k: 1,
+            max,
+            total,
+            last: len - 1,
+        }
+    }
+
+    /// Whether the length `l` reaches the next target.
+    fn reaches(&self, l: f64) -> bool {
+        self.k < self.max - 1 && l >= self.total * self.k as f64 / (self.max - 1) as f64
+    }
+
+    /// Point `i`, at `length` from the start.
+    fn at(&mut self, i: usize, length: f64, point: &CurvePoint) {
+        let mut take = false;
+        while self.reaches(length) {
+            take = true;
+            self.k += 1;
+        }
+        if take || i == self.last {
+            self.out.push(point.clone());
+        }
+    }
 }
 
 /// Keeps at most `max` points, evenly spaced along the curve's length, so
@@ -1189,26 +1218,18 @@ fn downsample_walk<I: Iterator<Item = CurvePoint>>(
         prev = cur;
     }
     // The first index whose cumulative length reaches each target.
-    let mut out: Vec<CurvePoint> = Vec::with_capacity(max);
     let mut points = walk();
     let Some(mut prev) = points.next() else {
         return Vec::new();
     };
-    out.push(prev.clone());
-    let (mut k, mut cumulative) = (1usize, 0.0);
+    let mut keep = Keep::new(prev.clone(), max, total, len);
+    let mut cumulative = 0.0;
     for (i, cur) in (1..).zip(points) {
         cumulative += dist(&prev, &cur);
-        let mut take = false;
-        while k < max - 1 && cumulative >= total * k as f64 / (max - 1) as f64 {
-            take = true;
-            k += 1;
-        }
-        if take || i == len - 1 {
-            out.push(cur.clone());
-        }
+        keep.at(i, cumulative, &cur);
         prev = cur;
     }
-    out
+    keep.out
 }
 
 #[cfg(test)]
