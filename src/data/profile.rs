@@ -85,7 +85,8 @@ struct Values {
 const LANES: usize = 8;
 
 struct Moments {
-    /// The values' sum, and their deviations' from `centre` and its square.
+    /// The values' sum, their deviations from `centre`, and those
+    /// deviations squared.
     sum: [f64; LANES],
     d1: [f64; LANES],
     d2: [f64; LANES],
@@ -840,9 +841,10 @@ pub struct Profiles {
     pub ks: HashMap<String, KsTest>,
 }
 
-/// Bytes a column pair may hold while it is profiled (its values as f64
-/// and the column as read), which sets how many columns are profiled at
-/// once: all cores on 10M rows, one column at a time on 100M.
+/// Bytes a column pair may hold while it is profiled (the column as read,
+/// up to 8 bytes a value, and its gathered runs, which on a skewed column
+/// hold as much again), which sets how many columns are profiled at once:
+/// all cores on 10M rows, one column at a time on 100M.
 const PROFILE_MEMORY: usize = 3 << 30;
 
 /// Workers for a profile pass over columns of `rows` values in all.
