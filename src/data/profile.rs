@@ -69,12 +69,18 @@ struct Values {
     series: Series,
     /// Non-missing values.
     n: usize,
-    missing: u64,
     lo: f64,
     hi: f64,
     sum: f64,
     /// Squared deviations from the mean, summed.
     spread: f64,
+}
+
+impl Values {
+    /// Nulls and NaN.
+    fn missing(&self) -> u64 {
+        (self.series.len() - self.n) as u64
+    }
 }
 
 /// Independent accumulators for the counting pass's sums and range. One
@@ -140,7 +146,6 @@ impl Moments {
             (d2 - d1 * d1 / n as f64).max(0.0)
         };
         Values {
-            missing: (series.len() - n) as u64,
             series,
             n,
             lo: self.lo.into_iter().fold(f64::INFINITY, f64::min),
@@ -559,7 +564,7 @@ fn numeric_profile(
     buckets: Buckets,
     also: &[usize],
 ) -> Partial {
-    p.nulls = v.missing;
+    p.nulls = v.missing();
     let n = v.n;
     let mut qs = QUANTILES.to_vec();
     qs.extend(deciles());
@@ -1090,7 +1095,7 @@ mod tests {
         ints.blocks(&mut |xs| values.extend_from_slice(xs));
         assert_eq!(values, vec![3.0, -7.0, i64::MAX as f64]);
         let (v, _) = count_values(ints, &Buckets::over(-7.0, 3.0), 0.0);
-        assert_eq!((v.missing, v.lo, v.hi), (1, -7.0, i64::MAX as f64));
+        assert_eq!((v.missing(), v.lo, v.hi), (1, -7.0, i64::MAX as f64));
         let small = Series::new("u".into(), &(0u8..=200).collect::<Vec<_>>());
         let (v, _) = count_values(small, &Buckets::over(0.0, 1.0), 0.0);
         assert_eq!(v.sum, (0..=200).sum::<i32>() as f64);
@@ -1196,7 +1201,7 @@ mod tests {
         for (centre, tol) in [(mean + 3.0, 1e-12), (mean - 100.0, 1e-10)] {
             let (v, counts) = count_values(s.clone(), &Buckets::over(1e4, 1e4 + 50.0), centre);
             assert_eq!(counts.each().sum::<usize>(), want.len());
-            assert_eq!((v.n, v.missing), (want.len(), 5_000 - want.len() as u64));
+            assert_eq!((v.n, v.missing()), (want.len(), 5_000 - want.len() as u64));
             assert!((v.sum / v.n as f64 - mean).abs() < 1e-9 * mean);
             let rel = (v.spread - spread).abs() / spread;
             assert!(rel < tol, "centre {centre}: {} vs {spread}", v.spread);
