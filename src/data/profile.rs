@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use polars::prelude::*;
+use polars_arrow::array::Array;
 
 use serde::Serialize;
 
@@ -302,11 +303,7 @@ fn gather(
 ) -> Gathered {
     let mut g = Gathered::new(counts, wanted);
     if !g.is_empty() {
-        v.blocks(&mut |xs| {
-            for x in xs {
-                g.add(buckets.of(*x), *x);
-            }
-        });
+        v.blocks(&mut |xs| g.add_all(buckets, xs.iter().copied()));
     }
     g.finish();
     g
@@ -595,6 +592,125 @@ fn numeric_profile(
     }
 }
 
+/// The range of a date or time column's physical integers, as f64 (the
+/// conversion keeps order, so it is the converted range), in [`LANES`]
+/// lanes: polars' own min and max of an int64 column went value by value
+/// at about 3 ns a value. `None` without values.
+fn physical_range(physical: &Series) -> Option<(f64, f64)> {
+    let (mut lo, mut hi) = ([f64::INFINITY; LANES], [f64::NEG_INFINITY; LANES]);
+    let mut fold = |i: usize, x: f64| {
+        lo[i] = if x < lo[i] { x } else { lo[i] };
+        hi[i] = if x > hi[i] { x } else { hi[i] };
+    };
+    physical.blocks(&mut |xs| {
+        let mut chunks = xs.chunks_exact(LANES);
+        for c in &mut chunks {
+            c.iter().enumerate().for_each(|(i, x)| fold(i, *x));
+        }
+        chunks
+            .remainder()
+            .iter()
+            .enumerate()
+            .for_each(|(i, x)| fold(i, *x));
+    });
+    let lo = lo.into_iter().fold(f64::INFINITY, f64::min);
+    let hi = hi.into_iter().fold(f64::NEG_INFINITY, f64::max);
+    (lo <= hi).then_some((lo, hi))
+}
+
+/// A string's Arrow view, when the string is held in it (12 bytes or
+/// fewer): its length and bytes, the padding masked off. The format pads
+/// with zeros, but a writer that did not must not split a category.
+fn inline_key(length: u32, view: u128) -> Option<u128> {
+    const INLINE: u32 = 12;
+    (length <= INLINE).then(|| {
+        let bits = 32 + 8 * length;
+        if bits == 128 {
+            view
+        } else {
+            view & ((1u128 << bits) - 1)
+        }
+    })
+}
+
+/// Counts per [`inline_key`]: a direct-mapped table of [`ShortCounts::SLOTS`]
+/// keys in front of a hash map. A column of a few dozen categories never
+/// leaves the table, which costs a multiply and a compare a value where
+/// the hash map cost about 7 ns; a key whose slot is taken goes to the map.
+struct ShortCounts {
+    slots: Box<[(u128, u64); ShortCounts::SLOTS]>,
+    rest: PlHashMap<u128, u64>,
+}
+
+impl ShortCounts {
+    const SLOTS: usize = 256;
+    /// No inline key has this length (all ones), so it marks a free slot.
+    const FREE: u128 = u128::MAX;
+
+    fn add(&mut self, key: u128) {
+        let mixed = ((key >> 64) as u64 ^ key as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        let slot = &mut self.slots[(mixed >> 56) as usize];
+        if slot.0 == key {
+            slot.1 += 1;
+        } else if slot.0 == Self::FREE {
+            *slot = (key, 1);
+        } else {
+            *self.rest.entry(key).or_insert(0) += 1;
+        }
+    }
+
+    fn into_counts(self) -> PlHashMap<u128, u64> {
+        let mut all = self.rest;
+        for (k, n) in self.slots.iter().filter(|(k, _)| *k != Self::FREE) {
+            *all.entry(*k).or_insert(0) += n;
+        }
+        all
+    }
+}
+
+impl Default for ShortCounts {
+    fn default() -> ShortCounts {
+        ShortCounts {
+            slots: Box::new([(Self::FREE, 0); Self::SLOTS]),
+            rest: PlHashMap::default(),
+        }
+    }
+}
+
+/// The text of an [`inline_key`].
+fn inline_text(key: u128) -> String {
+    let bytes = key.to_le_bytes();
+    let length = u32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]) as usize;
+    String::from_utf8_lossy(&bytes[4..4 + length]).into_owned()
+}
+
+/// Each distinct string's count. Short strings (most categories: country
+/// codes, merchant categories) are counted by their 16-byte view, which
+/// holds them: hashing and comparing the strings themselves was most of a
+/// text column's profile.
+fn text_counts(ca: &StringChunked) -> Vec<(String, u64)> {
+    let mut short = ShortCounts::default();
+    let mut long: PlHashMap<&str, u64> = PlHashMap::default();
+    for arr in ca.downcast_iter() {
+        let valid = |i: usize| arr.validity().is_none_or(|m| m.get_bit(i));
+        for (i, v) in arr.views().iter().enumerate() {
+            if !valid(i) {
+                continue;
+            }
+            match inline_key(v.length, v.as_u128()) {
+                Some(k) => short.add(k),
+                None => *long.entry(arr.value(i)).or_insert(0) += 1,
+            }
+        }
+    }
+    short
+        .into_counts()
+        .into_iter()
+        .map(|(k, n)| (inline_text(k), n))
+        .chain(long.into_iter().map(|(k, n)| (k.to_string(), n)))
+        .collect()
+}
+
 fn categorical_profile(s: &Series) -> ColumnProfile {
     let mut p = base_profile(s);
     if s.dtype().is_temporal() {
@@ -603,11 +719,9 @@ fn categorical_profile(s: &Series) -> ColumnProfile {
         // Taken in the physical integers and then converted (the
         // conversion keeps order): a cast of the column first wrote it
         // out again as f64.
-        let physical = s.to_physical_repr();
-        (p.min, p.max) = (
-            physical.min::<f64>().ok().flatten(),
-            physical.max::<f64>().ok().flatten(),
-        );
+        if let Some((lo, hi)) = physical_range(&s.to_physical_repr()) {
+            (p.min, p.max) = (Some(lo), Some(hi));
+        }
         return p;
     }
     // A categorical or enum counts as the text of its categories.
@@ -616,14 +730,7 @@ fn categorical_profile(s: &Series) -> ColumnProfile {
         .flatten();
     let s = text.as_ref().unwrap_or(s);
     let mut top: Vec<(String, u64)> = if let Ok(ca) = s.str() {
-        let mut counts: PlHashMap<&str, u64> = PlHashMap::default();
-        for v in ca.iter().flatten() {
-            *counts.entry(v).or_insert(0) += 1;
-        }
-        counts
-            .into_iter()
-            .map(|(k, v)| (k.to_string(), v))
-            .collect()
+        text_counts(ca)
     } else if let Ok(ca) = s.bool() {
         let (t, f) = ca
             .iter()
@@ -1158,6 +1265,23 @@ mod tests {
             .unwrap();
         let p = categorical_profile(&micros);
         assert_eq!((p.min, p.max), (Some(5.0), Some(1.7e15)));
+        // Whole blocks and lanes without nulls, extremes anywhere: as
+        // polars' own min and max; no values, no range.
+        let mut next = crate::sort::uniform(3);
+        let ms: Vec<i64> = (0..10_007)
+            .map(|_| (next() * 4e12) as i64 - 2_000_000_000_000)
+            .collect();
+        let t = Series::new("t".into(), ms)
+            .cast(&DataType::Datetime(TimeUnit::Milliseconds, None))
+            .unwrap();
+        let physical = t.to_physical_repr();
+        let p = categorical_profile(&t);
+        assert_eq!(p.min, physical.min::<f64>().unwrap());
+        assert_eq!(p.max, physical.max::<f64>().unwrap());
+        let none = Series::new("d".into(), &[None::<i32>, None])
+            .cast(&DataType::Date)
+            .unwrap();
+        assert_eq!(categorical_profile(&none).min, None);
     }
 
     #[test]
@@ -1268,6 +1392,51 @@ mod tests {
             bin_counts(&[-5.0, 0.0, 0.5, 1.0, 2.5, 3.0, 9.0], &edges),
             vec![3, 1, 3]
         );
+    }
+
+    #[test]
+    fn strings_counted_by_view_equal_strings_counted_by_text() {
+        // Lengths around the 12 bytes a view holds, multi-byte text, the
+        // empty string, a string that is another's prefix, and nulls, in
+        // two chunks.
+        let words = [
+            "", "a", "a\0", "FR", "écrit", "twelve bytes", "thirteen byte", "twelve byteS",
+            "a string well beyond the twelve bytes of a view",
+        ];
+        let mut next = crate::sort::uniform(7);
+        let column = |n: usize, next: &mut dyn FnMut() -> f64| -> Vec<Option<&str>> {
+            (0..n)
+                .map(|_| {
+                    let i = (next() * (words.len() + 1) as f64) as usize;
+                    words.get(i).copied()
+                })
+                .collect()
+        };
+        let mut ca = StringChunked::new("c".into(), column(5_000, &mut next));
+        ca.append(&StringChunked::new("c".into(), column(3_000, &mut next)))
+            .unwrap();
+        assert_eq!(ca.chunks().len(), 2);
+        let mut expected: HashMap<String, u64> = HashMap::new();
+        for w in ca.iter().flatten() {
+            *expected.entry(w.to_string()).or_insert(0) += 1;
+        }
+        let got: HashMap<String, u64> = text_counts(&ca).into_iter().collect();
+        assert_eq!(got.len(), words.len());
+        assert_eq!(got, expected);
+        // More categories than the table's slots: the rest are counted
+        // in the map, each once.
+        let many: Vec<String> = (0..20_000).map(|i| format!("k{}", i % 3_000)).collect();
+        let ca = StringChunked::new("c".into(), many);
+        let got = text_counts(&ca);
+        assert_eq!(got.len(), 3_000);
+        assert!(got.iter().all(|(k, n)| k.starts_with('k') && (6..=7).contains(n)));
+        assert_eq!(got.iter().map(|(_, n)| n).sum::<u64>(), 20_000);
+        // Whatever a writer left in a short view's padding, one key.
+        let clean = u128::from_le_bytes(*b"\x02\0\0\0FR\0\0\0\0\0\0\0\0\0\0");
+        let padded = clean | (0xAB << 60);
+        assert_eq!(inline_key(2, padded), inline_key(2, clean));
+        assert_eq!(inline_text(inline_key(2, clean).unwrap()), "FR");
+        assert_eq!(inline_key(13, clean), None);
     }
 
     #[test]

@@ -42,9 +42,7 @@ fn gathered(
     wanted: &[usize],
 ) -> Gathered {
     let mut g = Gathered::new(counts, wanted.iter().copied());
-    for x in values.filter(|x| !x.is_nan()) {
-        g.add(buckets.of(x), x);
-    }
+    g.add_all(buckets, values.filter(|x| !x.is_nan()));
     g.finish();
     g
 }
