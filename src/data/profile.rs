@@ -1400,7 +1400,14 @@ mod tests {
         // empty string, a string that is another's prefix, and nulls, in
         // two chunks.
         let words = [
-            "", "a", "a\0", "FR", "écrit", "twelve bytes", "thirteen byte", "twelve byteS",
+            "",
+            "a",
+            "a\0",
+            "FR",
+            "écrit",
+            "twelve bytes",
+            "thirteen byte",
+            "twelve byteS",
             "a string well beyond the twelve bytes of a view",
         ];
         let mut next = crate::sort::uniform(7);
@@ -1429,7 +1436,10 @@ mod tests {
         let ca = StringChunked::new("c".into(), many);
         let got = text_counts(&ca);
         assert_eq!(got.len(), 3_000);
-        assert!(got.iter().all(|(k, n)| k.starts_with('k') && (6..=7).contains(n)));
+        assert!(
+            got.iter()
+                .all(|(k, n)| k.starts_with('k') && (6..=7).contains(n))
+        );
         assert_eq!(got.iter().map(|(_, n)| n).sum::<u64>(), 20_000);
         // Whatever a writer left in a short view's padding, one key.
         let clean = u128::from_le_bytes(*b"\x02\0\0\0FR\0\0\0\0\0\0\0\0\0\0");

@@ -154,47 +154,64 @@ impl Positives {
     }
 }
 
-/// One model's positive components (V10, in row order of the positives)
-/// from the negatives' places among its positives: the negatives below a
-/// positive are those whose "not above" count does not pass the positive's
-/// first index, and its ties are the negatives equal to it. With the sum of
-/// the negatives' components (V01, in row order), from the same places.
-fn positive_components(
-    p: &Positives,
-    scores: &[f64],
-    labels: &[bool],
-    negatives: usize,
-) -> (Vec<f64>, f64) {
-    let m = p.sorted.len();
-    let (mut not_above, mut ties) = (vec![0u64; m + 1], vec![0u64; m]);
-    let mut v01_sum = 0.0;
-    for (x, l) in scores.iter().zip(labels) {
-        if !l {
-            let (b, na) = p.place(*x);
-            not_above[na] += 1;
-            if na > b {
-                ties[b] += 1;
-            }
-            v01_sum += p.v01_placed(b, na);
+/// One model's tally of the negatives' places among its positives: for
+/// each positive's first sorted index, the negatives not above it and the
+/// negatives tied with it, and the sum of the negatives' components (V01).
+struct Tally {
+    not_above: Vec<u64>,
+    ties: Vec<u64>,
+    v01_sum: f64,
+}
+
+impl Tally {
+    fn new(p: &Positives) -> Tally {
+        let m = p.sorted.len();
+        Tally {
+            not_above: vec![0; m + 1],
+            ties: vec![0; m],
+            v01_sum: 0.0,
         }
     }
-    // Negatives strictly below the positive at sorted index `a`.
-    let mut below = not_above;
-    for a in 1..below.len() {
-        below[a] += below[a - 1];
+
+    /// Places a negative scored `x` and gives its component.
+    #[inline]
+    fn add(&mut self, p: &Positives, x: f64) -> f64 {
+        let (below, not_above) = p.place(x);
+        self.not_above[not_above] += 1;
+        if not_above > below {
+            self.ties[below] += 1;
+        }
+        let v = p.v01_placed(below, not_above);
+        self.v01_sum += v;
+        v
     }
-    let n = negatives as f64;
-    let v10 = scores
-        .iter()
-        .zip(labels)
-        .filter(|(_, l)| **l)
-        .map(|(s, _)| {
-            let a = p.sorted.partition_point(|y| y < s);
-            (below[a] as f64 + 0.5 * ties[a] as f64) / n
-        })
-        .collect();
-    (v10, v01_sum)
+
+    /// The positive components (V10, in row order of the positives): the
+    /// negatives below a positive are those whose "not above" count does
+    /// not pass the positive's first index, and its ties are the
+    /// negatives equal to it.
+    fn positive_components(self, p: &Positives, scores: &[f64], labels: &[bool]) -> Vec<f64> {
+        let n: u64 = self.not_above.iter().sum();
+        // Negatives strictly below the positive at sorted index `a`.
+        let mut below = self.not_above;
+        for a in 1..below.len() {
+            below[a] += below[a - 1];
+        }
+        scores
+            .iter()
+            .zip(labels)
+            .filter(|(_, l)| **l)
+            .map(|(s, _)| {
+                let a = p.sorted.partition_point(|y| y < s);
+                (below[a] as f64 + 0.5 * self.ties[a] as f64) / n as f64
+            })
+            .collect()
+    }
 }
+
+/// Negatives whose components' mean difference sets the shift of the
+/// one-pass variance.
+const SHIFT_SAMPLE: usize = 4096;
 
 /// DeLong's test of AUC(candidate) - AUC(production); `None` with fewer
 /// than two rows of either class. Models that rank every row alike have a
@@ -204,10 +221,15 @@ fn positive_components(
 ///
 /// The components are those of Sun and Xu's placements, computed without
 /// sorting the negatives (see [`Positives`]) and without keeping a
-/// component per negative: two passes over the negatives, for the means
-/// (with the positives' components) and then the variance of the paired
-/// differences, in row order as the
-/// sort-based reference sums them (equal to it to the bit, tested).
+/// component per negative: one pass over the negatives places each among
+/// both models' positives, for the means, the positives' components and
+/// the variance of the paired differences. The variance is summed about a
+/// shift (the first negatives' mean difference), which loses nothing to
+/// cancellation as a mean known beforehand would: it equals the
+/// sort-based two-pass reference to 1e-12 (tested), the rounding of
+/// either's sums. Placing each negative once per model, not twice, took
+/// the test on 10M rows from 0.70 s to 0.49 s, and from about 0.9 to 0.5
+/// CPU-seconds (it had placed them apart per model, in parallel).
 pub fn delong(
     candidate: &[f64],
     production: &[f64],
@@ -223,18 +245,34 @@ pub fn delong(
         || Positives::new(candidate, labels),
         || Positives::new(production, labels),
     );
-    let ((c10, sc), (p10, sp)) = rayon::join(
-        || positive_components(&c, candidate, labels, n),
-        || positive_components(&p, production, labels, n),
+    let negatives = || {
+        candidate
+            .iter()
+            .zip(production)
+            .zip(labels)
+            .filter(|(_, l)| !**l)
+            .map(|((x, y), _)| (*x, *y))
+    };
+    let shift = {
+        let first: Vec<f64> = negatives()
+            .take(SHIFT_SAMPLE)
+            .map(|(x, y)| c.v01(x) - p.v01(y))
+            .collect();
+        mean(&first)
+    };
+    let (mut tc, mut tp) = (Tally::new(&c), Tally::new(&p));
+    let (mut s1, mut s2) = (0.0, 0.0);
+    for (x, y) in negatives() {
+        let d = (tc.add(&c, x) - tp.add(&p, y)) - shift;
+        s1 += d;
+        s2 += d * d;
+    }
+    let spread = (s2 - s1 * s1 / n as f64).max(0.0);
+    let (mc, mp) = (tc.v01_sum / n as f64, tp.v01_sum / n as f64);
+    let (c10, p10) = rayon::join(
+        || tc.positive_components(&c, candidate, labels),
+        || tp.positive_components(&p, production, labels),
     );
-    let (mc, mp) = (sc / n as f64, sp / n as f64);
-    let spread: f64 = candidate
-        .iter()
-        .zip(production)
-        .zip(labels)
-        .filter(|(_, l)| !**l)
-        .map(|((x, y), _)| ((c.v01(*x) - mc) - (p.v01(*y) - mp)).powi(2))
-        .sum();
     delong_from_parts(
         &DeLongParts {
             positives: Placements {
@@ -474,8 +512,28 @@ mod tests {
         )
     }
 
+    /// Every field of `a` within `tol` (relative) of `b`'s; the delta to
+    /// the bit (both sum the same positives' components in one order).
+    /// Measured: at most 3e-13 on these cases, the rounding of a sum of
+    /// 50,000 terms in either.
+    fn assert_close(a: &DeltaTest, b: &DeltaTest, tol: f64, what: &str) {
+        assert_eq!(a.delta, b.delta, "{what}");
+        for (x, y) in [
+            (a.std_error, b.std_error),
+            (a.low, b.low),
+            (a.high, b.high),
+            (a.z, b.z),
+            (a.p_value, b.p_value),
+        ] {
+            assert!(
+                (x - y).abs() <= tol * y.abs().max(1e-300),
+                "{what}: {x} vs {y}"
+            );
+        }
+    }
+
     #[test]
-    fn delong_without_sorting_the_negatives_equals_the_sort_to_the_bit() {
+    fn delong_without_sorting_the_negatives_equals_the_sort() {
         // Rounded scores (many ties, within and across classes), negatives
         // beyond the positives' range on both sides, and -0.0 beside 0.0.
         let mut state = 0x9e37_79b9_7f4a_7c15u64;
@@ -497,7 +555,19 @@ mod tests {
             c[1] = 0.0;
             let fast = delong(&c, &p, &labels, 0.95).unwrap();
             let sorted = delong_by_sorting(&c, &p, &labels, 0.95).unwrap();
-            assert_eq!(fast, sorted, "{rows} rows rounded to 1/{round}");
+            assert_close(
+                &fast,
+                &sorted,
+                1e-12,
+                &format!("{rows} rows rounded to 1/{round}"),
+            );
+            // A production model a hair from the candidate: the paired
+            // differences are tiny beside their mean's square for a naive
+            // one-pass sum, not for a shifted one.
+            let near: Vec<f64> = c.iter().map(|x| x + 1e-9 * next()).collect();
+            let fast = delong(&c, &near, &labels, 0.95).unwrap();
+            let sorted = delong_by_sorting(&c, &near, &labels, 0.95).unwrap();
+            assert_close(&fast, &sorted, 1e-12, &format!("{rows} rows, near"));
         }
     }
 
