@@ -337,6 +337,9 @@ pub struct Gathered {
     /// lookup per value, no hash).
     slot: Vec<u32>,
     runs: Vec<Run>,
+    /// The wanted buckets as bits: 8 KB, in L1 cache, where `slot` is in
+    /// L2.
+    bits: Vec<u64>,
 }
 
 impl Gathered {
@@ -344,13 +347,15 @@ impl Gathered {
     pub fn new(counts: &Counts, wanted: impl IntoIterator<Item = usize>) -> Gathered {
         let mut slot = vec![u32::MAX; Buckets::COUNT];
         let mut runs: Vec<Run> = Vec::new();
+        let mut bits = vec![0u64; Buckets::COUNT / 64];
         for b in wanted {
             if slot[b] == u32::MAX {
                 slot[b] = runs.len() as u32;
                 runs.push(Run::new(counts.n(b)));
+                bits[b >> 6] |= 1 << (b & 63);
             }
         }
-        Gathered { slot, runs }
+        Gathered { slot, runs, bits }
     }
 
     /// Whether no bucket is wanted (no pass over the values is needed).
@@ -379,6 +384,40 @@ impl Gathered {
             }
         }
         self.add_many(buckets.of(last), last, k);
+    }
+
+    /// Whether any of buckets `bs` is wanted.
+    pub fn any_wanted(&self, bs: &[u16]) -> bool {
+        bs.iter().any(|b| self.wants(usize::from(*b)))
+    }
+
+    #[inline(always)]
+    fn wants(&self, b: usize) -> bool {
+        self.bits[b >> 6] >> (b & 63) & 1 != 0
+    }
+
+    /// [`Gathered::add_all`] of values whose buckets `bs` are known.
+    #[inline(always)]
+    pub fn add_located(&mut self, xs: &[f64], bs: &[u16]) {
+        let mut last: Option<(usize, f64, usize)> = None;
+        for (x, b) in xs.iter().zip(bs) {
+            let b = usize::from(*b);
+            if !self.wants(b) {
+                continue;
+            }
+            match &mut last {
+                Some((_, y, k)) if y.to_bits() == x.to_bits() => *k += 1,
+                _ => {
+                    if let Some((b, y, k)) = last {
+                        self.add_many(b, y, k);
+                    }
+                    last = Some((b, *x, 1));
+                }
+            }
+        }
+        if let Some((b, y, k)) = last {
+            self.add_many(b, y, k);
+        }
     }
 
     /// Adds `x` `k` times, of bucket `b`, when its bucket is wanted.
