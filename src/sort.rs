@@ -162,24 +162,47 @@ impl Buckets {
     /// The bucket of `x` (within the range given to [`Buckets::over`]).
     #[inline]
     pub fn of(&self, x: f64) -> usize {
-        if self.linear {
-            // Subtraction and a positive scale round monotonically, and the
-            // cast truncates: order is kept, ties share a bucket. Clamped
-            // as a float, the cast needs no saturation checks (the same
-            // buckets; a third fewer instructions in the counting loop).
-            let t = (x - self.lo) * self.scale;
-            match &self.cells {
-                None => t.clamp(0.0, (Self::COUNT - 1) as f64) as u32 as usize,
-                // A cell's buckets follow the earlier cells', and inside
-                // it the same monotone arithmetic holds.
-                Some(cells) => {
-                    let c = &cells[t.clamp(0.0, (COARSE - 1) as f64) as u32 as usize];
-                    (c.first + ((x - c.lo) * c.scale).clamp(0.0, c.last) as u32) as usize
-                }
-            }
-        } else {
-            (order_key(x) >> (64 - Self::BITS)) as usize
+        match (&self.cells, self.linear) {
+            (None, true) => self.even(x),
+            (Some(cells), true) => self.in_cells(cells, x),
+            (_, false) => Self::by_key(x),
         }
+    }
+
+    /// Calls `f` with each value's bucket, in order. The kind of buckets
+    /// is matched once for the slice rather than once a value, so each
+    /// kind's loop is compiled on its own.
+    #[inline(always)]
+    pub fn each(&self, xs: &[f64], mut f: impl FnMut(usize, usize)) {
+        match (&self.cells, self.linear) {
+            (None, true) => (0..xs.len()).for_each(|i| f(i, self.even(xs[i]))),
+            (Some(cells), true) => (0..xs.len()).for_each(|i| f(i, self.in_cells(cells, xs[i]))),
+            (_, false) => (0..xs.len()).for_each(|i| f(i, Self::by_key(xs[i]))),
+        }
+    }
+
+    // Subtraction and a positive scale round monotonically, and the cast
+    // truncates: order is kept, ties share a bucket. Clamped as a float,
+    // the cast needs no saturation checks (the same buckets; a third fewer
+    // instructions in the counting loop).
+    #[inline(always)]
+    fn even(&self, x: f64) -> usize {
+        ((x - self.lo) * self.scale).clamp(0.0, (Self::COUNT - 1) as f64) as u32 as usize
+    }
+
+    /// A cell's buckets follow the earlier cells', and inside it the same
+    /// monotone arithmetic holds.
+    #[inline(always)]
+    fn in_cells(&self, cells: &[CoarseCell; COARSE], x: f64) -> usize {
+        let t = (x - self.lo) * self.scale;
+        let c = &cells[t.clamp(0.0, (COARSE - 1) as f64) as u32 as usize];
+        (c.first + ((x - c.lo) * c.scale).clamp(0.0, c.last) as u32) as usize
+    }
+
+    /// A range beyond f64 arithmetic: the order key's top bits.
+    #[inline(always)]
+    fn by_key(x: f64) -> usize {
+        (order_key(x) >> (64 - Self::BITS)) as usize
     }
 }
 

@@ -120,15 +120,31 @@ impl Moments {
         }
     }
 
-    /// Adds a value (not NaN) to lane `i`.
-    #[inline(always)]
-    fn add(&mut self, i: usize, x: f64) {
-        self.sum[i] += x;
-        let d = x - self.centre;
-        self.d1[i] += d;
-        self.d2[i] += d * d;
-        self.lo[i] = if x < self.lo[i] { x } else { self.lo[i] };
-        self.hi[i] = if x > self.hi[i] { x } else { self.hi[i] };
+    /// Adds a block of values (not NaN), the `i`-th of each [`LANES`] to
+    /// lane `i`. The lanes are copied out for the block and the loop is
+    /// apart from the counting's: kept in the struct beside the counts,
+    /// every value stored five accumulators, and the stores were what the
+    /// counting loop waited on.
+    fn add_block(&mut self, xs: &[f64]) {
+        let (mut sum, mut d1, mut d2) = (self.sum, self.d1, self.d2);
+        let (mut lo, mut hi) = (self.lo, self.hi);
+        let c = self.centre;
+        let mut add = |i: usize, x: f64| {
+            sum[i] += x;
+            let d = x - c;
+            d1[i] += d;
+            d2[i] += d * d;
+            lo[i] = if x < lo[i] { x } else { lo[i] };
+            hi[i] = if x > hi[i] { x } else { hi[i] };
+        };
+        let mut chunks = xs.chunks_exact(LANES);
+        for chunk in &mut chunks {
+            chunk.iter().enumerate().for_each(|(i, x)| add(i, *x));
+        }
+        let rest = chunks.remainder().iter().enumerate();
+        rest.for_each(|(i, x)| add(i, *x));
+        (self.sum, self.d1, self.d2, self.lo, self.hi) = (sum, d1, d2, lo, hi);
+        self.n += xs.len();
     }
 
     /// The lanes' sums added pairwise.
@@ -464,24 +480,11 @@ fn count_values(s: Series, buckets: &Buckets, centre: f64) -> (Values, Counts) {
     let mut located = located_buffer(s.len());
     s.blocks(&mut |xs| {
         let out = &mut located[m.n..m.n + xs.len()];
-        let mut chunks = xs.chunks_exact(LANES);
-        let mut outs = out.chunks_exact_mut(LANES);
-        for (c, o) in (&mut chunks).zip(&mut outs) {
-            for (i, (x, o)) in c.iter().zip(o).enumerate() {
-                let b = buckets.of(*x);
-                *o = b as u16;
-                counts.add(b);
-                m.add(i, *x);
-            }
-        }
-        let rest = chunks.remainder().iter().zip(outs.into_remainder());
-        for (i, (x, o)) in rest.enumerate() {
-            let b = buckets.of(*x);
-            *o = b as u16;
+        buckets.each(xs, |i, b| {
+            out[i] = b as u16;
             counts.add(b);
-            m.add(i, *x);
-        }
-        m.n += xs.len();
+        });
+        m.add_block(xs);
     });
     located.truncate(m.n);
     (m.into_values(s, located), counts)
