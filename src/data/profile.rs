@@ -1556,6 +1556,14 @@ mod tests {
         let got: HashMap<String, u64> = text_counts(&ca).into_iter().collect();
         assert_eq!(got.len(), words.len());
         assert_eq!(got, expected);
+        // A slice's views and validity start at its offset.
+        let part = ca.slice(1_234, 4_000);
+        let mut expected: HashMap<String, u64> = HashMap::new();
+        for w in part.iter().flatten() {
+            *expected.entry(w.to_string()).or_insert(0) += 1;
+        }
+        let got: HashMap<String, u64> = text_counts(&part).into_iter().collect();
+        assert_eq!(got, expected);
         // More categories than the table's slots: the rest are counted
         // in the map, each once.
         let many: Vec<String> = (0..20_000).map(|i| format!("k{}", i % 3_000)).collect();
