@@ -367,7 +367,7 @@ pub struct Gathered {
 
 impl Gathered {
     /// Nothing gathered yet from the `wanted` buckets, counted in `counts`.
-    pub fn new(counts: &Counts, wanted: impl IntoIterator<Item = usize>) -> Gathered {
+    fn new(counts: &Counts, wanted: impl IntoIterator<Item = usize>) -> Gathered {
         let mut slot = vec![u32::MAX; Buckets::COUNT];
         let mut runs: Vec<Run> = Vec::new();
         let mut bits = vec![0u64; Buckets::COUNT / 64];
@@ -381,9 +381,20 @@ impl Gathered {
         Gathered { slot, runs, bits }
     }
 
-    /// Whether no bucket is wanted (no pass over the values is needed).
-    pub fn is_empty(&self) -> bool {
-        self.runs.is_empty()
+    /// The `wanted` buckets, counted in `counts`, filled by `fill` (which
+    /// is not called when no bucket is wanted: no pass over the values is
+    /// needed) and sorted.
+    pub fn filled(
+        counts: &Counts,
+        wanted: impl IntoIterator<Item = usize>,
+        fill: impl FnOnce(&mut Gathered),
+    ) -> Gathered {
+        let mut g = Gathered::new(counts, wanted);
+        if !g.runs.is_empty() {
+            fill(&mut g);
+        }
+        g.runs.iter_mut().for_each(Run::finish);
+        g
     }
 
     /// Adds values (not NaN) in order, each when its bucket is wanted. A
@@ -450,11 +461,6 @@ impl Gathered {
         if s != u32::MAX {
             self.runs[s as usize].add_many(x, k);
         }
-    }
-
-    /// Sorts each run, once every value is in.
-    pub fn finish(&mut self) {
-        self.runs.iter_mut().for_each(Run::finish);
     }
 
     /// Bucket `b`'s run, when it was gathered.
@@ -566,9 +572,7 @@ mod tests {
         assert_eq!(buckets.of(a), buckets.of(b));
         let counts = Counts::of(xs.iter().copied(), &buckets);
         let wanted = [0.0, 5.0, a].map(|x| buckets.of(x));
-        let mut g = Gathered::new(&counts, wanted);
-        g.add_all(&buckets, xs.iter().copied());
-        g.finish();
+        let mut g = Gathered::filled(&counts, wanted, |g| g.add_all(&buckets, xs.iter().copied()));
         let mut mixed = 0;
         for w in wanted {
             let mut alone = Run::new(counts.n(w));

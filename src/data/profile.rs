@@ -346,12 +346,9 @@ fn gather(
     counts: &Counts,
     wanted: impl IntoIterator<Item = usize>,
 ) -> Gathered {
-    let mut g = Gathered::new(counts, wanted);
-    if !g.is_empty() {
+    Gathered::filled(counts, wanted, |g| {
         v.blocks(&mut |xs| g.add_all(buckets, xs.iter().copied()));
-    }
-    g.finish();
-    g
+    })
 }
 
 /// Spare buffers for the counting pass's buckets ([`Values::located`]),
@@ -389,15 +386,12 @@ fn gather_located(
     counts: &Counts,
     wanted: impl IntoIterator<Item = usize>,
 ) -> Gathered {
-    let mut g = Gathered::new(counts, wanted);
-    if !g.is_empty() {
+    Gathered::filled(counts, wanted, |g| {
         let hits: Vec<bool> = v.located.chunks(BLOCK).map(|bs| g.any_wanted(bs)).collect();
         v.series.blocks_kept(&|k| hits[k], &mut |k, xs| {
             g.add_located(xs, &v.located[k * BLOCK..k * BLOCK + xs.len()]);
         });
-    }
-    g.finish();
-    g
+    })
 }
 
 /// A rank of `n` values as (its bucket, its rank within the bucket).

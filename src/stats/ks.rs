@@ -41,10 +41,9 @@ fn gathered(
     counts: &Counts,
     wanted: &[usize],
 ) -> Gathered {
-    let mut g = Gathered::new(counts, wanted.iter().copied());
-    g.add_all(buckets, values.filter(|x| !x.is_nan()));
-    g.finish();
-    g
+    Gathered::filled(counts, wanted.iter().copied(), |g| {
+        g.add_all(buckets, values.filter(|x| !x.is_nan()));
+    })
 }
 
 /// The keys an open bucket's two runs are walked over: none when both are
