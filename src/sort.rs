@@ -397,70 +397,27 @@ impl Gathered {
         g
     }
 
-    /// Adds values (not NaN) in order, each when its bucket is wanted. A
-    /// value repeated in a row is looked up and added once: a flag
-    /// column's zeros all fall in one wanted bucket, and adding them one
-    /// at a time was half of such a column's profile.
+    /// Adds values (not NaN) in order, each when its bucket is wanted.
     #[inline(always)]
     pub fn add_all(&mut self, buckets: &Buckets, xs: impl IntoIterator<Item = f64>) {
-        let mut xs = xs.into_iter();
-        let Some(mut last) = xs.next() else {
-            return;
-        };
-        let mut k = 1;
-        for x in xs {
-            // Bits, not `==`: -0.0 and 0.0 keep keys of their own.
-            if x.to_bits() == last.to_bits() {
-                k += 1;
-            } else {
-                self.add_many(buckets.of(last), last, k);
-                (last, k) = (x, 1);
-            }
-        }
-        self.add_many(buckets.of(last), last, k);
+        let Gathered { slot, runs, .. } = self;
+        add_runs(slot, runs, xs.into_iter().map(|x| (x, ())), |(), x| {
+            buckets.of(x)
+        });
     }
 
     /// Whether any of buckets `bs` is wanted.
     pub fn any_wanted(&self, bs: &[u16]) -> bool {
-        bs.iter().any(|b| self.wants(usize::from(*b)))
-    }
-
-    #[inline(always)]
-    fn wants(&self, b: usize) -> bool {
-        self.bits[b >> 6] >> (b & 63) & 1 != 0
+        bs.iter().any(|b| wanted(&self.bits, usize::from(*b)))
     }
 
     /// [`Gathered::add_all`] of values whose buckets `bs` are known.
     #[inline(always)]
     pub fn add_located(&mut self, xs: &[f64], bs: &[u16]) {
-        let mut last: Option<(usize, f64, usize)> = None;
-        for (x, b) in xs.iter().zip(bs) {
-            let b = usize::from(*b);
-            if !self.wants(b) {
-                continue;
-            }
-            match &mut last {
-                Some((_, y, k)) if y.to_bits() == x.to_bits() => *k += 1,
-                _ => {
-                    if let Some((b, y, k)) = last {
-                        self.add_many(b, y, k);
-                    }
-                    last = Some((b, *x, 1));
-                }
-            }
-        }
-        if let Some((b, y, k)) = last {
-            self.add_many(b, y, k);
-        }
-    }
-
-    /// Adds `x` `k` times, of bucket `b`, when its bucket is wanted.
-    #[inline(always)]
-    fn add_many(&mut self, b: usize, x: f64, k: usize) {
-        let s = self.slot[b];
-        if s != u32::MAX {
-            self.runs[s as usize].add_many(x, k);
-        }
+        let Gathered { slot, runs, bits } = self;
+        let located = xs.iter().zip(bs).map(|(x, b)| (*x, usize::from(*b)));
+        let kept = located.filter(|(_, b)| wanted(bits, *b));
+        add_runs(slot, runs, kept, |b, _| b);
     }
 
     /// Bucket `b`'s run, when it was gathered.
@@ -478,6 +435,46 @@ impl Gathered {
             _ => Run::default(),
         }
     }
+}
+
+/// Whether bucket `b` is set in `bits`.
+#[inline(always)]
+fn wanted(bits: &[u64], b: usize) -> bool {
+    bits[b >> 6] >> (b & 63) & 1 != 0
+}
+
+/// Adds `(value, what its bucket comes from)` in order to the runs of
+/// wanted buckets (`slot`, as in [`Gathered`]). A value repeated in a row
+/// is added once, with its count, and its bucket worked out once: a flag
+/// column's zeros all fall in one wanted bucket, and adding them one at a
+/// time was half of such a column's profile.
+#[inline(always)]
+fn add_runs<B: Copy>(
+    slot: &[u32],
+    runs: &mut [Run],
+    mut items: impl Iterator<Item = (f64, B)>,
+    bucket: impl Fn(B, f64) -> usize,
+) {
+    let mut add = |b: usize, x: f64, k: usize| {
+        let s = slot[b];
+        if s != u32::MAX {
+            runs[s as usize].add_many(x, k);
+        }
+    };
+    let Some((mut last, mut from)) = items.next() else {
+        return;
+    };
+    let mut k = 1;
+    for (x, b) in items {
+        // Bits, not `==`: -0.0 and 0.0 keep keys of their own.
+        if x.to_bits() == last.to_bits() {
+            k += 1;
+        } else {
+            add(bucket(from, last), last, k);
+            (last, from, k) = (x, b, 1);
+        }
+    }
+    add(bucket(from, last), last, k);
 }
 
 /// Seeded uniform values in [0, 1) for tests (a 64-bit LCG's top 53 bits).
