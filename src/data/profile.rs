@@ -147,6 +147,16 @@ impl Moments {
         self.n += xs.len();
     }
 
+    /// The smallest value added (infinity without values).
+    fn lo(&self) -> f64 {
+        self.lo.into_iter().fold(f64::INFINITY, f64::min)
+    }
+
+    /// The largest value added (minus infinity without values).
+    fn hi(&self) -> f64 {
+        self.hi.into_iter().fold(f64::NEG_INFINITY, f64::max)
+    }
+
     /// The lanes' sums added pairwise.
     fn pairwise(s: [f64; LANES]) -> f64 {
         ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]))
@@ -169,8 +179,8 @@ impl Moments {
         Values {
             series,
             n,
-            lo: self.lo.into_iter().fold(f64::INFINITY, f64::min),
-            hi: self.hi.into_iter().fold(f64::NEG_INFINITY, f64::max),
+            lo: self.lo(),
+            hi: self.hi(),
             sum: Moments::pairwise(self.sum),
             spread,
             located,
@@ -674,29 +684,13 @@ fn numeric_profile(
 }
 
 /// The range of a date or time column's physical integers, as f64 (the
-/// conversion keeps order, so it is the converted range), in [`LANES`]
-/// lanes: polars' own min and max of an int64 column went value by value
-/// at about 3 ns a value. `None` without values.
+/// conversion keeps order, so it is the converted range), in the
+/// counting pass's lanes: polars' own min and max of an int64 column went
+/// value by value at about 3 ns a value. `None` without values.
 fn physical_range(physical: &Series) -> Option<(f64, f64)> {
-    let (mut lo, mut hi) = ([f64::INFINITY; LANES], [f64::NEG_INFINITY; LANES]);
-    let mut fold = |i: usize, x: f64| {
-        lo[i] = if x < lo[i] { x } else { lo[i] };
-        hi[i] = if x > hi[i] { x } else { hi[i] };
-    };
-    physical.blocks(&mut |xs| {
-        let mut chunks = xs.chunks_exact(LANES);
-        for c in &mut chunks {
-            c.iter().enumerate().for_each(|(i, x)| fold(i, *x));
-        }
-        chunks
-            .remainder()
-            .iter()
-            .enumerate()
-            .for_each(|(i, x)| fold(i, *x));
-    });
-    let lo = lo.into_iter().fold(f64::INFINITY, f64::min);
-    let hi = hi.into_iter().fold(f64::NEG_INFINITY, f64::max);
-    (lo <= hi).then_some((lo, hi))
+    let mut m = Moments::new(0.0);
+    physical.blocks(&mut |xs| m.add_block(xs));
+    (m.n > 0).then(|| (m.lo(), m.hi()))
 }
 
 /// A string's Arrow view, when the string is held in it (12 bytes or
