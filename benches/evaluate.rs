@@ -1,12 +1,16 @@
 //! Speed of the metrics and of `evaluate` end to end (a benchmark, not a
 //! test). Run with `cargo bench --bench evaluate` (add `-- --rows N` to
 //! change the large size). It prints wall times; the sort shared by every
-//! curve metric is timed on its own so its share is visible.
+//! curve metric is timed on its own so its share is visible, and so are
+//! the streaming tier's column reads and profiles. Like the other benches
+//! it times with `best_of` rather than criterion: a dev-dependency is
+//! built for every `cargo test`, and these figures need no statistics
+//! beyond the best of a few runs.
 
 use std::time::Instant;
 
 use modelgate::config::{Config, DataFormat, MetricsSpec, StatsSpec};
-use modelgate::data::Table;
+use modelgate::data::{Table, profile};
 use modelgate::demo::DemoData;
 use modelgate::integrity;
 use modelgate::metrics::{self, Sweep};
@@ -215,6 +219,32 @@ fn main() {
             facts.feature_aucs.len(),
             facts.duplicate_rows,
             facts.overlap.map_or(0, |o| o.shared_rows)
+        );
+
+        // The streaming tier's pieces: one column read from each file as
+        // the profiles read it, the profile (with the KS test) of that
+        // column pair (float32, a crowded float64, text), and the profiles
+        // of every column of both files, read one column pair at a time.
+        let column = |t: &Table, name: &str| Table::from_frame(t.frame(&[name.into()]).unwrap());
+        for name in ["f01", "score_candidate", "country"] {
+            let (read_s, (h, r)) =
+                best_of(3, || (column(&holdout, name), column(&reference, name)));
+            let (profile_s, _) = best_of(3, || profile::profile(&h, Some(&r), true).unwrap());
+            println!(
+                "{name:<16} read {:>7.1} ms, profiled {:>7.1} ms ({:.1} ns a value)",
+                read_s * 1e3,
+                profile_s * 1e3,
+                profile_s * 1e9 / (2 * rows) as f64
+            );
+        }
+        let (all_s, all) = best_of(1, || {
+            profile::profile(&holdout, Some(&reference), true).unwrap()
+        });
+        println!(
+            "profiles of both files:         {:>8.1} ms  ({} columns, {} KS tests)",
+            all_s * 1e3,
+            all.holdout.len(),
+            all.ks.len()
         );
     }
 }
