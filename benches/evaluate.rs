@@ -225,10 +225,10 @@ fn main() {
         // the profiles read it, the profile (with the KS test) of that
         // column pair (float32, a crowded float64, text), and the profiles
         // of every column of both files, read one column pair at a time.
-        let column = |t: &Table, name: &str| Table::from_frame(t.frame(&[name.into()]).unwrap());
+        let read_one = |t: &Table, name: &str| Table::from_frame(t.frame(&[name.into()]).unwrap());
         for name in ["f01", "score_candidate", "country"] {
             let (read_s, (h, r)) =
-                best_of(3, || (column(&holdout, name), column(&reference, name)));
+                best_of(3, || (read_one(&holdout, name), read_one(&reference, name)));
             let (profile_s, _) = best_of(3, || profile::profile(&h, Some(&r), true).unwrap());
             println!(
                 "{name:<16} read {:>7.1} ms, profiled {:>7.1} ms ({:.1} ns a value)",
