@@ -840,14 +840,14 @@ struct Areas {
     /// Step-wise average precision: sum over thresholds of
     /// `(R_k - R_{k-1}) * P_k`, as scikit-learn's
     /// `average_precision_score`.
-    pub average_precision: f64,
+    average_precision: f64,
     /// Trapezoidal area under the PR curve, as `auc(recall, precision)`
     /// over scikit-learn's `precision_recall_curve`, whose last point is
     /// (0, 1).
-    pub pr_auc: f64,
+    pr_auc: f64,
     /// Kolmogorov-Smirnov statistic between the score distributions of
     /// the two classes: `max |TPR - FPR|` over thresholds.
-    pub ks: f64,
+    ks: f64,
 }
 
 /// [`Areas::roc_auc`] alone.
@@ -1060,9 +1060,6 @@ impl<'s> Points<'s> {
         for i in 1..self.len() {
             let (roc, pr) = (self.roc(i), self.pr(i));
             let (tp, fp) = (self.s.tps[i - 1], self.s.fps[i - 1]);
-            // In counts, divided once at the end: with unit weights every
-            // term and the sum are integers below 2^53 (up to about 10^15
-            // positive-negative pairs), so exact.
             twice_roc.add((fp - prev_fp) * (tp + prev_tp));
             if tp != prev_tp {
                 ap.add((tp - prev_tp) / self.p * pr.y);
