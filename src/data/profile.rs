@@ -389,6 +389,19 @@ fn spare(v: Vec<u16>) {
     }
 }
 
+/// Empties [`SPARE`] when dropped: when the profiles are done, and also
+/// when a column's read fails or the profiles are given up, so that no
+/// buffer outlives them.
+struct Spares;
+
+impl Drop for Spares {
+    fn drop(&mut self) {
+        if let Ok(mut s) = SPARE.lock() {
+            s.clear();
+        }
+    }
+}
+
 /// [`gather`] from the buckets the counting pass located: only blocks
 /// holding a wanted bucket's value are converted and read.
 fn gather_located(
@@ -1072,6 +1085,7 @@ pub fn profile_until(
     let rows = holdout.rows() + reference.map_or(0, Table::rows);
     type Pair = (ColumnProfile, Option<ColumnProfile>, Option<KsTest>);
     let workers = workers(rows);
+    let spares = Spares;
     let pairs = bounded_map(&h_names, workers, |name| -> Result<Pair> {
         if stop.load(Ordering::Relaxed) {
             return Err(stopped());
@@ -1095,9 +1109,7 @@ pub fn profile_until(
         }
         None => Vec::new(),
     };
-    if let Ok(mut s) = SPARE.lock() {
-        s.clear();
-    }
+    drop(spares);
     let mut out = Profiles::default();
     let mut reference_profiles: HashMap<String, ColumnProfile> = HashMap::new();
     for (h, r, ks) in pairs {
