@@ -749,17 +749,29 @@ fn finite_numbers(path: &Path, s: &Series, names: &RowNames, what: &str) -> Resu
     let ca = float64(path, s, "cannot read a numeric column of")?;
     let mut out = Vec::with_capacity(ca.len());
     let (mut nulls, mut nonfinite) = (Vec::new(), Vec::new());
-    for (i, v) in ca.iter().enumerate() {
-        match v {
-            None => {
-                nulls.push(i);
-                out.push(f64::NAN);
+    for arr in ca.downcast_iter() {
+        use polars_arrow::array::Array;
+        // An array without nulls whose values are all finite (every array
+        // of a valid column) is copied whole, not value by value through
+        // an `Option` each.
+        let values = arr.values().as_slice();
+        if arr.null_count() == 0 && values.iter().fold(true, |ok, x| ok & x.is_finite()) {
+            out.extend_from_slice(values);
+            continue;
+        }
+        for v in arr.iter() {
+            let i = out.len();
+            match v.copied() {
+                None => {
+                    nulls.push(i);
+                    out.push(f64::NAN);
+                }
+                Some(x) if !x.is_finite() => {
+                    nonfinite.push(i);
+                    out.push(x);
+                }
+                Some(x) => out.push(x),
             }
-            Some(x) if !x.is_finite() => {
-                nonfinite.push(i);
-                out.push(x);
-            }
-            Some(x) => out.push(x),
         }
     }
     if nulls.is_empty() && nonfinite.is_empty() {
@@ -1096,6 +1108,32 @@ mod tests {
         let e = scores(p(), &s, &ids).unwrap_err().to_string();
         assert!(
             e.contains("1 missing, e.g. tx 11") && e.contains("1 NaN or infinite, e.g. tx 12"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn scores_in_several_arrays_keep_their_rows() {
+        // A Parquet column comes back as one array per row group: the
+        // arrays copied whole and the one read value by value must give
+        // the same rows, and name a bad row by its place in the column.
+        let mut s = Series::new("s".into(), &[0.5f64, 0.25]);
+        s.append(&Series::new("s".into(), &[Some(0.75f64), Some(1.0)]))
+            .unwrap();
+        s.append(&Series::new("s".into(), &[0.125f64])).unwrap();
+        assert_eq!(s.n_chunks(), 3);
+        let got = scores(p(), &s, &RowNames::Index).unwrap();
+        assert_eq!(got, vec![0.5, 0.25, 0.75, 1.0, 0.125]);
+        s.append(&Series::new(
+            "s".into(),
+            &[Some(0.5f64), None, Some(f64::INFINITY)],
+        ))
+        .unwrap();
+        let e = scores(p(), &s, &RowNames::Index).unwrap_err().to_string();
+        assert!(
+            e.contains("1 missing, e.g. rows 6 (0-based)")
+                && e.contains("1 NaN or infinite, e.g. rows 7 (0-based)")
+                && e.contains("in 2 of 8 rows"),
             "{e}"
         );
     }
