@@ -8,6 +8,12 @@
 #   bench/run.sh                      # 1M and 10M rows (holdout + reference each)
 #   bench/run.sh 100000000            # any sizes; 100M needs about 30 GB of disk
 #   BENCH_SKIP_PYTHON=1 bench/run.sh 100000000   # modelgate and the floor only
+#   BENCH_RUNS=3 bench/run.sh 10000000           # each command 3 times, the medians
+#
+# With BENCH_RUNS above 1 the three commands take turns (floor, modelgate,
+# Python, floor, ...), so a slow spell of the machine falls on all of them,
+# and each figure is the median of its runs: on a VM one run's system time
+# can be twice another's.
 #
 # Data goes to $BENCH_DATA (default target/bench-data), generated once per
 # size by `modelgate demo data` (seeds 7 and 8). The binary is the release
@@ -19,6 +25,8 @@ sizes=("$@")
 [ ${#sizes[@]} -gt 0 ] || sizes=(1000000 10000000)
 data=${BENCH_DATA:-$root/target/bench-data}
 command -v /usr/bin/time >/dev/null || { echo "bench/run.sh: needs GNU time (apt install time)" >&2; exit 2; }
+runs=${BENCH_RUNS:-1}
+[[ "$runs" =~ ^[1-9][0-9]*$ ]] || { echo "bench/run.sh: BENCH_RUNS must be a positive whole number, not '$runs'" >&2; exit 2; }
 
 if [ -z "${MODELGATE:-}" ]; then
   cargo build --release --locked --bin modelgate >&2
@@ -47,6 +55,11 @@ measure() {
   rss=$((rss / 1024))
 }
 
+# median VALUES...: the middle value (the lower middle of an even count).
+median() {
+  printf '%s\n' "$@" | sort -g | sed -n "$(( ($# + 1) / 2 ))p"
+}
+
 rows_md="| rows (holdout + reference) | Python job, wall / CPU / peak RSS | modelgate run, wall / CPU / peak RSS | I/O floor, wall / CPU | ratio wall / CPU / RSS (Python ÷ modelgate) | modelgate ÷ floor (wall) |
 |---|---|---|---|---|---|"
 for n in "${sizes[@]}"; do
@@ -61,26 +74,38 @@ for n in "${sizes[@]}"; do
   done
   cp bench/modelgate.yaml "$dir/modelgate.yaml"
   sync
-  echo "$n rows: I/O floor" >&2
-  measure "$dir/floor" "$py" bench/io_floor.py "$dir/holdout/holdout.parquet" "$dir/reference/holdout.parquet"
-  fw=$wall fc=$cpu
-  echo "$n rows: modelgate run" >&2
-  measure "$dir/modelgate" "$MODELGATE" run -c "$dir/modelgate.yaml" --format json
-  mw=$wall mc=$cpu mr=$rss
+  fws=() fcs=() mws=() mcs=() mrs=() pws=() pcs=() prs=()
+  for r in $(seq "$runs"); do
+    of="of $runs"
+    echo "$n rows: I/O floor ($r $of)" >&2
+    measure "$dir/floor" "$py" bench/io_floor.py "$dir/holdout/holdout.parquet" "$dir/reference/holdout.parquet"
+    fws+=("$wall") fcs+=("$cpu")
+    echo "$n rows: modelgate run ($r $of)" >&2
+    measure "$dir/modelgate" "$MODELGATE" run -c "$dir/modelgate.yaml" --format json
+    mws+=("$wall") mcs+=("$cpu") mrs+=("$rss")
+    if [ -z "${BENCH_SKIP_PYTHON:-}" ]; then
+      echo "$n rows: Python job ($r $of)" >&2
+      measure "$dir/python" "$py" bench/python_job.py "$dir/holdout/holdout.parquet" "$dir/reference/holdout.parquet" "$dir/python.json"
+      pws+=("$wall") pcs+=("$cpu") prs+=("$rss")
+    fi
+  done
+  fw=$(median "${fws[@]}") fc=$(median "${fcs[@]}")
+  mw=$(median "${mws[@]}") mc=$(median "${mcs[@]}") mr=$(median "${mrs[@]}")
   if [ -z "${BENCH_SKIP_PYTHON:-}" ]; then
-    echo "$n rows: Python job" >&2
-    measure "$dir/python" "$py" bench/python_job.py "$dir/holdout/holdout.parquet" "$dir/reference/holdout.parquet" "$dir/python.json"
-    pw=$wall pc=$cpu pr=$rss
+    pw=$(median "${pws[@]}") pc=$(median "${pcs[@]}") pr=$(median "${prs[@]}")
     python_cell="$pw s / $pc s / $pr MiB"
     ratio=$(printf '%.1f× / %.1f× / %.1f×' "$(echo "$pw / $mw" | bc -l)" "$(echo "$pc / $mc" | bc -l)" "$(echo "$pr / $mr" | bc -l)")
   else
     python_cell="not run" ratio="–"
+  fi
+  if [ "$runs" -gt 1 ]; then
+    echo "$n rows, each run (wall / CPU): floor ${fws[*]} / ${fcs[*]}; modelgate ${mws[*]} / ${mcs[*]}; Python ${pws[*]:-–} / ${pcs[*]:-–}" >&2
   fi
   floor_ratio=$(printf '%.2f' "$(echo "$mw / $fw" | bc -l)")
   rows_md+="
 | $n + $n | $python_cell | $mw s / $mc s / $mr MiB | $fw s / $fc s | $ratio | $floor_ratio |"
 done
 echo
-echo "Machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'); $("$MODELGATE" --version)"
+echo "Machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'); $("$MODELGATE" --version); each figure the median of $runs run(s)"
 echo
 echo "$rows_md"
