@@ -581,48 +581,41 @@ pub fn labels(
 }
 
 /// 0/1 labels without nulls read in the column's own numeric type; `None`
-/// when a value is neither 0 nor 1 (or the type is not a plain number),
-/// for the reading through f64 that names the bad rows. Casting a valid
-/// label column to f64 first wrote it out twice more (160 MB at 10M rows,
-/// in fresh pages) for nothing.
+/// when a value is neither 0 nor 1 (or the type is not a number), for the
+/// reading through f64 that names the bad rows. Casting a valid label
+/// column to f64 first wrote it out twice more (160 MB at 10M rows, in
+/// fresh pages) for nothing.
 fn binary_flags(s: &Series) -> Option<Vec<bool>> {
-    fn flags<T>(ca: &ChunkedArray<T>) -> Option<Vec<bool>>
-    where
-        T: PolarsNumericType,
-        T::Native: num_traits::AsPrimitive<f64>,
-    {
-        use num_traits::AsPrimitive;
-        use polars_arrow::array::Array;
-        let mut out = Vec::with_capacity(ca.len());
-        for arr in ca.downcast_iter() {
-            if arr.null_count() > 0 {
-                return None;
-            }
-            let values = arr.values().as_slice();
-            let binary = values.iter().fold(true, |ok, x| {
-                let x: f64 = x.as_();
+    use num_traits::AsPrimitive;
+    struct Flags {
+        out: Vec<bool>,
+        binary: bool,
+    }
+    impl profile::Visit for Flags {
+        fn slice<N: AsPrimitive<f64>>(&mut self, xs: &[N]) {
+            let flag = |x: &N| -> f64 { x.as_() };
+            self.binary &= xs.iter().fold(true, |ok, x| {
+                let x = flag(x);
                 ok & (x == 0.0 || x == 1.0)
             });
-            if !binary {
-                return None;
+            if self.binary {
+                self.out.extend(xs.iter().map(|x| flag(x) == 1.0));
             }
-            out.extend(values.iter().map(|x| AsPrimitive::<f64>::as_(*x) == 1.0));
         }
-        Some(out)
+
+        fn at(&mut self, x: Option<f64>) {
+            match x {
+                Some(x) if x == 0.0 || x == 1.0 => self.out.push(x == 1.0),
+                _ => self.binary = false,
+            }
+        }
     }
-    match s.dtype() {
-        DataType::Float64 => flags(s.f64().ok()?),
-        DataType::Float32 => flags(s.f32().ok()?),
-        DataType::Int64 => flags(s.i64().ok()?),
-        DataType::Int32 => flags(s.i32().ok()?),
-        DataType::Int16 => flags(s.i16().ok()?),
-        DataType::Int8 => flags(s.i8().ok()?),
-        DataType::UInt64 => flags(s.u64().ok()?),
-        DataType::UInt32 => flags(s.u32().ok()?),
-        DataType::UInt16 => flags(s.u16().ok()?),
-        DataType::UInt8 => flags(s.u8().ok()?),
-        _ => None,
-    }
+    let mut flags = Flags {
+        out: Vec::with_capacity(s.len()),
+        binary: true,
+    };
+    profile::visit(s, &mut flags)?;
+    flags.binary.then_some(flags.out)
 }
 
 /// Floats as map keys; labels never hold NaN once nulls are rejected, and a

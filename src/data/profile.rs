@@ -190,7 +190,7 @@ impl Moments {
 
 /// What reads a numeric column's arrays: a plain slice of its dtype when
 /// an array has no nulls, else value by value.
-trait Visit {
+pub(super) trait Visit {
     fn slice<N: num_traits::AsPrimitive<f64>>(&mut self, xs: &[N]);
     fn at(&mut self, x: Option<f64>);
 }
@@ -198,7 +198,7 @@ trait Visit {
 /// Hands a numeric series' arrays to `v` in row order, read from the
 /// series' own dtype (a cast to f64 first wrote every integer and float32
 /// column out again, in fresh pages). `None` for other dtypes.
-fn visit(s: &Series, v: &mut impl Visit) -> Option<()> {
+pub(super) fn visit(s: &Series, v: &mut impl Visit) -> Option<()> {
     fn chunked<T, V: Visit>(v: &mut V, ca: &ChunkedArray<T>)
     where
         T: PolarsNumericType,
