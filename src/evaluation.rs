@@ -243,8 +243,9 @@ pub fn run(config: &Config) -> Result<Evaluated> {
         metrics::evaluate_with_money(scores, &holdout.labels, &rows, &config.metrics)
     };
     // Both models at once while their sort buffers are small; one after
-    // the other on a large holdout, where each model's sorts already use
-    // every core and two sets of buffers would double the peak memory.
+    // the other on a large holdout, where two sets of buffers would double
+    // the peak memory. (A model's sweep sorts on one core, so the other
+    // is left to the paired tests below.)
     let assess_production = || production.as_ref().map(|p| assess(&p.scores)).transpose();
     let assess_both = || {
         if holdout.rows() <= SEQUENTIAL_ROWS {
