@@ -9,6 +9,8 @@
 #   bench/run.sh 100000000            # any sizes; 100M needs about 30 GB of disk
 #   BENCH_SKIP_PYTHON=1 bench/run.sh 100000000   # modelgate and the floor only
 #   BENCH_RUNS=3 bench/run.sh 10000000           # each command 3 times, the medians
+#   BENCH_PROFILE=dist bench/run.sh 10000000      # the binary the Action ships (fat LTO;
+#                                                 # about 13 minutes to rebuild)
 #
 # With BENCH_RUNS above 1 the three commands take turns (floor, modelgate,
 # Python, floor, ...), so a slow spell of the machine falls on all of them,
@@ -16,8 +18,9 @@
 # can be twice another's.
 #
 # Data goes to $BENCH_DATA (default target/bench-data), generated once per
-# size by `modelgate demo data` (seeds 7 and 8). The binary is the release
-# build unless $MODELGATE names one.
+# size by `modelgate demo data` (seeds 7 and 8). The binary is built with
+# the $BENCH_PROFILE cargo profile (default release) unless $MODELGATE
+# names one.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -29,8 +32,10 @@ runs=${BENCH_RUNS:-1}
 [[ "$runs" =~ ^[1-9][0-9]*$ ]] || { echo "bench/run.sh: BENCH_RUNS must be a positive whole number, not '$runs'" >&2; exit 2; }
 
 if [ -z "${MODELGATE:-}" ]; then
-  cargo build --release --locked --bin modelgate >&2
-  MODELGATE=${CARGO_TARGET_DIR:-$root/target}/release/modelgate
+  profile=${BENCH_PROFILE:-release}
+  [[ "$profile" =~ ^(release|dist)$ ]] || { echo "bench/run.sh: BENCH_PROFILE must be release or dist, not '$profile'" >&2; exit 2; }
+  cargo build --profile "$profile" --locked --bin modelgate >&2
+  MODELGATE=${CARGO_TARGET_DIR:-$root/target}/$profile/modelgate
 fi
 venv=${XDG_CACHE_HOME:-$HOME/.cache}/modelgate-bench-venv
 if [ ! -x "$venv/bin/python" ] || ! cmp -s bench/requirements.txt "$venv/requirements.txt"; then
@@ -106,6 +111,6 @@ for n in "${sizes[@]}"; do
 | $n + $n | $python_cell | $mw s / $mc s / $mr MiB | $fw s / $fc s | $ratio | $floor_ratio |"
 done
 echo
-echo "Machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'); $("$MODELGATE" --version); each figure the median of $runs run(s)"
+echo "Machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'); $("$MODELGATE" --version) ($MODELGATE); each figure the median of $runs run(s)"
 echo
 echo "$rows_md"

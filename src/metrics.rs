@@ -47,26 +47,7 @@ impl Sweep {
             "scores and labels differ in length"
         );
         match weights {
-            // Positives and negatives are sorted apart as bare u64 keys
-            // (cheaper than sorting (key, label) pairs), then merged while
-            // sweeping.
-            None => {
-                let (mut pos, mut neg): (Vec<u64>, Vec<u64>) =
-                    (Vec::new(), Vec::with_capacity(scores.len()));
-                for (s, l) in scores.iter().zip(labels) {
-                    if *l {
-                        pos.push(order_key(*s));
-                    } else {
-                        neg.push(order_key(*s));
-                    }
-                }
-                // The standard library's sort, on this thread: rayon's
-                // parallel sort took 300 CPU-ms for 10M keys where it
-                // takes 204, and the models are swept in parallel already.
-                pos.sort_unstable();
-                neg.sort_unstable();
-                Self::merge(&pos, &neg, |k| *k, |_| 1.0)
-            }
+            None => Self::unweighted(scores, labels),
             Some(w) => {
                 // (order key, weight) per row.
                 let mut pos: Vec<(u64, f64)> = Vec::new();
@@ -83,6 +64,68 @@ impl Sweep {
                 neg.sort_unstable_by_key(|r| r.0);
                 Self::merge(&pos, &neg, |r| r.0, |r| r.1)
             }
+        }
+    }
+
+    /// The sweep of unit weights. Positives and negatives are sorted apart
+    /// as bare keys (cheaper than sorting (key, label) pairs), highest
+    /// first, then merged. The negatives' keys sit in the buffer that then
+    /// takes the thresholds, after room for the positives: a point is
+    /// written only once a key is read, so the thresholds never overtake
+    /// the keys still to read, and they need no fresh pages of their own
+    /// (80 MB at 10M rows, a fifth of the sweep's page faults).
+    fn unweighted(scores: &[f64], labels: &[bool]) -> Sweep {
+        // Keys highest first: their complements in ascending order. The
+        // buffer holds them as f64 bit patterns, to be the thresholds.
+        let desc = |s: f64| !order_key(s);
+        let mut pos: Vec<u64> = Vec::new();
+        let mut buf: Vec<f64> = Vec::with_capacity(scores.len());
+        buf.resize(labels.iter().filter(|l| **l).count(), 0.0);
+        let first_neg = buf.len();
+        for (s, l) in scores.iter().zip(labels) {
+            if *l {
+                pos.push(desc(*s));
+            } else {
+                buf.push(f64::from_bits(desc(*s)));
+            }
+        }
+        // The standard library's sort, on this thread: rayon's parallel
+        // sort took 300 CPU-ms for 10M keys where it takes 204, and the
+        // models are swept in parallel already.
+        pos.sort_unstable();
+        buf[first_neg..].sort_unstable_by_key(|k| k.to_bits());
+        let key = |d: u64| !d;
+        let (mut i, mut j) = (0, first_neg);
+        let (mut tp, mut fp) = (0u64, 0u64);
+        let (mut tps, mut fps) = (Vec::new(), Vec::new());
+        let mut points = 0;
+        while i < pos.len() || j < buf.len() {
+            let neg = |j: usize| key(buf[j].to_bits());
+            let k = match (i < pos.len(), j < buf.len()) {
+                (false, _) => neg(j),
+                (_, false) => key(pos[i]),
+                _ => key(pos[i]).max(neg(j)),
+            };
+            while i < pos.len() && key(pos[i]) == k {
+                i += 1;
+                tp += 1;
+            }
+            while j < buf.len() && key(buf[j].to_bits()) == k {
+                j += 1;
+                fp += 1;
+            }
+            // `points` < i + (j - first_neg) <= j: a slot already read.
+            buf[points] = from_order_key(k);
+            points += 1;
+            // Counts below 2^53, exact as f64.
+            tps.push(tp as f64);
+            fps.push(fp as f64);
+        }
+        buf.truncate(points);
+        Sweep {
+            thresholds: buf,
+            tps,
+            fps,
         }
     }
 
@@ -527,35 +570,40 @@ pub fn dollars(
     m: &ModelMetrics,
 ) -> Vec<(String, f64)> {
     let w = |i: usize| weights.map_or(1.0, |w| w[i]);
-    let caught_at = |t: f64| -> f64 {
-        let mut sum = Sum::default();
-        for (i, ((s, l), a)) in scores.iter().zip(labels).zip(amounts).enumerate() {
-            if *l && *s >= t {
-                sum.add(w(i) * a);
-            }
-        }
-        sum.value()
-    };
+    // One pass over the frauds for the total and the catch at every
+    // threshold (a pass each read the labels four times), each sum taking
+    // its rows in row order, as a pass of its own would.
+    let thresholds: Vec<f64> = std::iter::once(m.threshold)
+        .chain(m.at_fpr.iter().map(|a| a.threshold))
+        .collect();
     let mut total = Sum::default();
-    for (i, (l, a)) in labels.iter().zip(amounts).enumerate() {
+    let mut caught = vec![Sum::default(); thresholds.len()];
+    for (i, l) in labels.iter().enumerate() {
         if *l {
-            total.add(w(i) * a);
+            let dollars = w(i) * amounts[i];
+            total.add(dollars);
+            for (c, t) in caught.iter_mut().zip(&thresholds) {
+                if scores[i] >= *t {
+                    c.add(dollars);
+                }
+            }
         }
     }
     let total = total.value();
     if total <= 0.0 {
         return Vec::new();
     }
-    let caught = caught_at(m.threshold);
+    // The operating threshold's first, then the at-FPR targets' in order.
+    let (at_fpr, caught) = (&caught[1..], caught[0].value());
     let mut v = vec![
         ("dollar_recall".to_string(), caught / total),
         ("dollars_caught".to_string(), caught),
         ("dollars_missed".to_string(), total - caught),
     ];
-    for a in &m.at_fpr {
+    for (a, c) in m.at_fpr.iter().zip(at_fpr) {
         v.push((
             format!("dollar_recall_at_fpr[{}]", a.target_fpr),
-            caught_at(a.threshold) / total,
+            c.value() / total,
         ));
     }
     v
@@ -1358,6 +1406,41 @@ mod tests {
         assert_eq!(s.thresholds, vec![0.5, 0.2]);
         assert_eq!(s.tps, vec![2.0, 2.0]);
         assert_eq!(s.fps, vec![1.0, 2.0]);
+    }
+
+    #[test]
+    fn the_unit_sweep_in_its_keys_buffer_equals_the_weighted_merge() {
+        use rand::{RngExt, SeedableRng};
+        let mut rng = rand::rngs::StdRng::seed_from_u64(16);
+        // Few distinct scores (long tie runs across both classes), signed
+        // zeros, every row one class but a few, and continuous scores.
+        for (rows, distinct, rate) in [
+            (1, 1, 0.5),
+            (7, 3, 0.5),
+            (1000, 5, 0.3),
+            (1000, 1000, 0.01),
+            (1000, 1000, 0.99),
+            (20_000, 40, 0.1),
+            (20_000, 1 << 30, 0.005),
+        ] {
+            let scores: Vec<f64> = (0..rows)
+                .map(|_| match rng.random_range(0..distinct) {
+                    0 => -0.0,
+                    1 => 0.0,
+                    k => f64::from(k) / f64::from(distinct) - 0.25,
+                })
+                .collect();
+            let labels: Vec<bool> = (0..rows).map(|_| rng.random_bool(rate)).collect();
+            let ones = vec![1.0; rows];
+            let (got, want) = (
+                Sweep::new(&scores, &labels),
+                Sweep::weighted(&scores, &labels, Some(&ones)),
+            );
+            let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(&got.thresholds), bits(&want.thresholds), "{rows} rows");
+            assert_eq!(got.tps, want.tps, "{rows} rows");
+            assert_eq!(got.fps, want.fps, "{rows} rows");
+        }
     }
 
     #[test]

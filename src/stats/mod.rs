@@ -93,10 +93,23 @@ fn var_of_difference(a: &[f64], b: &[f64]) -> f64 {
 /// fitted to them holds one or none, and millions of negatives are placed
 /// in a pass with no sort of the negatives.
 struct Positives {
-    sorted: Vec<f64>,
+    /// The positives in ascending order, each beside its tally, and one
+    /// slot more for the negatives above every positive.
+    slots: Vec<Slot>,
     buckets: Buckets,
     /// The first positive of each bucket, and the count as the last entry.
     start: Vec<u32>,
+}
+
+/// A positive's score and the negatives whose "not above" count is its
+/// index. Side by side, placing a negative reads the run it searches and
+/// the tally it counts in from the same cache lines: in two arrays (of
+/// 0.4 MB each at 10M rows, 4 MB at 100M, past L2 cache) they were two
+/// misses a negative and model, not one.
+#[derive(Debug, Clone, Copy)]
+struct Slot {
+    y: f64,
+    not_above: u64,
 }
 
 impl Positives {
@@ -122,11 +135,25 @@ impl Positives {
         for b in 1..start.len() {
             start[b] += start[b - 1];
         }
+        // The last slot's score is never searched: runs end before it.
+        let slots = sorted
+            .iter()
+            .chain([&f64::INFINITY])
+            .map(|y| Slot {
+                y: *y,
+                not_above: 0,
+            })
+            .collect();
         Positives {
-            sorted,
+            slots,
             buckets,
             start,
         }
+    }
+
+    /// How many positives there are.
+    fn len(&self) -> usize {
+        self.slots.len() - 1
     }
 
     /// The positives below `x` and not above it. Bucket order is value
@@ -136,10 +163,10 @@ impl Positives {
     fn place(&self, x: f64) -> (usize, usize) {
         let b = self.buckets.of(x);
         let (s, e) = (self.start[b] as usize, self.start[b + 1] as usize);
-        let run = &self.sorted[s..e];
+        let run = &self.slots[s..e];
         (
-            s + run.partition_point(|y| *y < x),
-            s + run.partition_point(|y| *y <= x),
+            s + run.partition_point(|p| p.y < x),
+            s + run.partition_point(|p| p.y <= x),
         )
     }
 
@@ -154,39 +181,39 @@ impl Positives {
     /// [`Positives::v01`] of a negative already placed.
     #[inline]
     fn v01_placed(&self, below: usize, not_above: usize) -> f64 {
-        let m = self.sorted.len() as f64;
+        let m = self.len() as f64;
         1.0 - (below as f64 + 0.5 * (not_above - below) as f64) / m
     }
 }
 
-/// One model's tally of the negatives' places among its positives: for
-/// each positive's first sorted index, the negatives not above it and the
-/// negatives tied with it, and the sum of the negatives' components (V01).
+/// One model's tally of the negatives' places among its positives: in
+/// each positive's slot the negatives not above it, here the negatives
+/// tied with it (rare with continuous scores, so kept apart), and the sum
+/// of the negatives' components (V01).
 struct Tally {
-    not_above: Vec<u64>,
+    p: Positives,
     ties: Vec<u64>,
     v01_sum: f64,
 }
 
 impl Tally {
-    fn new(p: &Positives) -> Tally {
-        let m = p.sorted.len();
+    fn new(p: Positives) -> Tally {
         Tally {
-            not_above: vec![0; m + 1],
-            ties: vec![0; m],
+            ties: vec![0; p.len()],
+            p,
             v01_sum: 0.0,
         }
     }
 
     /// Places a negative scored `x` and gives its component.
     #[inline]
-    fn add(&mut self, p: &Positives, x: f64) -> f64 {
-        let (below, not_above) = p.place(x);
-        self.not_above[not_above] += 1;
+    fn add(&mut self, x: f64) -> f64 {
+        let (below, not_above) = self.p.place(x);
+        self.p.slots[not_above].not_above += 1;
         if not_above > below {
             self.ties[below] += 1;
         }
-        let v = p.v01_placed(below, not_above);
+        let v = self.p.v01_placed(below, not_above);
         self.v01_sum += v;
         v
     }
@@ -195,19 +222,25 @@ impl Tally {
     /// negatives below a positive are those whose "not above" count does
     /// not pass the positive's first index, and its ties are the
     /// negatives equal to it.
-    fn positive_components(self, p: &Positives, scores: &[f64], labels: &[bool]) -> Vec<f64> {
-        let n: u64 = self.not_above.iter().sum();
+    fn positive_components(self, scores: &[f64], labels: &[bool]) -> Vec<f64> {
+        let n: u64 = self.p.slots.iter().map(|s| s.not_above).sum();
         // Negatives strictly below the positive at sorted index `a`.
-        let mut below = self.not_above;
-        for a in 1..below.len() {
-            below[a] += below[a - 1];
-        }
+        let below: Vec<u64> = self
+            .p
+            .slots
+            .iter()
+            .scan(0u64, |sum, s| {
+                *sum += s.not_above;
+                Some(*sum)
+            })
+            .collect();
+        let positives = &self.p.slots[..self.p.len()];
         scores
             .iter()
             .zip(labels)
             .filter(|(_, l)| **l)
             .map(|(s, _)| {
-                let a = p.sorted.partition_point(|y| y < s);
+                let a = positives.partition_point(|p| p.y < *s);
                 (below[a] as f64 + 0.5 * self.ties[a] as f64) / n as f64
             })
             .collect()
@@ -265,18 +298,18 @@ pub fn delong(
             .collect();
         mean(&first)
     };
-    let (mut tc, mut tp) = (Tally::new(&c), Tally::new(&p));
+    let (mut tc, mut tp) = (Tally::new(c), Tally::new(p));
     let (mut s1, mut s2) = (0.0, 0.0);
     for (x, y) in negatives() {
-        let d = (tc.add(&c, x) - tp.add(&p, y)) - shift;
+        let d = (tc.add(x) - tp.add(y)) - shift;
         s1 += d;
         s2 += d * d;
     }
     let spread = (s2 - s1 * s1 / n as f64).max(0.0);
     let (mc, mp) = (tc.v01_sum / n as f64, tp.v01_sum / n as f64);
     let (c10, p10) = rayon::join(
-        || tc.positive_components(&c, candidate, labels),
-        || tp.positive_components(&p, production, labels),
+        || tc.positive_components(candidate, labels),
+        || tp.positive_components(production, labels),
     );
     delong_from_parts(
         &DeLongParts {
