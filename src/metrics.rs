@@ -110,7 +110,7 @@ impl Sweep {
                 i += 1;
                 tp += 1;
             }
-            while j < buf.len() && key(buf[j].to_bits()) == k {
+            while j < buf.len() && neg(j) == k {
                 j += 1;
                 fp += 1;
             }
