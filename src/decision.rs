@@ -91,23 +91,35 @@ impl Inputs {
                 ModelRef::Scores(ScoreSource::Column(_)) | ModelRef::Registry { .. } => Ok(None),
             }
         };
+        // The holdout and its reference, the large files, are hashed
+        // together (see `data::files_sha256`).
+        let reference = config.reference.as_ref().map(|r| r.path.as_path());
+        let data_files: Vec<&std::path::Path> = (!config.holdout.summary)
+            .then_some(config.holdout.path.as_path())
+            .into_iter()
+            .chain(reference)
+            .collect();
+        let mut digests =
+            data_files
+                .iter()
+                .zip(data::files_sha256(&data_files)?)
+                .map(|(path, sha256)| FileDigest {
+                    path: path.display().to_string(),
+                    sha256,
+                });
         let holdout = if config.holdout.summary {
             FileDigest {
                 path: config.holdout.path.display().to_string(),
                 sha256: data::summary::Summary::digest(&config.holdout.path)?,
             }
         } else {
-            digest(&config.holdout.path)?
+            digests.next().expect("the holdout was hashed")
         };
         Ok(Inputs {
             modelgate: env!("CARGO_PKG_VERSION").to_string(),
             config: digest(&config.file).ok(),
             holdout: Some(holdout),
-            reference: config
-                .reference
-                .as_ref()
-                .map(|r| digest(&r.path))
-                .transpose()?,
+            reference: digests.next(),
             candidate: model(&config.candidate)?,
             production: config.production.as_ref().map(model).transpose()?.flatten(),
             seed: config.stats.seed,

@@ -12,11 +12,13 @@ use polars::prelude::*;
 use crate::config::{DataFormat, HoldoutSpec, LabelValue};
 use crate::error::{Error, Result};
 
+mod digest;
 mod locate;
 pub mod profile;
 pub mod summary;
 mod table;
 
+pub use digest::{file_sha256, files_sha256};
 pub use table::{Table, bounded_map};
 
 /// How many example row ids an error message shows.
@@ -1062,25 +1064,6 @@ pub fn feature_column(
         })
         .collect();
     Ok((values, missing))
-}
-
-/// The sha256 of a file's bytes, streamed, as lowercase hex.
-pub fn file_sha256(path: &Path) -> Result<String> {
-    use sha2::Digest;
-    use std::io::Read;
-    let mut file = std::fs::File::open(path).map_err(|e| Error::io("cannot read", path, e))?;
-    let mut hasher = sha2::Sha256::new();
-    let mut buf = vec![0u8; 1 << 20];
-    loop {
-        let n = file
-            .read(&mut buf)
-            .map_err(|e| Error::io("cannot read", path, e))?;
-        if n == 0 {
-            break;
-        }
-        hasher.update(&buf[..n]);
-    }
-    Ok(hex::encode(hasher.finalize()))
 }
 
 #[cfg(test)]
