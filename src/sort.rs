@@ -411,12 +411,16 @@ impl Gathered {
         bs.iter().any(|b| wanted(&self.bits, usize::from(*b)))
     }
 
-    /// [`Gathered::add_all`] of values whose buckets `bs` are known.
+    /// [`Gathered::add_all`] of values whose buckets `bs` are known, in
+    /// their own type: only the wanted ones are converted.
     #[inline(always)]
-    pub fn add_located(&mut self, xs: &[f64], bs: &[u16]) {
+    pub fn add_located<N: num_traits::AsPrimitive<f64>>(&mut self, xs: &[N], bs: &[u16]) {
         let Gathered { slot, runs, bits } = self;
-        let located = xs.iter().zip(bs).map(|(x, b)| (*x, usize::from(*b)));
-        let kept = located.filter(|(_, b)| wanted(bits, *b));
+        let kept = xs
+            .iter()
+            .zip(bs)
+            .filter(|(_, b)| wanted(bits, usize::from(**b)))
+            .map(|(x, b)| (x.as_(), usize::from(*b)));
         add_runs(slot, runs, kept, |b, _| b);
     }
 
