@@ -239,8 +239,19 @@ pub fn run(config: &Config) -> Result<Evaluated> {
         weights,
         days: days.as_deref(),
     };
+    // Unweighted, the paired tests' pass gives both models' log loss and
+    // Brier score too, and the models' metrics leave them out.
+    let shared_losses = weights.is_none()
+        && production.as_ref().is_some_and(|p| {
+            metrics::probabilities(&candidate.scores) && metrics::probabilities(&p.scores)
+        });
     let assess = |scores: &[f64]| {
-        metrics::evaluate_with_money(scores, &holdout.labels, &rows, &config.metrics)
+        let (labels, spec) = (&holdout.labels, &config.metrics);
+        if shared_losses {
+            metrics::evaluate_without_losses(scores, labels, &rows, spec)
+        } else {
+            metrics::evaluate_with_money(scores, labels, &rows, spec)
+        }
     };
     // Both models at once while their sort buffers are small; one after
     // the other on a large holdout, where two sets of buffers would double
@@ -258,7 +269,7 @@ pub fn run(config: &Config) -> Result<Evaluated> {
     let paired_tests = || {
         let mut tests = std::collections::BTreeMap::new();
         let Some(p) = production.as_ref().map(|p| &p.scores) else {
-            return tests;
+            return (tests, None);
         };
         // DeLong's test takes no weights: with them the bootstrap tests
         // ROC AUC.
@@ -267,12 +278,17 @@ pub fn run(config: &Config) -> Result<Evaluated> {
         {
             tests.insert("roc_auc".to_string(), t);
         }
-        for (metric, t) in
-            crate::metrics::loss_tests(&candidate.scores, p, &holdout.labels, weights, level)
-        {
+        let (loss_tests, losses) = if shared_losses {
+            let l = metrics::paired_losses(&candidate.scores, p, &holdout.labels, level);
+            (l.tests, Some((l.candidate, l.production)))
+        } else {
+            let t = metrics::loss_tests(&candidate.scores, p, &holdout.labels, weights, level);
+            (t, None)
+        };
+        for (metric, t) in loss_tests {
             tests.insert(metric.to_string(), t);
         }
-        tests
+        (tests, losses)
     };
     // The paired tests read only the scores and labels. Unweighted they
     // hold no more than the positives' tallies, so they run beside the
@@ -281,7 +297,7 @@ pub fn run(config: &Config) -> Result<Evaluated> {
     // 46 s instead of 51.5 s, at the same peak. Weighted, the loss tests
     // hold two differences a row, so they wait for the metrics' buffers
     // to go.
-    let ((cand_metrics, prod_metrics), mut delta_tests) = if weights.is_none() {
+    let ((cand_metrics, prod_metrics), (mut delta_tests, losses)) = if weights.is_none() {
         rayon::join(assess_both, paired_tests)
     } else {
         let metrics = assess_both();
@@ -289,6 +305,11 @@ pub fn run(config: &Config) -> Result<Evaluated> {
     };
     let mut cand_metrics = cand_metrics.map_err(|e| metric_error("candidate", e))?;
     let mut prod_metrics = prod_metrics.map_err(|e| metric_error("production", e))?;
+    if let (Some((c, p)), Some(prod)) = (losses, prod_metrics.as_mut()) {
+        for (m, (log_loss, brier)) in [(&mut cand_metrics, c), (prod, p)] {
+            (m.log_loss, m.brier) = (Some(log_loss), Some(brier));
+        }
+    }
     // Each model's cost where production draws the line.
     let production_threshold = prod_metrics.as_ref().map(|m| m.threshold);
     if let (Some(cost), Some(p), Some(t)) =

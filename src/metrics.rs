@@ -426,8 +426,29 @@ pub fn evaluate_with_money(
     rows: &Rows,
     spec: &MetricsSpec,
 ) -> Result<ModelMetrics> {
+    money(scores, labels, rows, spec, true)
+}
+
+/// [`evaluate_with_money`] but for log loss and Brier score, left `None`
+/// for [`paired_losses`] to give.
+pub fn evaluate_without_losses(
+    scores: &[f64],
+    labels: &[bool],
+    rows: &Rows,
+    spec: &MetricsSpec,
+) -> Result<ModelMetrics> {
+    money(scores, labels, rows, spec, false)
+}
+
+fn money(
+    scores: &[f64],
+    labels: &[bool],
+    rows: &Rows,
+    spec: &MetricsSpec,
+    losses: bool,
+) -> Result<ModelMetrics> {
     let sweep = Sweep::weighted(scores, labels, rows.weights);
-    let mut m = evaluate_swept(&sweep, scores, labels, rows.weights, spec)?;
+    let mut m = evaluate_swept(&sweep, scores, labels, rows.weights, spec, losses)?;
     if let Some(amounts) = rows.amounts {
         m.dollars = dollars(scores, labels, amounts, rows.weights, &m);
         m.curves.dollar_recall = swept_dollar_curve(&sweep, scores, labels, amounts, rows.weights);
@@ -478,17 +499,20 @@ pub fn evaluate_weighted(
         labels,
         weights,
         spec,
+        true,
     )
 }
 
 /// [`evaluate_weighted`] on the scores' sweep, which the dollar curve
-/// reads too.
+/// reads too; log loss and Brier score only with `losses` (else `None`,
+/// for [`paired_losses`] to give).
 fn evaluate_swept(
     sweep: &Sweep,
     scores: &[f64],
     labels: &[bool],
     weights: Option<&[f64]>,
     spec: &MetricsSpec,
+    losses: bool,
 ) -> Result<ModelMetrics> {
     if scores.is_empty() {
         return Err(Error::Metric("no rows to evaluate".into()));
@@ -513,9 +537,11 @@ fn evaluate_swept(
     let total = p + n;
 
     let mut not_applicable = Vec::new();
-    let (log_loss, brier) = match probability_metrics(scores, labels, weights) {
-        Ok((l, b)) => (Some(l), Some(b)),
-        Err(reason) => {
+    let computed = losses.then(|| probability_metrics(scores, labels, weights));
+    let (log_loss, brier) = match computed {
+        None => (None, None),
+        Some(Ok((l, b))) => (Some(l), Some(b)),
+        Some(Err(reason)) => {
             for metric in ["log_loss", "brier"] {
                 not_applicable.push(NotApplicable {
                     metric,
@@ -1027,7 +1053,6 @@ pub fn loss_tests(
     weights: Option<&[f64]>,
     level: f64,
 ) -> Vec<(&'static str, crate::stats::DeltaTest)> {
-    let probabilities = |s: &[f64]| s.iter().all(|x| (0.0..=1.0).contains(x));
     if !probabilities(candidate) || !probabilities(production) {
         return Vec::new();
     }
@@ -1049,21 +1074,60 @@ pub fn loss_tests(
             })
             .collect();
     }
+    paired_losses(candidate, production, labels, level).tests
+}
+
+/// Whether every score is a probability, in `[0, 1]`.
+pub fn probabilities(scores: &[f64]) -> bool {
+    scores.iter().all(|x| (0.0..=1.0).contains(x))
+}
+
+/// Both models' log loss and Brier score, unweighted, with the paired
+/// tests of their differences ([`loss_tests`]).
+pub struct PairedLosses {
+    /// Log loss and Brier score of the candidate, then of production.
+    pub candidate: (f64, f64),
+    pub production: (f64, f64),
+    pub tests: Vec<(&'static str, crate::stats::DeltaTest)>,
+}
+
+/// [`PairedLosses`] from one pass over the rows, each row's losses worked
+/// out once: each model's metrics worked them out again in a pass of
+/// their own ([`evaluate_without_losses`]). The sums are those of
+/// [`probability_metrics`], in the same order, so the losses are equal to
+/// the bit. Both models' scores must be probabilities ([`probabilities`]).
+pub fn paired_losses(
+    candidate: &[f64],
+    production: &[f64],
+    labels: &[bool],
+    level: f64,
+) -> PairedLosses {
     let (mut ll, mut br) = (
         crate::stats::Moments::default(),
         crate::stats::Moments::default(),
     );
+    let mut sums = [Sum::default(); 4];
     for ((c, p), y) in candidate.iter().zip(production).zip(labels) {
         let ((lc, bc), (lp, bp)) = (row_losses(*c, *y), row_losses(*p, *y));
         ll.add(lc - lp);
         br.add(bc - bp);
+        for (sum, x) in sums.iter_mut().zip([lc, bc, lp, bp]) {
+            sum.add(x);
+        }
     }
-    [("log_loss", ll), ("brier", br)]
-        .into_iter()
-        .filter_map(|(name, m)| {
-            crate::stats::paired_mean(LOSS_TEST_METHOD, &m, level).map(|t| (name, t))
-        })
-        .collect()
+    // probability_metrics divides by a sum of unit weights: the row count.
+    let n = candidate.len() as f64;
+    let mean = |k: usize| sums[k].value() / n;
+    PairedLosses {
+        candidate: (mean(0), mean(1)),
+        production: (mean(2), mean(3)),
+        tests: [("log_loss", ll), ("brier", br)]
+            .into_iter()
+            .filter_map(|(name, m)| {
+                crate::stats::paired_mean(LOSS_TEST_METHOD, &m, level).map(|t| (name, t))
+            })
+            .collect(),
+    }
 }
 
 /// A sweep's ROC and PR curves, point by point. Point 0 is the "flag
@@ -1344,6 +1408,37 @@ fn downsample_walk<I: Iterator<Item = CurvePoint>>(
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn paired_losses_equal_each_models_own_to_the_bit() {
+        // Scores at 0 and 1 (clipped), ties, and 100,003 rows: long sums.
+        let mut next = crate::sort::uniform(9);
+        let n = 100_003;
+        let score = |u: f64| {
+            if u < 0.01 {
+                0.0
+            } else if u > 0.99 {
+                1.0
+            } else {
+                u
+            }
+        };
+        let c: Vec<f64> = (0..n).map(|_| score(next())).collect();
+        let p: Vec<f64> = (0..n).map(|_| (next() * 100.0).round() / 100.0).collect();
+        let labels: Vec<bool> = c.iter().map(|s| next() < 0.1 + 0.5 * s).collect();
+        let shared = paired_losses(&c, &p, &labels, 0.95);
+        let own = |s: &[f64]| probability_metrics(s, &labels, None).ok().unwrap();
+        assert_eq!(shared.candidate, own(&c));
+        assert_eq!(shared.production, own(&p));
+        assert_eq!(shared.tests.len(), 2);
+        let spec = MetricsSpec::default();
+        let without = evaluate_without_losses(&c, &labels, &Rows::default(), &spec).unwrap();
+        let with = evaluate_with_money(&c, &labels, &Rows::default(), &spec).unwrap();
+        assert_eq!((without.log_loss, without.brier), (None, None));
+        assert!(without.not_applicable.is_empty());
+        assert_eq!(with.log_loss, Some(shared.candidate.0));
+        assert_eq!(with.brier, Some(shared.candidate.1));
+    }
 
     #[test]
     fn the_dollar_curve_looked_up_equals_the_curve_walked() {
