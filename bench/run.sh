@@ -55,7 +55,13 @@ measure() {
       echo "bench/run.sh: $* failed ($rc):" >&2; tail -5 "$out.stderr" >&2; exit 2
     fi
   }
-  read -r wall user sys rss < <(tail -1 "$out.time")
+  # The last line of four numbers: GNU time may add a note or a blank line
+  # (a run on the VM once ended its file with an empty line, and the
+  # medians silently took an empty figure).
+  local line
+  line=$(grep -E '^[0-9.]+ [0-9.]+ [0-9.]+ [0-9]+$' "$out.time" | tail -1)
+  [ -n "$line" ] || { echo "bench/run.sh: no timing in $out.time:" >&2; cat "$out.time" >&2; exit 2; }
+  read -r wall user sys rss <<<"$line"
   cpu=$(echo "$user + $sys" | bc)
   rss=$((rss / 1024))
 }
