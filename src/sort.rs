@@ -415,21 +415,32 @@ impl Gathered {
     /// their own type: only the wanted ones are converted. The positions
     /// of the wanted buckets are found first and their values loaded
     /// after: the values are sparse in a long column, and a value loaded
-    /// where its bucket was tested was one cache miss at a time.
+    /// where its bucket was tested was one cache miss at a time. Positions
+    /// are listed [`Gathered::PICK`] values at a time, so that the list
+    /// stays small whatever the length of `xs` (a column in one array).
     #[inline(always)]
     pub fn add_located<N: num_traits::AsPrimitive<f64>>(&mut self, xs: &[N], bs: &[u16]) {
         let Gathered { slot, runs, bits } = self;
-        let at: Vec<u32> = (0u32..)
-            .zip(bs)
-            .filter(|(_, b)| wanted(bits, usize::from(**b)))
-            .map(|(i, _)| i)
-            .collect();
-        let kept = at.iter().map(|i| {
-            let i = *i as usize;
-            (xs[i].as_(), usize::from(bs[i]))
-        });
-        add_runs(slot, runs, kept, |b, _| b);
+        let mut at: Vec<u32> = Vec::with_capacity(xs.len().min(Self::PICK));
+        for (xs, bs) in xs.chunks(Self::PICK).zip(bs.chunks(Self::PICK)) {
+            at.clear();
+            at.extend(
+                (0u32..)
+                    .zip(bs)
+                    .filter(|(_, b)| wanted(bits, usize::from(**b)))
+                    .map(|(i, _)| i),
+            );
+            let kept = at.iter().map(|i| {
+                let i = *i as usize;
+                (xs[i].as_(), usize::from(bs[i]))
+            });
+            add_runs(slot, runs, kept, |b, _| b);
+        }
     }
+
+    /// Values whose wanted positions [`Gathered::add_located`] lists at a
+    /// time: a Parquet row group's worth by default.
+    const PICK: usize = 1 << 16;
 
     /// Bucket `b`'s run, when it was gathered.
     pub fn run(&self, b: usize) -> Option<&Run> {

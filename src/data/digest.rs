@@ -7,8 +7,9 @@
 //! - Each SHA-256 round waits on the one before it, so one stream leaves
 //!   the SHA instructions idle for most of their latency. Files hashed
 //!   together, a 64-byte block of each in turn, overlap their rounds on one
-//!   core: two files of 1.4 GB took 1.68 CPU-seconds instead of 2.16 on
-//!   two threads (five runs each, the 2-core AMD EPYC of the README).
+//!   core: two files of 1.4 GB took 1.58–1.71 CPU-seconds, against about
+//!   2.04 hashed one after the other in 1 MB reads and 2.16 on two threads
+//!   at once (four or five runs each, the 2-core AMD EPYC of the README).
 //! - Reads of 64 KB stay in the core's cache between the copy out of the
 //!   page cache and the hashing; reads of 1 MB cost a tenth more per file.
 //!
