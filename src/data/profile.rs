@@ -541,10 +541,8 @@ fn count_values(s: Series, buckets: &Buckets, centre: f64) -> (Values, Counts) {
     let mut located = located_buffer(s.len());
     s.blocks(&mut |xs| {
         let out = &mut located[m.n..m.n + xs.len()];
-        buckets.each(xs, |i, b| {
-            out[i] = b as u16;
-            counts.add(b);
-        });
+        buckets.fill(xs, out);
+        out.iter().for_each(|b| counts.add(usize::from(*b)));
         m.add_block(xs);
     });
     located.truncate(m.n);
