@@ -70,8 +70,6 @@ struct Values {
     series: Series,
     /// Non-missing values.
     n: usize,
-    lo: f64,
-    hi: f64,
     sum: f64,
     /// Squared deviations from the mean, summed.
     spread: f64,
@@ -88,21 +86,24 @@ impl Values {
     }
 }
 
-/// Independent accumulators for the counting pass's sums and range. One
-/// running sum, min and max carried a dependency from each value to the
-/// next (about 4 ns a value, once the profiles' largest cost); eight lanes
-/// let the loop run at the speed of the counting. A sum is its lanes' sums
-/// added pairwise, no less accurate than one running sum.
+/// Independent accumulators for the counting pass's sums. One running sum
+/// carried a dependency from each value to the next (about 4 ns a value,
+/// once the profiles' largest cost); eight lanes let the loop run at the
+/// speed of the counting. A sum is its lanes' sums added pairwise, no less
+/// accurate than one running sum.
 const LANES: usize = 8;
 
+/// The counting pass's sums. The range is not among them: the smallest
+/// and largest values are read from the first and last buckets with
+/// values, gathered with the quantiles' ([`numeric_profile`]). With a
+/// minimum and maximum per lane the loop held 40 accumulators, more than
+/// the vector registers, and spilled them on every value.
 struct Moments {
     /// The values' sum, their deviations from `centre`, and those
     /// deviations squared.
     sum: [f64; LANES],
     d1: [f64; LANES],
     d2: [f64; LANES],
-    lo: [f64; LANES],
-    hi: [f64; LANES],
     centre: f64,
     n: usize,
 }
@@ -113,8 +114,6 @@ impl Moments {
             sum: [0.0; LANES],
             d1: [0.0; LANES],
             d2: [0.0; LANES],
-            lo: [f64::INFINITY; LANES],
-            hi: [f64::NEG_INFINITY; LANES],
             centre,
             n: 0,
         }
@@ -123,19 +122,16 @@ impl Moments {
     /// Adds a block of values (not NaN), the `i`-th of each [`LANES`] to
     /// lane `i`. The lanes are copied out for the block and the loop is
     /// apart from the counting's: kept in the struct beside the counts,
-    /// every value stored five accumulators, and the stores were what the
+    /// every value stored its accumulators, and the stores were what the
     /// counting loop waited on.
     fn add_block(&mut self, xs: &[f64]) {
         let (mut sum, mut d1, mut d2) = (self.sum, self.d1, self.d2);
-        let (mut lo, mut hi) = (self.lo, self.hi);
         let c = self.centre;
         let mut add = |i: usize, x: f64| {
             sum[i] += x;
             let d = x - c;
             d1[i] += d;
             d2[i] += d * d;
-            lo[i] = if x < lo[i] { x } else { lo[i] };
-            hi[i] = if x > hi[i] { x } else { hi[i] };
         };
         let mut chunks = xs.chunks_exact(LANES);
         for chunk in &mut chunks {
@@ -143,18 +139,8 @@ impl Moments {
         }
         let rest = chunks.remainder().iter().enumerate();
         rest.for_each(|(i, x)| add(i, *x));
-        (self.sum, self.d1, self.d2, self.lo, self.hi) = (sum, d1, d2, lo, hi);
+        (self.sum, self.d1, self.d2) = (sum, d1, d2);
         self.n += xs.len();
-    }
-
-    /// The smallest value added (infinity without values).
-    fn lo(&self) -> f64 {
-        self.lo.into_iter().fold(f64::INFINITY, f64::min)
-    }
-
-    /// The largest value added (minus infinity without values).
-    fn hi(&self) -> f64 {
-        self.hi.into_iter().fold(f64::NEG_INFINITY, f64::max)
     }
 
     /// The lanes' sums added pairwise.
@@ -179,8 +165,6 @@ impl Moments {
         Values {
             series,
             n,
-            lo: self.lo(),
-            hi: self.hi(),
             sum: Moments::pairwise(self.sum),
             spread,
             located,
@@ -709,18 +693,25 @@ fn numeric_profile(
     let mut qs = QUANTILES.to_vec();
     qs.extend(deciles());
     let located = locate(&qs, &counts, n);
+    let ends = end_buckets(&counts);
     let gathered = gather_located(
         &v,
         &counts,
-        located.iter().map(|l| l.bucket).chain(also.iter().copied()),
+        located
+            .iter()
+            .map(|l| l.bucket)
+            .chain(also.iter().copied())
+            .chain(ends.iter().flat_map(|(a, b)| [*a, *b])),
     );
     spare(std::mem::take(&mut v.located));
     let mut at = quantiles_located(&qs, n, &located, &gathered);
     let deciles = at.split_off(QUANTILES.len().min(at.len()));
-    if n > 0 {
+    if let Some((first, last)) = ends {
         let mean = v.sum / n as f64;
         let var = v.spread / n as f64;
-        (p.min, p.max, p.mean, p.std) = (Some(v.lo), Some(v.hi), Some(mean), Some(var.sqrt()));
+        let run = |b| gathered.run(b).expect("an end bucket is gathered");
+        let (lo, hi) = (run(first).at(0), run(last).at(counts.n(last) - 1));
+        (p.min, p.max, p.mean, p.std) = (Some(lo), Some(hi), Some(mean), Some(var.sqrt()));
         p.quantiles = QUANTILES.iter().copied().zip(at).collect();
     }
     Partial {
@@ -735,14 +726,36 @@ fn numeric_profile(
     }
 }
 
+/// The first and last buckets with values: the smallest and largest
+/// values are the first of the one and the last of the other. `None`
+/// without values. Gathering them adds little: an end bucket beyond the
+/// 1% quantile's holds fewer than 1% of the values (usually those beyond
+/// the sample's range, about one in 4,096).
+fn end_buckets(counts: &Counts) -> Option<(usize, usize)> {
+    let mut filled = counts.each().enumerate().filter(|(_, n)| *n > 0);
+    let first = filled.next()?.0;
+    let last = filled.last().map_or(first, |(b, _)| b);
+    Some((first, last))
+}
+
 /// The range of a date or time column's physical integers, as f64 (the
-/// conversion keeps order, so it is the converted range), in the
-/// counting pass's lanes: polars' own min and max of an int64 column went
-/// value by value at about 3 ns a value. `None` without values.
+/// conversion keeps order, so it is the converted range), in [`LANES`]
+/// lanes: polars' own min and max of an int64 column went value by value
+/// at about 3 ns a value. `None` without values.
 fn physical_range(physical: &Series) -> Option<(f64, f64)> {
-    let mut m = Moments::new(0.0);
-    physical.blocks(&mut |xs| m.add_block(xs));
-    (m.n > 0).then(|| (m.lo(), m.hi()))
+    let mut lo = [f64::INFINITY; LANES];
+    let mut hi = [f64::NEG_INFINITY; LANES];
+    physical.blocks(&mut |xs| {
+        for chunk in xs.chunks(LANES) {
+            for (i, x) in chunk.iter().enumerate() {
+                lo[i] = if *x < lo[i] { *x } else { lo[i] };
+                hi[i] = if *x > hi[i] { *x } else { hi[i] };
+            }
+        }
+    });
+    let lo = lo.into_iter().fold(f64::INFINITY, f64::min);
+    let hi = hi.into_iter().fold(f64::NEG_INFINITY, f64::max);
+    (lo <= hi).then_some((lo, hi))
 }
 
 /// A string's Arrow view, when the string is held in it (12 bytes or
@@ -1330,12 +1343,19 @@ mod tests {
         let mut values = Vec::new();
         ints.blocks(&mut |xs| values.extend_from_slice(xs));
         assert_eq!(values, vec![3.0, -7.0, i64::MAX as f64]);
-        let (v, _) = count_values(ints, &Buckets::over(-7.0, 3.0), 0.0);
-        assert_eq!((v.missing(), v.lo, v.hi), (1, -7.0, i64::MAX as f64));
+        let (v, _) = count_values(ints.clone(), &Buckets::over(-7.0, 3.0), 0.0);
+        assert_eq!(v.missing(), 1);
+        // The range comes from the end buckets, gathered with the
+        // quantiles' (a value beyond the sample's range is tested in
+        // `values_the_sample_misses_keep_every_statistic_exact`).
+        let p = alone(read_series(&ints));
+        assert_eq!((p.min, p.max), (Some(-7.0), Some(i64::MAX as f64)));
         let small = Series::new("u".into(), &(0u8..=200).collect::<Vec<_>>());
-        let (v, _) = count_values(small, &Buckets::over(0.0, 1.0), 0.0);
+        let (v, _) = count_values(small.clone(), &Buckets::over(0.0, 1.0), 0.0);
         assert_eq!(v.sum, (0..=200).sum::<i32>() as f64);
-        assert_eq!((v.lo, v.hi, v.n), (0.0, 200.0, 201));
+        assert_eq!(v.n, 201);
+        let p = alone(read_series(&small));
+        assert_eq!((p.min, p.max), (Some(0.0), Some(200.0)));
     }
 
     #[test]
