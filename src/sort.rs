@@ -436,6 +436,7 @@ impl Gathered {
     pub fn add_located<N: num_traits::AsPrimitive<f64>>(&mut self, xs: &[N], bs: &[u16]) {
         let Gathered { slot, runs, bits } = self;
         let mut at: Vec<u32> = Vec::with_capacity(xs.len().min(Self::PICK));
+        let mut values: Vec<f64> = Vec::with_capacity(at.capacity());
         for (xs, bs) in xs.chunks(Self::PICK).zip(bs.chunks(Self::PICK)) {
             at.clear();
             at.extend(
@@ -444,10 +445,15 @@ impl Gathered {
                     .filter(|(_, b)| wanted(bits, usize::from(**b)))
                     .map(|(i, _)| i),
             );
-            let kept = at.iter().map(|i| {
-                let i = *i as usize;
-                (xs[i].as_(), usize::from(bs[i]))
-            });
+            // Loaded in a loop of their own, the values' cache misses
+            // overlap many at a time; loaded as each is added to its run,
+            // the run's work between loads kept a few in flight.
+            values.clear();
+            values.extend(at.iter().map(|i| xs[*i as usize].as_()));
+            let kept = values
+                .iter()
+                .zip(&at)
+                .map(|(x, i)| (*x, usize::from(bs[*i as usize])));
             add_runs(slot, runs, kept, |b, _| b);
         }
     }
