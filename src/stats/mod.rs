@@ -113,15 +113,21 @@ struct Slot {
     not_above: u64,
 }
 
+/// The positives' scores, in ascending order.
+fn sorted_positives(scores: &[f64], labels: &[bool]) -> Vec<f64> {
+    let mut sorted: Vec<f64> = scores
+        .iter()
+        .zip(labels)
+        .filter(|(_, l)| **l)
+        .map(|(s, _)| *s)
+        .collect();
+    sorted.sort_unstable_by(f64::total_cmp);
+    sorted
+}
+
 impl Positives {
     fn new(scores: &[f64], labels: &[bool]) -> Positives {
-        let mut sorted: Vec<f64> = scores
-            .iter()
-            .zip(labels)
-            .filter(|(_, l)| **l)
-            .map(|(s, _)| *s)
-            .collect();
-        sorted.sort_unstable_by(f64::total_cmp);
+        let sorted = sorted_positives(scores, labels);
         let (lo, hi) = crate::sort::range(sorted.iter().copied());
         // Fitted to the positives themselves: a fraud model's positives
         // crowd the low scores, where the negatives are, and equal slices
@@ -602,17 +608,7 @@ mod tests {
     /// two components rounded apart loses the digits they share, most of
     /// them when the models score a hair apart.
     fn negative_differences(c: &[f64], p: &[f64], labels: &[bool]) -> Vec<f64> {
-        let sorted = |s: &[f64]| {
-            let mut v: Vec<f64> = s
-                .iter()
-                .zip(labels)
-                .filter(|(_, l)| **l)
-                .map(|(x, _)| *x)
-                .collect();
-            v.sort_unstable_by(f64::total_cmp);
-            v
-        };
-        let (cs, ps) = (sorted(c), sorted(p));
+        let (cs, ps) = (sorted_positives(c, labels), sorted_positives(p, labels));
         // Twice the positives below x, ties counting half.
         let rank = |among: &[f64], x: f64| {
             (among.partition_point(|y| *y < x) + among.partition_point(|y| *y <= x)) as f64
