@@ -341,7 +341,7 @@ pub fn delong(
 
 /// The sample variance of `n` integers from their sum `s1` and sum of
 /// squares `s2`: `(n·s2 - s1²) / (n(n-1))`, the numerator exact. Beyond
-/// i128 (a product of the class counts past about 10^18, a holdout of
+/// i128 (a product of the class counts past about 6·10^18, a holdout of
 /// billions of rows) the numerator is taken in f64.
 fn paired_variance(s1: i128, s2: i128, n: usize) -> f64 {
     let n_ = n as i128;
@@ -685,21 +685,29 @@ mod tests {
                 &format!("{rows} rows rounded to 1/{round}"),
             );
             // A production model a hair from the candidate: the paired
-            // differences are tiny beside their mean's square for a naive
-            // one-pass sum, not for a shifted one.
+            // differences are tiny beside their mean's square, which a
+            // one-pass sum in floats loses and exact integer sums do not.
             let near: Vec<f64> = c.iter().map(|x| x + 1e-9 * next()).collect();
             let fast = delong(&c, &near, &labels, 0.95).unwrap();
             let sorted = delong_by_sorting(&c, &near, &labels, 0.95).unwrap();
-            eprintln!(
-                "DBG {} {:e} {:e} {:e} {:e}",
-                rows,
-                fast.std_error,
-                sorted.std_error,
-                fast.delta,
-                (fast.std_error - sorted.std_error) / sorted.std_error
-            );
             assert_close(&fast, &sorted, 1e-14, &format!("{rows} rows, near"));
         }
+    }
+
+    #[test]
+    fn paired_variance_is_exact_and_falls_back_past_i128() {
+        let k = [3i128, -1, 4, 1, -5, 9, 2, -6];
+        let (s1, s2) = (k.iter().sum(), k.iter().map(|x| x * x).sum());
+        let d: Vec<f64> = k.iter().map(|x| *x as f64).collect();
+        assert_eq!(
+            paired_variance(s1, s2, k.len()),
+            var_of_difference(&d, &[0.0; 8])
+        );
+        // Sums whose products pass i128 (unreachable below billions of
+        // rows) are taken in f64 rather than wrapping.
+        let big = i128::MAX / 2;
+        let v = paired_variance(1, big, 4);
+        assert!(v.is_finite() && v > 0.0, "{v}");
     }
 
     #[test]
